@@ -1,0 +1,1 @@
+"""`newsfacet search` (placeholder until the query layer lands)."""

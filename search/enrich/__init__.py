@@ -1,0 +1,1 @@
+"""Enrichment: cleanup, language, entities, dates, outlets. (Interface; see the modules.)"""

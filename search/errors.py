@@ -1,0 +1,63 @@
+"""Newsfacet's exceptions: one small hierarchy, translated only at the edges (CLI, web)."""
+
+from __future__ import annotations
+
+
+class NewsfacetError(Exception):
+    """Base class of every error Newsfacet raises on purpose."""
+
+    status = 500
+
+
+class ConfigError(NewsfacetError):
+    """A setting has a value that cannot be used."""
+
+    status = 500
+
+
+class ArticleReadError(NewsfacetError):
+    """A file (or one record of it) could not be read as an article.
+
+    :param path: the file, or ``archive::member``
+    :param line: the 1-based line or record number, or ``None`` for the whole file
+    :param reason: what went wrong, in words a user can act on
+    """
+
+    status = 400
+
+    def __init__(self, path: str, reason: str, line: int | None = None):
+        self.path = str(path)
+        self.line = line
+        self.reason = reason
+        where = f"{self.path}:{line}" if line is not None else self.path
+        super().__init__(f"{where}: {reason}")
+
+
+class IndexMissingError(NewsfacetError):
+    """There is no index where one was expected."""
+
+    status = 503
+
+    def __init__(self, index_dir: str):
+        self.index_dir = str(index_dir)
+        super().__init__(
+            f"No index at {self.index_dir}. Run `newsfacet index PATH --index {self.index_dir}` first."
+        )
+
+
+class IndexBusyError(NewsfacetError):
+    """Another ``newsfacet index`` run holds the index's write lock."""
+
+    status = 503
+
+
+class QueryError(NewsfacetError):
+    """A query (or a filter value) that cannot be run; the message says how to write it."""
+
+    status = 400
+
+
+class NotFoundError(NewsfacetError):
+    """An article id that is not in the index."""
+
+    status = 404

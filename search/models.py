@@ -1,0 +1,229 @@
+"""The plain values that flow between Newsfacet's stages.
+
+Readers make :class:`Article` records; enrichment returns new ones with
+``dataclasses.replace``; the indexer turns them into Whoosh documents. At query
+time :class:`SearchRequest` goes in and :class:`SearchResults` (made of
+:class:`Hit` and :class:`FacetValue`) comes out. No Whoosh object leaves ``search/``.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+from dataclasses import dataclass
+from dataclasses import field
+from datetime import datetime
+
+# The facets, in the order a page shows them. ``year`` and ``month`` are derived from
+# ``published``; ``person``, ``org`` and ``place`` are multi-valued.
+FACETS = ("outlet", "year", "month", "lang", "person", "org", "place")
+ENTITY_KINDS = ("person", "org", "place")
+SORTS = ("relevance", "newest", "oldest")
+
+
+def source_key(path: str, record: int | None) -> str:
+    """The text that names one record of one file: ``path`` or ``path#record``.
+
+    ``path`` is a file or ``archive::member``; ``record`` is the 1-based line or
+    array position inside a multi-record file.
+    """
+    return path if record is None else f"{path}#{record}"
+
+
+def article_id(canonical_url: str | None, path: str, record: int | None) -> str:
+    """A stable 16-hex-character id: of the canonical URL when there is one, else of the source.
+
+    >>> article_id("https://example.com/a", "x.json", 3)
+    'c4ed1c218d14a0f1'
+    """
+    key = canonical_url if canonical_url else "source:" + source_key(path, record)
+    return hashlib.sha1(key.encode("utf-8")).hexdigest()[:16]
+
+
+@dataclass(frozen=True)
+class Entities:
+    """Named entities of an article, each a tuple of display forms without duplicates."""
+
+    person: tuple[str, ...] = ()
+    org: tuple[str, ...] = ()
+    place: tuple[str, ...] = ()
+
+    def as_dict(self) -> dict[str, list[str]]:
+        return {"person": list(self.person), "org": list(self.org), "place": list(self.place)}
+
+
+@dataclass(frozen=True)
+class Article:
+    """One news article.
+
+    :param id: see :func:`article_id`
+    :param source: the file it came from (``path`` or ``archive::member``)
+    :param record: 1-based record number inside ``source``, or ``None`` for one-article files
+    :param title: the headline
+    :param body: the article text (page furniture removed once enriched)
+    :param url: the URL as it came, or ``None``
+    :param outlet: the outlet as the source names it (raw before enrichment, display name after)
+    :param published: aware UTC datetime, or ``None`` when unknown or implausible
+    :param authors: author names
+    :param caption: image caption(s), searchable but not body text
+    :param lang: ISO 639-1 code, or ``"und"``; ``None`` before enrichment
+    :param entities: people, organisations, places; empty before enrichment
+    :param sources: every ``source_key`` this article was read from (one URL, many records)
+    """
+
+    id: str
+    source: str
+    record: int | None
+    title: str
+    body: str
+    url: str | None = None
+    outlet: str | None = None
+    published: datetime | None = None
+    authors: tuple[str, ...] = ()
+    caption: str = ""
+    lang: str | None = None
+    entities: Entities = field(default_factory=Entities)
+    sources: tuple[str, ...] = ()
+
+    def __post_init__(self):
+        if not self.sources:
+            object.__setattr__(self, "sources", (source_key(self.source, self.record),))
+
+    def replace(self, **changes) -> Article:
+        return dataclasses.replace(self, **changes)
+
+
+@dataclass(frozen=True)
+class SearchRequest:
+    """What a user asked for. Filters hold the selected values of each facet.
+
+    :param q: the query text (may be empty: then every article matches)
+    :param filters: facet name -> selected values (OR within a facet, AND across facets)
+    :param date_from: ISO date (``YYYY-MM-DD``), inclusive, UTC; or ``None``
+    :param date_to: ISO date, inclusive of the whole day, UTC; or ``None``
+    :param sort: one of :data:`SORTS`
+    :param page: 1-based page number
+    :param page_size: hits per page
+    :param facet_size: values returned per facet (``more`` facets get ``facet_more_size``)
+    :param more: facets for which the longer list is wanted
+    """
+
+    q: str = ""
+    filters: dict[str, tuple[str, ...]] = field(default_factory=dict)
+    date_from: str | None = None
+    date_to: str | None = None
+    sort: str = "relevance"
+    page: int = 1
+    page_size: int = 10
+    facet_size: int = 10
+    facet_more_size: int = 100
+    more: tuple[str, ...] = ()
+    with_facets: bool = True
+
+
+@dataclass(frozen=True)
+class Hit:
+    """One result, copied out of Whoosh before the searcher is released.
+
+    ``snippet`` and ``title_html`` are HTML: escaped text with ``<mark>`` around matches.
+    """
+
+    id: str
+    title: str
+    title_html: str
+    outlet: str
+    published: datetime | None
+    lang: str
+    url: str | None
+    score: float
+    snippet: str
+    entities: Entities
+
+    def to_json(self) -> dict:
+        return {
+            "id": self.id,
+            "title": self.title,
+            "title_html": self.title_html,
+            "outlet": self.outlet,
+            "published": self.published.isoformat() if self.published else None,
+            "lang": self.lang,
+            "url": self.url,
+            "score": round(self.score, 4),
+            "snippet": self.snippet,
+            "entities": self.entities.as_dict(),
+        }
+
+
+@dataclass(frozen=True)
+class FacetValue:
+    value: str
+    count: int
+    selected: bool = False
+
+    def to_json(self) -> dict:
+        return {"value": self.value, "count": self.count, "selected": self.selected}
+
+
+@dataclass(frozen=True)
+class SearchResults:
+    """A page of results with facet counts over every match.
+
+    :param notice: how the query was repaired or read, or ``None``
+    :param suggestion: a better-spelled query, or ``None``
+    :param timings: milliseconds per part (``parse``, ``search``, ``facets``, ``snippets``)
+    """
+
+    query: str
+    total: int
+    page: int
+    page_size: int
+    took_ms: float
+    hits: tuple[Hit, ...]
+    facets: dict[str, tuple[FacetValue, ...]]
+    truncated_facets: tuple[str, ...] = ()
+    notice: str | None = None
+    suggestion: str | None = None
+    explain: str | None = None
+    timings: dict[str, float] = field(default_factory=dict)
+
+    @property
+    def pages(self) -> int:
+        return max(1, -(-self.total // self.page_size))
+
+    def to_json(self) -> dict:
+        """The JSON contract of ``/api/search`` and ``newsfacet search --json``."""
+        return {
+            "ok": True,
+            "query": self.query,
+            "total": self.total,
+            "page": self.page,
+            "page_size": self.page_size,
+            "took_ms": round(self.took_ms, 2),
+            "hits": [h.to_json() for h in self.hits],
+            "facets": {k: [v.to_json() for v in vs] for k, vs in self.facets.items()},
+            "truncated_facets": list(self.truncated_facets),
+            "notice": self.notice,
+            "suggestion": self.suggestion,
+        }
+
+
+@dataclass(frozen=True)
+class ArticleView:
+    """One whole article as ``/api/article/<id>`` and the article page show it."""
+
+    hit: Hit
+    body: str
+    caption: str
+    authors: tuple[str, ...]
+    sources: tuple[str, ...]
+    body_html: str | None = None
+
+    def to_json(self) -> dict:
+        out = self.hit.to_json()
+        out.pop("score", None)
+        out.pop("snippet", None)
+        out.update(body=self.body, caption=self.caption, authors=list(self.authors),
+                   sources=list(self.sources))
+        if self.body_html is not None:
+            out["body_html"] = self.body_html
+        return out

@@ -1,0 +1,136 @@
+"""THE Whoosh schema, and the two conversions across it.
+
+Nothing else in Newsfacet builds Whoosh fields or knows field names:
+:func:`to_document` turns an :class:`~search.models.Article` into a document and
+:func:`hit_from_stored` turns stored fields back into a plain :class:`~search.models.Hit`.
+
+Facet fields hold their values as exact display forms (``ID`` for single values,
+comma-separated ``KEYWORD`` for entities), so a facet value, its filter term and its
+index term are the same string. Case-insensitive lookup (``outlet:haaretz``) is the
+query layer's job, against each field's lexicon.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from datetime import timezone
+
+from whoosh.analysis import CharsetFilter
+from whoosh.analysis import StemmingAnalyzer
+from whoosh.fields import DATETIME
+from whoosh.fields import ID
+from whoosh.fields import KEYWORD
+from whoosh.fields import STORED
+from whoosh.fields import TEXT
+from whoosh.fields import Schema
+from whoosh.support.charset import accent_map
+
+from search.models import ENTITY_KINDS
+from search.models import FACETS
+from search.models import Article
+from search.models import Entities
+from search.models import Hit
+
+__all__ = ["FACETS", "SCHEMA_VERSION", "TEXT_ANALYZER", "make_schema", "to_document",
+           "hit_from_stored", "stored_entities"]
+
+# Bump when the schema or the text analysis changes: a rebuild is then required.
+SCHEMA_VERSION = 1
+
+# English stemming with accent folding, for every language for now (DESIGN.md, Text
+# analysis). Queries are analysed by the same analyzer through the field.
+TEXT_ANALYZER = StemmingAnalyzer() | CharsetFilter(accent_map)
+
+
+def make_schema() -> Schema:
+    """A new schema object (Whoosh schemas are mutable; never share one)."""
+    return Schema(
+        id=ID(stored=True, unique=True),
+        url=STORED(),
+        title=TEXT(analyzer=TEXT_ANALYZER, stored=True, chars=True, field_boost=2.0),
+        body=TEXT(analyzer=TEXT_ANALYZER, stored=True, chars=True, spelling=True),
+        caption=TEXT(analyzer=TEXT_ANALYZER, stored=True, chars=True),
+        authors=STORED(),
+        sources=STORED(),
+        published=DATETIME(stored=True, sortable=True),
+        outlet=ID(stored=True),
+        year=ID(stored=True),
+        month=ID(stored=True),
+        lang=ID(stored=True),
+        person=KEYWORD(stored=True, commas=True, lowercase=False, scorable=False),
+        org=KEYWORD(stored=True, commas=True, lowercase=False, scorable=False),
+        place=KEYWORD(stored=True, commas=True, lowercase=False, scorable=False),
+    )
+
+
+def _naive_utc(dt: datetime | None) -> datetime | None:
+    # Whoosh ignores tzinfo: store naive UTC, and add UTC back when reading.
+    if dt is None:
+        return None
+    if dt.tzinfo is not None:
+        dt = dt.astimezone(timezone.utc).replace(tzinfo=None)
+    return dt
+
+
+def _keywords(values) -> str:
+    # Commas separate values in a KEYWORD field, so a value never contains one.
+    return ",".join(v.replace(",", " ").strip() for v in values if v and v.strip())
+
+
+def to_document(article: Article) -> dict:
+    """The Whoosh document of an enriched article (every facet derived here, not in views)."""
+    published = _naive_utc(article.published)
+    doc = {
+        "id": article.id,
+        "url": article.url,
+        "title": article.title or "",
+        "body": article.body or "",
+        "caption": article.caption or "",
+        "authors": list(article.authors),
+        "sources": list(article.sources),
+        "outlet": article.outlet or "unknown",
+        "lang": article.lang or "und",
+    }
+    if published is not None:
+        doc["published"] = published
+        doc["year"] = f"{published.year:04d}"
+        doc["month"] = f"{published.year:04d}-{published.month:02d}"
+    for kind in ENTITY_KINDS:
+        value = _keywords(getattr(article.entities, kind))
+        if value:
+            doc[kind] = value
+    return doc
+
+
+def stored_entities(stored: dict) -> Entities:
+    """The entities of a document's stored fields."""
+    return Entities(**{kind: tuple(v for v in (stored.get(kind) or "").split(",") if v)
+                       for kind in ENTITY_KINDS})
+
+
+def stored_published(stored: dict) -> datetime | None:
+    dt = stored.get("published")
+    return dt.replace(tzinfo=timezone.utc) if dt is not None else None
+
+
+def hit_from_stored(stored: dict, *, score: float = 0.0, snippet: str = "",
+                    title_html: str | None = None) -> Hit:
+    """A plain :class:`Hit` from a document's stored fields.
+
+    :param title_html: the highlighted headline; the escaped headline when ``None``
+    """
+    from markupsafe import escape
+
+    title = stored.get("title") or ""
+    return Hit(
+        id=stored["id"],
+        title=title,
+        title_html=title_html if title_html is not None else str(escape(title)),
+        outlet=stored.get("outlet") or "unknown",
+        published=stored_published(stored),
+        lang=stored.get("lang") or "und",
+        url=stored.get("url"),
+        score=float(score),
+        snippet=snippet,
+        entities=stored_entities(stored),
+    )
