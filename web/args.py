@@ -1,0 +1,184 @@
+"""Request arguments <-> :class:`~search.models.SearchRequest`, and toggle URLs.
+
+Pure functions over lists of ``(name, value)`` pairs, so they are tested without a
+request. All browse state lives in the URL (STYLE.md 5): only the names in
+:data:`PARAMS` are parameters, anything else is dropped; a bad value of a known name
+raises :class:`~search.errors.QueryError`, which the app turns into a 400 page.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+from datetime import date
+from urllib.parse import urlencode
+
+from search.errors import QueryError
+from search.models import FACETS
+from search.models import SORTS
+from search.models import SearchRequest
+
+# Facet filters, in the order the chips show them. ``year``/``month`` come from the
+# date chart.
+FILTERS = ("outlet", "lang", "person", "org", "place", "year", "month")
+PARAMS = ("q", "page", "sort", "from", "to", "more") + FILTERS
+# Deep pages cost the searcher ``page * page_size`` hits; nobody reads page 1,000.
+MAX_PAGE = 1000
+# Bounds against absurd URLs: no real selection needs more.
+MAX_FILTER_VALUES = 50
+MAX_VALUE_LENGTH = 200
+# The chart needs every period, not the top ten by count.
+CHART_FACETS = ("year", "month")
+
+_YEAR = re.compile(r"^\d{4}$")
+_MONTH = re.compile(r"^\d{4}-(0[1-9]|1[0-2])$")
+
+Pairs = list[tuple[str, str]]
+
+
+def known_pairs(items: Iterable[tuple[str, str]]) -> Pairs:
+    """The known, non-empty parameters of ``items`` in their order, values stripped.
+
+    >>> known_pairs([("q", " gaza "), ("utm_source", "x"), ("outlet", ""), ("outlet", "BBC")])
+    [('q', 'gaza'), ('outlet', 'BBC')]
+    """
+    out = []
+    for name, value in items:
+        value = (value or "").strip()
+        if name in PARAMS and value:
+            out.append((name, value))
+    return out
+
+
+def _first(pairs: Pairs, name: str) -> str | None:
+    return next((v for k, v in pairs if k == name), None)
+
+
+def _page(raw: str | None) -> int:
+    if raw is None:
+        return 1
+    if not raw.isdigit() or not 1 <= int(raw) <= MAX_PAGE:
+        raise QueryError(f"page must be a whole number from 1 to {MAX_PAGE}, not {raw[:20]!r}.")
+    return int(raw)
+
+
+def _iso_date(name: str, raw: str | None) -> str | None:
+    if raw is None:
+        return None
+    try:
+        # fromisoformat also takes "20220616"; the form's date inputs send YYYY-MM-DD.
+        if len(raw) == 10:
+            return date.fromisoformat(raw).isoformat()
+    except ValueError:
+        pass
+    raise QueryError(f"{name} must be a date written YYYY-MM-DD, not {raw[:20]!r}.")
+
+
+def to_request(items: Iterable[tuple[str, str]], settings: dict) -> SearchRequest:
+    """The :class:`SearchRequest` that request arguments describe.
+
+    :param items: the request's ``(name, value)`` pairs (``request.args.items(multi=True)``)
+    :param settings: the app config (``PAGE_SIZE``, ``FACET_SIZE``, ``FACET_MORE_SIZE``,
+        ``MAX_QUERY_LENGTH``)
+    :raises QueryError: for a bad value of a known parameter
+    """
+    pairs = known_pairs(items)
+    q = _first(pairs, "q") or ""
+    limit = int(settings["MAX_QUERY_LENGTH"])
+    if len(q) > limit:
+        raise QueryError(f"The query is too long ({len(q):,} characters); "
+                         f"at most {limit:,} are allowed.")
+    sort = _first(pairs, "sort") or "relevance"
+    if sort not in SORTS:
+        raise QueryError(f"sort must be one of {', '.join(SORTS)}, not {sort[:20]!r}.")
+    date_from = _iso_date("from", _first(pairs, "from"))
+    date_to = _iso_date("to", _first(pairs, "to"))
+    if date_from and date_to and date_from > date_to:
+        raise QueryError(f"from ({date_from}) is after to ({date_to}).")
+    more = tuple(dict.fromkeys(v for k, v in pairs if k == "more"))
+    for facet in more:
+        if facet not in FACETS:
+            raise QueryError(f"more must name a facet ({', '.join(FACETS)}), not {facet[:20]!r}.")
+    filters = {}
+    values = [(k, v) for k, v in pairs if k in FILTERS]
+    if len(values) > MAX_FILTER_VALUES:
+        raise QueryError(f"Too many filters ({len(values)}); at most {MAX_FILTER_VALUES}.")
+    for name, value in values:
+        if len(value) > MAX_VALUE_LENGTH:
+            raise QueryError(f"The {name} filter value is too long.")
+        if name == "year" and not _YEAR.match(value):
+            raise QueryError(f"year must be written YYYY, not {value[:20]!r}.")
+        if name == "month" and not _MONTH.match(value):
+            raise QueryError(f"month must be written YYYY-MM, not {value[:20]!r}.")
+        filters.setdefault(name, [])
+        if value not in filters[name]:
+            filters[name].append(value)
+    return SearchRequest(
+        q=q,
+        filters={k: tuple(v) for k, v in filters.items()},
+        date_from=date_from,
+        date_to=date_to,
+        sort=sort,
+        page=_page(_first(pairs, "page")),
+        page_size=int(settings["PAGE_SIZE"]),
+        facet_size=int(settings["FACET_SIZE"]),
+        facet_more_size=int(settings["FACET_MORE_SIZE"]),
+        # The date chart is drawn from every period, so those two are always long lists.
+        more=tuple(dict.fromkeys(more + CHART_FACETS)),
+    )
+
+
+def query_string(pairs: Pairs) -> str:
+    """``?a=1&b=2`` for the pairs, or ``?`` alone when there are none (so a link always
+    points at a URL whose state is exactly ``pairs``)."""
+    return "?" + urlencode(pairs)
+
+
+def with_added_args(path: str, pairs: Pairs, name: str, value: str, *,
+                    reset_page: bool = True) -> str:
+    """URL of ``path`` with ``name=value`` added (a single-valued name is replaced).
+
+    Changing what is shown resets ``page``, so nobody lands on a page past the end.
+
+    >>> with_added_args("/", [("q", "gaza"), ("page", "3")], "outlet", "BBC")
+    '/?q=gaza&outlet=BBC'
+    """
+    single = name in ("q", "page", "sort", "from", "to")
+    out = [(k, v) for k, v in pairs
+           if not (reset_page and k == "page") and not (single and k == name)
+           and not (k == name and v == value)]
+    out.append((name, value))
+    return path + query_string(out)
+
+
+def with_removed_args(path: str, pairs: Pairs, name: str, value: str | None = None, *,
+                      reset_page: bool = True) -> str:
+    """URL of ``path`` without ``name=value`` (without every ``name`` when ``value`` is None).
+
+    >>> with_removed_args("/", [("q", "gaza"), ("outlet", "BBC"), ("outlet", "AP")], "outlet", "AP")
+    '/?q=gaza&outlet=BBC'
+    """
+    out = [(k, v) for k, v in pairs
+           if not (reset_page and k == "page")
+           and not (k == name and (value is None or v == value))]
+    return path + query_string(out)
+
+
+def with_only(path: str, pairs: Pairs, keep: Iterable[str]) -> str:
+    """URL of ``path`` keeping only the parameters named in ``keep`` ("clear all")."""
+    keep = set(keep)
+    return path + query_string([(k, v) for k, v in pairs if k in keep])
+
+
+def toggle_url(path: str, pairs: Pairs, name: str, value: str) -> str:
+    """Add ``name=value`` when absent, remove it when present."""
+    if (name, value) in pairs:
+        return with_removed_args(path, pairs, name, value)
+    return with_added_args(path, pairs, name, value)
+
+
+def active_filters(pairs: Pairs) -> list[tuple[str, str]]:
+    """The selections a user can remove one by one (facet values, then from/to)."""
+    chips = [(k, v) for name in FILTERS for k, v in pairs if k == name]
+    chips += [(k, v) for k, v in pairs if k in ("from", "to")]
+    return chips

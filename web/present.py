@@ -1,0 +1,104 @@
+"""How values are shown: language names, dates, and the date chart's bars.
+
+Pure functions, no Flask, so the chart's geometry is tested without a request.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from search.models import FacetValue
+
+# A small table: codes langdetect gives for news we hold, else the code itself is shown.
+LANGUAGES = {
+    "en": "English", "de": "German", "ar": "Arabic", "fr": "French", "es": "Spanish",
+    "it": "Italian", "nl": "Dutch", "pt": "Portuguese", "ru": "Russian", "tr": "Turkish",
+    "fa": "Persian", "he": "Hebrew", "ur": "Urdu", "zh-cn": "Chinese", "ja": "Japanese",
+    "sv": "Swedish", "da": "Danish", "no": "Norwegian", "pl": "Polish", "ro": "Romanian",
+    "und": "Undetermined",
+}
+FACET_LABELS = {"outlet": "Outlet", "year": "Year", "month": "Month", "lang": "Language",
+                "person": "People", "org": "Organisations", "place": "Places",
+                "from": "From", "to": "To"}
+
+# Months are drawn while they fit; a longer span is drawn by year.
+MAX_MONTH_BARS = 36
+CHART_WIDTH = 240
+CHART_HEIGHT = 80
+
+
+def language_name(code: str) -> str:
+    """``en`` -> ``English``; an unknown code is shown as it is."""
+    return LANGUAGES.get(code, code)
+
+
+def show_date(dt: datetime | None) -> str:
+    """``YYYY-MM-DD`` (UTC), or an empty string for an unknown date."""
+    return dt.strftime("%Y-%m-%d") if dt else ""
+
+
+def filter_label(name: str, value: str) -> str:
+    """A chip's text: ``Language: German``, ``Outlet: BBC``."""
+    shown = language_name(value) if name == "lang" else value
+    return f"{FACET_LABELS.get(name, name)}: {shown}"
+
+
+@dataclass(frozen=True)
+class Bar:
+    period: str
+    count: int
+    selected: bool
+    x: float
+    y: float
+    width: float
+    height: float
+
+
+def _months_between(first: str, last: str) -> list[str]:
+    y, m = int(first[:4]), int(first[5:7])
+    out = []
+    while f"{y:04d}-{m:02d}" <= last:
+        out.append(f"{y:04d}-{m:02d}")
+        y, m = (y + 1, 1) if m == 12 else (y, m + 1)
+    return out
+
+
+def chart_bars(months: tuple[FacetValue, ...], years: tuple[FacetValue, ...],
+               month_complete: bool) -> tuple[str, list[Bar]]:
+    """The facet (``month`` or ``year``) and bars of the date chart, oldest first.
+
+    Facet values come ordered by count; the chart orders periods in time and fills the
+    gaps with empty bars, so a quiet month shows as one. Months are used while the span
+    fits :data:`MAX_MONTH_BARS` and the month list was not truncated.
+
+    :param month_complete: False when the month facet had more values than were returned
+    """
+    months = [v for v in months if v.count or v.selected]
+    years = [v for v in years if v.count or v.selected]
+    facet, values = "year", years
+    if months and month_complete:
+        ordered = sorted(v.value for v in months)
+        span = _months_between(ordered[0], ordered[-1])
+        if len(span) <= MAX_MONTH_BARS:
+            facet, values = "month", months
+    if not values:
+        return facet, []
+    by_period = {v.value: v for v in values}
+    ordered = sorted(by_period)
+    if facet == "month":
+        periods = _months_between(ordered[0], ordered[-1])
+    else:
+        periods = [f"{y:04d}" for y in range(int(ordered[0]), int(ordered[-1]) + 1)]
+    top = max(v.count for v in values) or 1
+    slot = CHART_WIDTH / len(periods)
+    bars = []
+    for i, period in enumerate(periods):
+        v = by_period.get(period)
+        count = v.count if v else 0
+        # A bar of a period with articles is at least 2 units tall, so it can be seen and clicked.
+        height = max(2.0, CHART_HEIGHT * count / top) if count else 0.0
+        bars.append(Bar(period=period, count=count, selected=bool(v and v.selected),
+                        x=round(i * slot + slot * 0.1, 2), y=round(CHART_HEIGHT - height, 2),
+                        width=round(max(slot * 0.8, 1.0), 2), height=round(height, 2)))
+    return facet, bars

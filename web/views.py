@@ -1,0 +1,124 @@
+"""One blueprint: the search page, the article page, and their JSON twins.
+
+Each pair shares one data function (STYLE.md 5), so the page and the API cannot
+disagree. Views parse, call :mod:`search.service`, render; nothing else.
+"""
+
+from __future__ import annotations
+
+import re
+import threading
+
+from flask import Blueprint
+from flask import current_app
+from flask import jsonify
+from flask import render_template
+from flask import request
+
+from search import service
+from search.errors import NotFoundError
+from search.errors import QueryError
+from web import args as web_args
+from web import present
+
+bp = Blueprint("web", __name__)
+
+_ARTICLE_ID = re.compile(r"^[0-9a-f]{16}$")
+# WORKAROUND: search.service shares one Whoosh searcher per generation between threads,
+# and Whoosh's posting readers are not thread-safe (under waitress's threads, bench/load.py
+# got "zlib.error: incomplete or truncated stream" from whoosh3._read_data as 500s). Until
+# the service guards its searcher itself, the app lets one request at a time into it.
+# Whoosh is pure Python, so under the GIL this costs little throughput.
+_SERVICE_LOCK = threading.Lock()
+
+
+def search_data(items, path: str) -> dict:
+    """Run the search that request arguments describe.
+
+    :param items: the request's ``(name, value)`` pairs
+    :param path: the path toggle URLs point at (``/`` or ``/api/search``)
+    :raises QueryError: for a bad parameter or a query that cannot be run
+    """
+    pairs = web_args.known_pairs(items)
+    req = web_args.to_request(pairs, current_app.config)
+    with _SERVICE_LOCK:
+        results = service.search(current_app.config["INDEX"], req)
+    toggles = {name: {v.value: web_args.toggle_url(path, pairs, name, v.value) for v in values}
+               for name, values in results.facets.items()}
+    return {"pairs": pairs, "req": req, "results": results, "toggles": toggles, "path": path}
+
+
+def article_data(article_id: str):
+    """The article ``article_id``, highlighted for the request's ``q`` when there is one.
+
+    :raises NotFoundError: for an id that is not in the index
+    """
+    if not _ARTICLE_ID.match(article_id):
+        raise NotFoundError(f"There is no article {article_id[:40]!r}.")
+    q = (request.args.get("q") or "").strip() or None
+    if q and len(q) > int(current_app.config["MAX_QUERY_LENGTH"]):
+        q = None  # a highlight is a nicety; an over-long q just goes without one
+    with _SERVICE_LOCK:
+        try:
+            return service.article(current_app.config["INDEX"], article_id, q=q), q
+        except QueryError:
+            if q is None:
+                raise
+            # The article is still worth showing when its highlight query cannot be read.
+            return service.article(current_app.config["INDEX"], article_id), None
+
+
+@bp.route("/")
+def search():
+    """Show the results of a query, with facets, filters and pages."""
+    data = search_data(request.args.items(multi=True), "/")
+    results = data["results"]
+    chart_facet, bars = present.chart_bars(results.facets.get("month", ()),
+                                           results.facets.get("year", ()),
+                                           "month" not in results.truncated_facets)
+    return render_template("search.html", chart_facet=chart_facet, bars=bars, **data)
+
+
+@bp.route("/api/search")
+def api_search():
+    """The search as JSON (DESIGN.md contract), each facet value with its toggle URL."""
+    data = search_data(request.args.items(multi=True), "/api/search")
+    body = data["results"].to_json()
+    for name, values in body["facets"].items():
+        for v in values:
+            v["toggle_url"] = data["toggles"][name][v["value"]]
+    return jsonify(body)
+
+
+@bp.route("/article/<article_id>")
+def article(article_id: str):
+    """Show one article, its matches marked when reached from a search."""
+    view, q = article_data(article_id)
+    return render_template("article.html", article=view, hit=view.hit, q=q)
+
+
+@bp.route("/api/article/<article_id>")
+def api_article(article_id: str):
+    """One article as JSON."""
+    view, _ = article_data(article_id)
+    return jsonify({"ok": True, "article": view.to_json()})
+
+
+@bp.after_app_request
+def security_headers(response):
+    """Forbid inline scripts and other origins on every response (issue 4, point 7)."""
+    response.headers["Content-Security-Policy"] = (
+        "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
+        "object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'"
+    )
+    response.headers["X-Content-Type-Options"] = "nosniff"
+    response.headers["Referrer-Policy"] = "same-origin"
+    return response
+
+
+@bp.app_context_processor
+def helpers() -> dict:
+    """Formatting helpers and the toggle-URL functions, for every template."""
+    return {"language_name": present.language_name, "show_date": present.show_date,
+            "facet_label": present.FACET_LABELS, "filter_label": present.filter_label,
+            "args": web_args}
