@@ -1,0 +1,25 @@
+"""The README documents every setting and every CLI command."""
+
+from __future__ import annotations
+
+from search.cli import main
+from search.config import SETTINGS
+from tests.conftest import ROOT
+
+README = (ROOT / "README.md").read_text(encoding="utf-8")
+
+
+def test_every_setting_is_documented_in_the_readme():
+    missing = [s.name for s in SETTINGS if f"`NEWSFACET_{s.name}`" not in README]
+    assert missing == []
+
+
+def test_every_command_is_documented_in_the_readme():
+    missing = [name for name in main.commands if f"newsfacet {name}" not in README]
+    assert missing == []
+
+
+def test_readme_starts_with_the_two_commands():
+    first_block = README.split("```bash", 1)[1].split("```", 1)[0]
+    assert "bash scripts/demo.sh" in first_block
+    assert "bash scripts/test.sh" in first_block
