@@ -111,9 +111,13 @@ class FacetTables:
             mask &= self.published <= end
         return mask
 
-    def count(self, name: str, mask: np.ndarray) -> np.ndarray:
-        """Documents per value id of ``name`` among the documents of ``mask``."""
-        docs = np.flatnonzero(mask)
+    def count(self, name: str, mask: np.ndarray, docs: np.ndarray | None = None) -> np.ndarray:
+        """Documents per value id of ``name`` among the documents of ``mask``.
+
+        :param docs: ``np.flatnonzero(mask)`` when the caller has it already
+        """
+        if docs is None:
+            docs = np.flatnonzero(mask)
         nvals = len(self.values[name])
         if name in self.single:
             ids = self.single[name][docs]
@@ -166,14 +170,16 @@ def count_facets(tables: FacetTables, query_mask: np.ndarray, filter_masks: dict
     for m in filter_masks.values():
         full &= m
     facets, truncated = {}, []
+    full_docs = np.flatnonzero(full)  # shared by every facet without a selection of its own
     for name in names:
-        mask = full
+        mask, docs = full, full_docs
         if name in filter_masks:
             mask = query_mask.copy()
             for other, m in filter_masks.items():
                 if other != name:
                     mask &= m
-        counts = tables.count(name, mask)
+            docs = None
+        counts = tables.count(name, mask, docs)
         facets[name], more = top_values(tables, name, counts, sizes.get(name, 10),
                                         selections.get(name, ()))
         if more:

@@ -18,39 +18,61 @@ from __future__ import annotations
 
 import re
 
+import numpy as np
 from markupsafe import escape
+
+from search.postings import characters
 
 SNIPPET_CHARS = 260
 MAX_FRAGMENTS = 3
 _WS = re.compile(r"\s+")
 
 
-def find_spans(reader, docnums, fieldname: str, terms) -> dict[int, list[tuple[int, int]]]:
+def find_spans(reader, docnums, fieldname: str, terms, holders=None
+               ) -> dict[int, list[tuple[int, int]]]:
     """Character spans of ``terms`` in ``fieldname`` of each document, from the postings.
 
     :param docnums: the documents (any order)
     :param terms: index terms (bytes) of that field
+    :param holders: optional ``holders(term) -> sorted array of the docnums holding it``
+        (or ``None``: not known); a term's postings are then read only for those documents
     :returns: docnum -> sorted ``(start, end)`` spans (documents without matches left out)
     """
     out: dict[int, list[tuple[int, int]]] = {}
     wanted = sorted(set(docnums))
     if not wanted:
         return out
+    # Segment by segment: a leaf matcher skips straight to a block, no multi-reader merge.
+    leaves = list(reader.leaf_readers())
     for term in terms:
-        if (fieldname, term) not in reader:
-            continue
-        m = reader.postings(fieldname, term)
-        if not m.supports("characters"):
-            continue
-        for d in wanted:
-            if not m.is_active():
+        docs = wanted
+        have = holders(term) if holders is not None else None  # sorted, or None: unknown
+        if have is not None:
+            at = np.minimum(np.searchsorted(have, wanted), max(len(have) - 1, 0))
+            docs = [d for d, i in zip(wanted, at.tolist()) if len(have) and have[i] == d]
+        for leaf, offset in leaves:
+            end = offset + leaf.doc_count_all()
+            local = [d - offset for d in docs if offset <= d < end]
+            if not local or (fieldname, term) not in leaf:
+                continue
+            found = characters(leaf, fieldname, term, local)
+            if found is not None:
+                for d, spans in found.items():
+                    out.setdefault(d + offset, []).extend(spans)
+                continue
+            m = leaf.postings(fieldname, term)
+            if not m.supports("characters"):
                 break
-            if m.id() < d:
-                m.skip_to(d)
+            for d in local:
                 if not m.is_active():
                     break
-            if m.id() == d:
-                out.setdefault(d, []).extend((s, e) for _, s, e in m.value_as("characters"))
+                if m.id() < d:
+                    m.skip_to(d)
+                    if not m.is_active():
+                        break
+                if m.id() == d:
+                    out.setdefault(d + offset, []).extend(
+                        (s, e) for _, s, e in m.value_as("characters"))
     for spans in out.values():
         spans.sort()
     return out

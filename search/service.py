@@ -1,11 +1,12 @@
 """The one entry point for searching: ``search``, ``article`` and ``info``.
 
-This is the only module that opens a Whoosh searcher. It keeps one searcher per
-index generation, with that generation's facet arrays (:class:`~search.facets.FacetTables`)
-and its case-insensitive value maps, and reopens when ``DIR/current`` points
-elsewhere or the live generation took a commit. Everything returned is a plain value
-(:mod:`search.models`), copied out before the searcher can be closed. Safe to call
-from several threads: a lock guards (re)opening; searchers are shared for reading.
+Searchers are opened only through :mod:`search.generation`, which keeps one open
+generation per index directory (searcher, facet arrays, decoded postings, word lists)
+and reopens when ``DIR/current`` points elsewhere or the live generation took a commit.
+A query is evaluated once by :mod:`search.ranking` (NumPy over decoded postings, Whoosh
+as the fallback), which gives both the facet counts' matches and the ranked page.
+Everything returned is a plain value (:mod:`search.models`), copied out before the
+searcher can be closed. Safe to call from several threads.
 
 Empty query text means every article ("browse"); with ``sort="relevance"`` browse
 results come newest first, since there is nothing to rank by.
@@ -13,27 +14,25 @@ results come newest first, since there is nothing to rank by.
 
 from __future__ import annotations
 
-import contextlib
 import re
-import threading
 import time
 from datetime import date
 from datetime import datetime
-from pathlib import Path
 
 import numpy as np
-from whoosh import index as whoosh_index
-from whoosh import query as wq
 from whoosh.util.times import datetime_to_long
 
+from search import binding
 from search import config
 from search import facets as facetlib
 from search import highlight
 from search import query as querylib
-from search import storage
-from search.errors import IndexMissingError
+from search import ranking
 from search.errors import NotFoundError
 from search.errors import QueryError
+from search.generation import Generation
+from search.generation import use as _use
+from search.matching import Unsupported
 from search.models import FACETS
 from search.models import SORTS
 from search.models import ArticleView
@@ -41,71 +40,7 @@ from search.models import SearchRequest
 from search.models import SearchResults
 from search.schema import hit_from_stored
 
-try:  # tuned BM25F from the ranking work; Whoosh's own until it lands
-    from search.scoring import weighting
-except ImportError:  # pragma: no cover - depends on another module's arrival
-    from whoosh.scoring import BM25F
-
-    def weighting():
-        return BM25F()
-
-# A generation's commits are looked for at most this often (it lists the folder).
-RECHECK_SECONDS = 0.5
 SUGGEST_BELOW = 3
-
-
-class _Generation:
-    """One open index generation: its searcher and facet arrays, shared by requests."""
-
-    def __init__(self, path: Path):
-        self.path = path
-        try:
-            self.ix = whoosh_index.open_dir(str(path))
-        except (whoosh_index.EmptyIndexError, OSError) as e:
-            raise IndexMissingError(str(path.parent)) from e
-        self.searcher = self.ix.searcher(weighting=weighting())
-        self.tables = facetlib.FacetTables(self.searcher.reader())
-        self.users = 0
-        self.checked = time.monotonic()
-
-    def stale(self) -> bool:
-        now = time.monotonic()
-        if now - self.checked < RECHECK_SECONDS:
-            return False
-        self.checked = now
-        return not self.searcher.up_to_date()
-
-    def close(self) -> None:
-        self.searcher.close()
-
-
-_lock = threading.Lock()
-_live: dict[str, _Generation] = {}
-_retired: list[_Generation] = []
-
-
-@contextlib.contextmanager
-def _use(index_dir):
-    """The live generation of ``index_dir``, held open for the duration of the block."""
-    path = storage.require_current(index_dir)
-    key = str(Path(index_dir).resolve())
-    with _lock:
-        gen = _live.get(key)
-        if gen is None or gen.path != path or gen.stale():
-            fresh = _Generation(path)
-            if gen is not None:
-                _retired.append(gen)
-            _live[key] = gen = fresh
-        gen.users += 1
-    try:
-        yield gen
-    finally:
-        with _lock:
-            gen.users -= 1
-            # An old generation is closed once no request uses it any more.
-            for old in [g for g in _retired if g.users == 0]:
-                _retired.remove(old)
-                old.close()
 
 
 def _day(text: str, what: str) -> date:
@@ -161,40 +96,17 @@ def _selections(tables, req: SearchRequest, notices: list[str]) -> dict[str, tup
     return out
 
 
-def _matched(gen: _Generation, q) -> np.ndarray:
-    t = gen.tables
-    if q is None:
-        return t.live.copy()
-    mask = np.zeros(t.n, dtype=bool)
-    mask[np.fromiter(gen.searcher.docs_for_query(q), dtype=np.int64)] = True
-    return mask & t.live
-
-
-def _page(gen: _Generation, q, full: np.ndarray, filtered: bool, req: SearchRequest,
-          start: int, size: int) -> list[tuple[int, float]]:
-    """(docnum, score) of the requested page."""
-    if q is None or req.sort != "relevance":
-        docs = np.flatnonzero(full)
-        pub = gen.tables.published[docs]
-        if req.sort == "oldest":
-            key = np.where(pub < 0, np.iinfo(np.int64).max, pub)
-        else:  # newest, and browse ranked "by relevance": undated articles last
-            key = np.where(pub < 0, 1, -pub)
-        order = np.lexsort((docs, key))[start:start + size]
-        return [(int(docs[i]), 0.0) for i in order]
-    bonus = querylib.title_bonus(q)
-    ranked = wq.AndMaybe(q, bonus) if bonus is not None else q
-    allow = set(np.flatnonzero(full).tolist()) if filtered else None
-    res = gen.searcher.search(ranked, limit=start + size, filter=allow)
-    return [(res.docnum(i), res.score(i)) for i in range(start, min(start + size, len(res)))]
-
-
-def _hits(gen: _Generation, q, page) -> tuple:
+def _hits(gen: Generation, q, page) -> tuple:
     reader = gen.searcher.reader()
-    terms = querylib.positive_terms(q, reader)
+    terms = binding.positive_terms(q, reader)
     docnums = [d for d, _ in page]
-    body = highlight.find_spans(reader, docnums, "body", terms.get("body", ()))
-    title = highlight.find_spans(reader, docnums, "title", terms.get("title", ()))
+    spans = {}
+    for f in ("body", "title"):
+        # Only the page's documents that hold a term are read (the generation's decoded
+        # postings say which): the rest of its posting list is never unpickled.
+        spans[f] = highlight.find_spans(reader, docnums, f, terms.get(f, ()),
+                                        lambda t, f=f: _holders(gen, f, t))
+    body, title = spans["body"], spans["title"]
     hits = []
     for d, score in page:
         stored = gen.searcher.stored_fields(d)
@@ -205,7 +117,14 @@ def _hits(gen: _Generation, q, page) -> tuple:
     return tuple(hits)
 
 
-def _suggest(gen: _Generation, parsed, total: int, restrict: np.ndarray) -> str | None:
+def _holders(gen: Generation, fieldname: str, btext: bytes):
+    try:
+        return gen.evaluator.scored(fieldname, btext)[0]
+    except Unsupported:  # a weighting the evaluator cannot apply: read every page document
+        return None
+
+
+def _suggest(gen: Generation, parsed, total: int, restrict: np.ndarray) -> str | None:
     """A better-spelled query that finds more, or ``None``."""
     if total >= SUGGEST_BELOW or not parsed.words:
         return None
@@ -226,10 +145,11 @@ def _suggest(gen: _Generation, parsed, total: int, restrict: np.ndarray) -> str 
         return None
     try:
         again = querylib.parse(text)
-        q = querylib.bind(again, reader, gen.tables.lower.__getitem__)
+        q = binding.bind(again, reader, gen.tables.lower.__getitem__, lexicon=gen.lexicon)
     except QueryError:
         return None
-    return text if int((_matched(gen, q) & restrict).sum()) > total else None
+    found = ranking.matched(gen, q, ranking.evaluate(gen, q)) & restrict
+    return text if int(found.sum()) > total else None
 
 
 def search(index_dir, request: SearchRequest) -> SearchResults:
@@ -249,11 +169,13 @@ def search(index_dir, request: SearchRequest) -> SearchResults:
     start = (request.page - 1) * size
     with _use(index_dir) as gen:
         tables = gen.tables
-        q = querylib.bind(parsed, gen.searcher.reader(), tables.lower.__getitem__)
+        q = binding.bind(parsed, gen.searcher.reader(), tables.lower.__getitem__,
+                         lexicon=gen.lexicon)
         selections = _selections(tables, request, parsed.notices)
         t1 = time.perf_counter()
         timings["parse"] = (t1 - t0) * 1000
-        qmask = _matched(gen, q)
+        ev = ranking.evaluate(gen, q)
+        qmask = ranking.matched(gen, q, ev)
         if start_long is not None or end_long is not None:
             qmask &= tables.date_mask(start_long, end_long)
         fmasks = {name: tables.filter_mask(name, vals) for name, vals in selections.items()}
@@ -264,7 +186,7 @@ def search(index_dir, request: SearchRequest) -> SearchResults:
         page = []
         if size and start < total:
             filtered = bool(fmasks) or start_long is not None or end_long is not None
-            page = _page(gen, q, full, filtered, request, start, size)
+            page = ranking.page(gen, q, ev, full, filtered, request, start, size)
         t2 = time.perf_counter()
         timings["search"] = (t2 - t1) * 1000
         facets, truncated = {}, ()
@@ -328,10 +250,10 @@ def article(index_dir, article_id: str, q: str | None = None) -> ArticleView:
         if q and q.strip():
             reader = gen.searcher.reader()
             try:
-                bound = querylib.bind(querylib.parse(q), reader, gen.tables.lower.__getitem__)
+                bound = binding.bind(querylib.parse(q), reader, gen.tables.lower.__getitem__)
             except QueryError:
                 bound = None
-            terms = querylib.positive_terms(bound, reader)
+            terms = binding.positive_terms(bound, reader)
             spans = {f: highlight.find_spans(reader, [docnum], f, terms.get(f, ())).get(docnum, ())
                      for f in ("title", "body")}
             title_html = highlight.mark_all(title, spans["title"])

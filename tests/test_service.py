@@ -134,6 +134,34 @@ def test_new_generation_is_picked_up(tmp_path):
     assert r.total == 1 and r.facets["outlet"][0].value == "BBC"
 
 
+def test_old_generation_serves_while_the_new_one_opens(tmp_path, monkeypatch):
+    from search import generation
+
+    index_dir = write_articles_index(HANDMADE[:2], tmp_path / "ix")
+    assert service.search(index_dir, SearchRequest()).total == 2
+    write_articles_index(HANDMADE, index_dir)  # a rebuild: new generation, switched
+    opening, release = threading.Event(), threading.Event()
+    real_init = generation.Generation.__init__
+
+    def slow_init(self, path):
+        opening.set()
+        assert release.wait(30)
+        real_init(self, path)
+
+    monkeypatch.setattr(generation.Generation, "__init__", slow_init)
+    totals = []
+    opener = threading.Thread(target=lambda: totals.append(
+        service.search(index_dir, SearchRequest()).total))
+    opener.start()
+    assert opening.wait(30)
+    # While the new generation is being opened (outside the lock), the old one answers.
+    assert service.search(index_dir, SearchRequest()).total == 2
+    release.set()
+    opener.join(30)
+    assert totals == [len(HANDMADE)]
+    assert service.search(index_dir, SearchRequest()).total == len(HANDMADE)
+
+
 def test_threads_share_one_generation(small_index):
     results, errors = [], []
 

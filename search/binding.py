@@ -1,0 +1,246 @@
+"""The index-dependent half of query reading: a parsed query bound to one generation.
+
+:func:`bind` resolves the parts of a :class:`~search.query.ParsedQuery` that need the
+index: facet values matched case-insensitively against each field's values
+(``outlet:haaretz`` -> ``Haaretz``), ``entity:`` as any of person/org/place, and
+prefix/wildcard/fuzzy terms expanded to at most ``MAX_WILDCARD_TERMS`` index terms.
+:func:`title_bonus` builds the optional headline query that ranking adds, and
+:func:`positive_terms` lists the terms a hit may have matched, for highlighting.
+"""
+
+from __future__ import annotations
+
+import re
+from bisect import bisect_left
+from itertools import islice
+
+from whoosh import query as wq
+
+from search import config
+from search.query import _PARSER
+from search.query import ENTITY_FIELDS
+from search.query import FACET_FIELDS
+from search.query import TEXT_FIELDS
+from search.query import ParsedQuery
+from search.schema import TEXT_ANALYZER
+
+
+def _lookup(lookups, fname: str, text: str, prefix: bool = False) -> list[str]:
+    values = lookups(fname)
+    low = text.lower()
+    if prefix:
+        return [v for k, v in values.items() if k.startswith(low)]
+    if low in values:
+        return [values[low]]
+    # "person:ross" finds "Dennis Ross": every word of the text is a word of the value.
+    words = low.split()
+    if fname in ENTITY_FIELDS or fname == "outlet":
+        return [v for k, v in values.items() if all(w in k.split() for w in words)]
+    return []
+
+
+class Lexicon:
+    """The words of a generation's text fields in memory, for prefix expansion by bisection.
+
+    Walking Whoosh's lexicon of a multi-segment reader merges the segments' term lists
+    term by term on every query; these sorted lists are read once per generation.
+
+    :param reader: the generation's Whoosh reader
+    """
+
+    def __init__(self, reader):
+        self.reader = reader
+        self._words: dict[str, list[str]] = {}
+        self._sets: dict[str, frozenset[str]] = {}
+
+    def words(self, fieldname: str) -> list[str]:
+        """Every term of ``fieldname``, sorted (as Whoosh orders them)."""
+        got = self._words.get(fieldname)
+        if got is None:
+            got = [t.decode("utf-8") for t in self.reader.lexicon(fieldname)] \
+                if fieldname in self.reader.indexed_field_names() else []
+            self._words[fieldname] = got
+            self._sets[fieldname] = frozenset(got)
+        return got
+
+    def has(self, fieldname: str, text: str) -> bool:
+        self.words(fieldname)
+        return text in self._sets[fieldname]
+
+    def prefixed(self, fieldname: str, prefix: str, limit: int) -> list[str]:
+        """The first ``limit`` terms of ``fieldname`` starting with ``prefix``."""
+        words = self.words(fieldname)
+        i = bisect_left(words, prefix)
+        out = []
+        while i < len(words) and len(out) < limit and words[i].startswith(prefix):
+            out.append(words[i])
+            i += 1
+        return out
+
+
+def bind(parsed: ParsedQuery, reader, lookups, max_terms: int | None = None,
+         lexicon: Lexicon | None = None) -> wq.Query | None:
+    """Resolve the parts of a parsed query that need the index.
+
+    :param parsed: from :func:`parse`; notices are appended to it
+    :param reader: the Whoosh reader of the generation searched
+    :param lookups: ``lookups(field) -> {lower-case value: display value}`` for facet fields
+    :param max_terms: most index terms a prefix/fuzzy term may expand to
+    :param lexicon: the generation's :class:`Lexicon`, to expand prefixes fast
+    """
+    if parsed.query is None:
+        return None
+    cap = max_terms or config.get("MAX_WILDCARD_TERMS")
+    capped, missing = [], []
+
+    def fix(q):
+        fname = getattr(q, "fieldname", None)
+        if isinstance(q, (wq.Term, wq.Prefix, wq.Wildcard, wq.Phrase)) and (
+                fname in FACET_FIELDS or fname == "entity"):
+            text = q.text if not isinstance(q, wq.Phrase) else " ".join(q.words)
+            fields = ENTITY_FIELDS if fname == "entity" else (fname,)
+            prefix = isinstance(q, (wq.Prefix, wq.Wildcard))
+            text = text.rstrip("*") if prefix else text
+            terms = [wq.Term(f, v) for f in fields for v in _lookup(lookups, f, text, prefix)]
+            if not terms:
+                missing.append(f"{fname}:{text}")
+                return wq.Term(fields[0], text)
+            return terms[0] if len(terms) == 1 else wq.Or(terms[:cap])
+        if isinstance(q, (wq.Prefix, wq.Wildcard, wq.FuzzyTerm)) and fname in TEXT_FIELDS:
+            terms = _expand_typed(q, parsed, reader, cap + 1, lexicon)
+            if len(terms) > cap:
+                capped.append(getattr(q, "text", ""))
+            return wq.Or([wq.Term(fname, t) for t in sorted(terms)[:cap]]) if terms else q
+        if isinstance(q, wq.MultiTerm):
+            terms = list(islice((t for _, t in q.expanded_terms(reader)), cap + 1))
+            if len(terms) > cap:
+                capped.append(getattr(q, "text", ""))
+                return wq.Or([wq.Term(fname, t) for t in terms[:cap]])
+            return q
+        return q.apply(fix) if q.is_leaf() is False else q
+
+    q = fix(parsed.query)
+    if capped:
+        parsed.notices.append(f"{', '.join(sorted(set(capped)))!s}… matches more than {cap} "
+                              f"words; searched the first {cap}")
+    if missing:
+        parsed.notices.append("no article has " + ", ".join(missing))
+    return q
+
+
+def _expand_typed(q, parsed: ParsedQuery, reader, limit: int, lexicon=None) -> set[str]:
+    """Index terms of a text field that a typed prefix/wildcard stands for.
+
+    Whoosh stems the typed text ("damas*" -> "dama*") and matches it against stemmed
+    terms, so "dam?scus" finds nothing (the index holds "damascu"). Instead the typed
+    pattern is matched against the unstemmed words of ``spell_body`` and against the
+    field's own terms, and the words found are analysed like indexed text.
+    """
+    fname = q.fieldname
+    spell = reader.schema["body"].spelling_fieldname("body")
+    typed = next((t for t in parsed.wildcards
+                  if getattr(_PARSER.parse(f"{fname}:{t}"), "text", None) == q.text), None)
+    if typed is None:
+        return set(islice((t for _, t in q.expanded_terms(reader)), limit))
+    if isinstance(q, wq.FuzzyTerm):
+        word = re.sub(r"~\d*$", "", typed)
+        # Whoosh finds fuzzy matches in the body's unstemmed word graph, so match the
+        # typed word there and in the field's own terms (both capped).
+        own = wq.FuzzyTerm(fname, q.text, maxdist=q.maxdist, prefixlength=q.prefixlength)
+        unstemmed = wq.FuzzyTerm(spell, word, maxdist=q.maxdist, prefixlength=q.prefixlength)
+    elif isinstance(q, wq.Prefix) and lexicon is not None:
+        return _expand_prefix(lexicon, fname, spell, typed.rstrip("*"), limit)
+    else:
+        pattern = typed.rstrip("*") if isinstance(q, wq.Prefix) else typed
+        own, unstemmed = type(q)(fname, pattern), type(q)(spell, pattern)
+    found: set = set(islice((t for _, t in own.expanded_terms(reader)), limit))
+    if spell in reader.indexed_field_names():
+        for _, word in islice(unstemmed.expanded_terms(reader), limit):
+            word = word.decode("utf-8") if isinstance(word, bytes) else word
+            for tok in TEXT_ANALYZER(word):
+                if (fname, tok.text) in reader:
+                    found.add(tok.text)
+            if len(found) >= limit:
+                break
+    return {t.decode("utf-8") if isinstance(t, bytes) else t for t in found}
+
+
+def _expand_prefix(lexicon: Lexicon, fname: str, spell: str, prefix: str, limit: int) -> set[str]:
+    """:func:`_expand_typed` for a prefix, by bisection in the generation's word lists."""
+    found = set(lexicon.prefixed(fname, prefix, limit))
+    for word in lexicon.prefixed(spell, prefix, limit):
+        for tok in TEXT_ANALYZER(word):
+            if lexicon.has(fname, tok.text):
+                found.add(tok.text)
+        if len(found) >= limit:
+            break
+    return found
+
+
+def title_bonus(q: wq.Query | None, boost: float = 3.0) -> wq.Query | None:
+    """A query matching documents whose headline holds every required word or phrase.
+
+    Used with ``AndMaybe`` so that a headline match ranks above scattered body matches.
+    """
+    if q is None:
+        return None
+    parts: list[wq.Query] = []
+
+    def walk(node):
+        if isinstance(node, (wq.Not, wq.Or)) and not _is_field_or(node):
+            return
+        if isinstance(node, wq.AndNot):
+            walk(node.a)
+            return
+        if isinstance(node, (wq.Term, wq.Phrase)) and node.fieldname == "title":
+            parts.append(node)
+            return
+        if not node.is_leaf():
+            for c in node.children():
+                walk(c)
+
+    walk(q)
+    if not parts:
+        return None
+    bonus = parts[0] if len(parts) == 1 else wq.And(parts)
+    return bonus.with_boost(boost)
+
+
+def _is_field_or(node) -> bool:
+    # MultifieldParser turns one word into Or(title:w, body:w, caption:w): not a user OR.
+    kids = list(node.children()) if isinstance(node, wq.Or) else []
+    return bool(kids) and {getattr(k, "fieldname", None) for k in kids} <= set(TEXT_FIELDS) and \
+        len({_leaf_text(k) for k in kids}) == 1
+
+
+def _leaf_text(q) -> str:
+    if isinstance(q, wq.Phrase):
+        return " ".join(q.words)
+    return str(getattr(q, "text", q))
+
+
+def positive_terms(q: wq.Query | None, reader) -> dict[str, set[bytes]]:
+    """Index terms (per field) a hit may have matched, for highlighting; negated parts left out."""
+    out: dict[str, set[bytes]] = {}
+    if q is None:
+        return out
+
+    def walk(node):
+        if isinstance(node, wq.Not):
+            return
+        if isinstance(node, wq.AndNot):
+            walk(node.a)
+            return
+        if isinstance(node, wq.MultiTerm):
+            for f, t in islice(node.expanded_terms(reader), 200):
+                out.setdefault(f, set()).add(t if isinstance(t, bytes) else t.encode("utf-8"))
+            return
+        if node.is_leaf():
+            for f, t in node.terms(phrases=True):
+                out.setdefault(f, set()).add(t if isinstance(t, bytes) else str(t).encode("utf-8"))
+            return
+        for c in node.children():
+            walk(c)
+
+    walk(q)
+    return out
