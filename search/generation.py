@@ -68,6 +68,11 @@ class Generation:
         for name in PREFIX_FIELDS:  # read now, not by the first prefix query
             self.lexicon.words(name)
         self.users = 0
+        # A Whoosh reader shares its file positions between callers (concurrent reads
+        # through one searcher raised zlib "truncated stream" errors under waitress's
+        # threads), so requests take turns at it. The work is pure Python and NumPy
+        # under the GIL, so taking turns costs little throughput.
+        self.reading = threading.Lock()
         self.checked = time.monotonic()
         # Counters for benchmarks: queries evaluated by NumPy / by Whoosh's searcher.
         self.stats = {"numpy": 0, "whoosh": 0}
@@ -180,7 +185,8 @@ def use(index_dir):
     try:
         if gen is None:
             gen = _open(slot, path)
-        yield gen
+        with gen.reading:
+            yield gen
     finally:
         if gen is not None:
             with _lock:

@@ -221,3 +221,36 @@ def test_news_index_facets_and_dates(news_index):
     newest = service.search(news_index, SearchRequest(sort="newest", page_size=5))
     dates = [h.published for h in newest.hits]
     assert all(dates) and dates == sorted(dates, reverse=True)
+
+
+@pytest.mark.corpus
+def test_concurrent_requests_give_the_sequential_answers(news_index):
+    # Snippets and article pages read postings and stored fields through the shared
+    # searcher: under waitress's threads that once raised zlib errors (HTTP 500s).
+    queries = ["said", "government", "film OR music", '"prime minister"', "elect*",
+               "Damascus", "air strike", "minister -labour", "police", "market"]
+
+    def answer(q):
+        r = service.search(news_index, SearchRequest(q=q, page_size=10))
+        pages = [service.article(news_index, h.id, q=q).body_html for h in r.hits[:3]]
+        return r.total, [(h.id, h.snippet) for h in r.hits], pages
+
+    expected = {q: answer(q) for q in queries}
+    got, errors = [], []
+
+    def run(offset):
+        try:
+            for i in range(3 * len(queries)):
+                q = queries[(i + offset) % len(queries)]
+                got.append((q, answer(q)))
+        except Exception as e:  # collected and asserted below
+            errors.append(e)
+
+    threads = [threading.Thread(target=run, args=(n,)) for n in range(8)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert errors == []
+    assert len(got) == 8 * 3 * len(queries)
+    assert all(answer_ == expected[q] for q, answer_ in got)

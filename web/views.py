@@ -7,7 +7,6 @@ disagree. Views parse, call :mod:`search.service`, render; nothing else.
 from __future__ import annotations
 
 import re
-import threading
 
 from flask import Blueprint
 from flask import current_app
@@ -22,14 +21,7 @@ from web import args as web_args
 from web import present
 
 bp = Blueprint("web", __name__)
-
 _ARTICLE_ID = re.compile(r"^[0-9a-f]{16}$")
-# WORKAROUND: search.service shares one Whoosh searcher per generation between threads,
-# and Whoosh's posting readers are not thread-safe (under waitress's threads, bench/load.py
-# got "zlib.error: incomplete or truncated stream" from whoosh3._read_data as 500s). Until
-# the service guards its searcher itself, the app lets one request at a time into it.
-# Whoosh is pure Python, so under the GIL this costs little throughput.
-_SERVICE_LOCK = threading.Lock()
 
 
 def search_data(items, path: str) -> dict:
@@ -41,8 +33,7 @@ def search_data(items, path: str) -> dict:
     """
     pairs = web_args.known_pairs(items)
     req = web_args.to_request(pairs, current_app.config)
-    with _SERVICE_LOCK:
-        results = service.search(current_app.config["INDEX"], req)
+    results = service.search(current_app.config["INDEX"], req)
     toggles = {name: {v.value: web_args.toggle_url(path, pairs, name, v.value) for v in values}
                for name, values in results.facets.items()}
     return {"pairs": pairs, "req": req, "results": results, "toggles": toggles, "path": path}
@@ -58,14 +49,13 @@ def article_data(article_id: str):
     q = (request.args.get("q") or "").strip() or None
     if q and len(q) > int(current_app.config["MAX_QUERY_LENGTH"]):
         q = None  # a highlight is a nicety; an over-long q just goes without one
-    with _SERVICE_LOCK:
-        try:
-            return service.article(current_app.config["INDEX"], article_id, q=q), q
-        except QueryError:
-            if q is None:
-                raise
-            # The article is still worth showing when its highlight query cannot be read.
-            return service.article(current_app.config["INDEX"], article_id), None
+    try:
+        return service.article(current_app.config["INDEX"], article_id, q=q), q
+    except QueryError:
+        if q is None:
+            raise
+        # The article is still worth showing when its highlight query cannot be read.
+        return service.article(current_app.config["INDEX"], article_id), None
 
 
 @bp.route("/")
