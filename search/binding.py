@@ -23,6 +23,7 @@ from search.query import FACET_FIELDS
 from search.query import TEXT_FIELDS
 from search.query import ParsedQuery
 from search.schema import TEXT_ANALYZER
+from search.spelling import Speller
 
 
 def _lookup(lookups, fname: str, text: str, prefix: bool = False) -> list[str]:
@@ -52,6 +53,7 @@ class Lexicon:
         self.reader = reader
         self._words: dict[str, list[str]] = {}
         self._sets: dict[str, frozenset[str]] = {}
+        self._spellers: dict[str, Speller] = {}
 
     def words(self, fieldname: str) -> list[str]:
         """Every term of ``fieldname``, sorted (as Whoosh orders them)."""
@@ -66,6 +68,13 @@ class Lexicon:
     def has(self, fieldname: str, text: str) -> bool:
         self.words(fieldname)
         return text in self._sets[fieldname]
+
+    def speller(self, fieldname: str) -> Speller:
+        """Near-spelling lookup over the terms of ``fieldname`` (built on first use)."""
+        got = self._spellers.get(fieldname)
+        if got is None:
+            got = self._spellers[fieldname] = Speller(self.words(fieldname))
+        return got
 
     def prefixed(self, fieldname: str, prefix: str, limit: int) -> list[str]:
         """The first ``limit`` terms of ``fieldname`` starting with ``prefix``."""
@@ -110,7 +119,11 @@ def bind(parsed: ParsedQuery, reader, lookups, max_terms: int | None = None,
             terms = _expand_typed(q, parsed, reader, cap + 1, lexicon)
             if len(terms) > cap:
                 capped.append(getattr(q, "text", ""))
-            return wq.Or([wq.Term(fname, t) for t in sorted(terms)[:cap]]) if terms else q
+            if not terms:
+                # Nothing to expand to: match nothing here rather than hand Whoosh the
+                # unexpanded term (its fuzzy walk is seconds of pure Python per field).
+                return wq.NullQuery
+            return wq.Or([wq.Term(fname, t) for t in sorted(terms)[:cap]])
         if isinstance(q, wq.MultiTerm):
             terms = list(islice((t for _, t in q.expanded_terms(reader)), cap + 1))
             if len(terms) > cap:
@@ -142,6 +155,9 @@ def _expand_typed(q, parsed: ParsedQuery, reader, limit: int, lexicon=None) -> s
                   if getattr(_PARSER.parse(f"{fname}:{t}"), "text", None) == q.text), None)
     if typed is None:
         return set(islice((t for _, t in q.expanded_terms(reader)), limit))
+    if isinstance(q, wq.FuzzyTerm) and lexicon is not None:
+        word = re.sub(r"~\d*$", "", typed).lower()
+        return _expand_fuzzy(lexicon, fname, spell, word, q.maxdist, q.prefixlength, limit)
     if isinstance(q, wq.FuzzyTerm):
         word = re.sub(r"~\d*$", "", typed)
         # Whoosh finds fuzzy matches in the body's unstemmed word graph, so match the
@@ -163,6 +179,22 @@ def _expand_typed(q, parsed: ParsedQuery, reader, limit: int, lexicon=None) -> s
             if len(found) >= limit:
                 break
     return {t.decode("utf-8") if isinstance(t, bytes) else t for t in found}
+
+
+def _expand_fuzzy(lexicon: Lexicon, fname: str, spell: str, word: str, maxdist: int,
+                  prefixlength: int, limit: int) -> set[str]:
+    """:func:`_expand_typed` for a fuzzy term: the typed word and its near spellings among
+    the unstemmed words (sharing its first ``prefixlength`` letters), analysed like text."""
+    found: set[str] = set()
+    head = word[:prefixlength]
+    near = [w for w, _ in lexicon.speller(spell).near(word, maxdist) if w.startswith(head)]
+    for w in [word, *near]:
+        for tok in TEXT_ANALYZER(w):
+            if lexicon.has(fname, tok.text):
+                found.add(tok.text)
+        if len(found) >= limit:
+            break
+    return found
 
 
 def _expand_prefix(lexicon: Lexicon, fname: str, spell: str, prefix: str, limit: int) -> set[str]:

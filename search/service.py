@@ -28,6 +28,7 @@ from search import facets as facetlib
 from search import highlight
 from search import query as querylib
 from search import ranking
+from search import spelling
 from search.errors import NotFoundError
 from search.errors import QueryError
 from search.generation import Generation
@@ -38,6 +39,7 @@ from search.models import SORTS
 from search.models import ArticleView
 from search.models import SearchRequest
 from search.models import SearchResults
+from search.schema import TEXT_ANALYZER
 from search.schema import hit_from_stored
 
 SUGGEST_BELOW = 3
@@ -125,20 +127,30 @@ def _holders(gen: Generation, fieldname: str, btext: bytes):
 
 
 def _suggest(gen: Generation, parsed, total: int, restrict: np.ndarray) -> str | None:
-    """A better-spelled query that finds more, or ``None``."""
+    """A better-spelled query that finds more, or ``None``.
+
+    A word is replaced by its nearest spelling among the indexed words (the most common
+    one at that distance) when that spelling is in at least ten times as many articles
+    as the word as typed: a misspelling that does occur ("goverment") still gets
+    "government", while a rare real word next to a common one is left alone.
+    """
     if total >= SUGGEST_BELOW or not parsed.words:
         return None
     reader = gen.searcher.reader()
-    spell_field = reader.schema["body"].spelling_fieldname("body")
-    corrector = gen.searcher.corrector("body")
+    speller = gen.lexicon.speller(reader.schema["body"].spelling_fieldname("body"))
     text, changed = parsed.text, False
     for word in dict.fromkeys(parsed.words):
         low = word.lower()
-        if len(low) < 3 or (spell_field, low) in reader:
+        typed = _frequency(reader, low)
+        if len(low) < 3 or typed is None:
             continue
-        found = corrector.suggest(low, limit=1)
-        if found and found[0] != low:
-            better = found[0].capitalize() if word[:1].isupper() else found[0]
+        options = [(dist, -(_frequency(reader, w) or 0), w)
+                   for w, dist in speller.near(low, spelling.max_distance(low))]
+        if not options:
+            continue
+        _, minus_freq, better = min(options)
+        if -minus_freq >= max(1, 10 * typed):
+            better = better.capitalize() if word[:1].isupper() else better
             text = re.sub(rf"(?<![\w:]){re.escape(word)}(?!\w)", better, text)
             changed = True
     if not changed:
@@ -150,6 +162,12 @@ def _suggest(gen: Generation, parsed, total: int, restrict: np.ndarray) -> str |
         return None
     found = ranking.matched(gen, q, ranking.evaluate(gen, q)) & restrict
     return text if int(found.sum()) > total else None
+
+
+def _frequency(reader, word: str) -> int | None:
+    """In how many articles' bodies ``word`` stands (as its stem); ``None`` for a stop word."""
+    stems = [t.text for t in TEXT_ANALYZER(word)]
+    return reader.doc_frequency("body", stems[0]) if stems else None
 
 
 def search(index_dir, request: SearchRequest) -> SearchResults:
@@ -250,7 +268,8 @@ def article(index_dir, article_id: str, q: str | None = None) -> ArticleView:
         if q and q.strip():
             reader = gen.searcher.reader()
             try:
-                bound = binding.bind(querylib.parse(q), reader, gen.tables.lower.__getitem__)
+                bound = binding.bind(querylib.parse(q), reader, gen.tables.lower.__getitem__,
+                                     lexicon=gen.lexicon)
             except QueryError:
                 bound = None
             terms = binding.positive_terms(bound, reader)
