@@ -108,14 +108,18 @@ def _progress_bar(quiet: bool):
         yield progress
 
 
+def _n(count: int, noun: str) -> str:
+    return f"{count:,} {noun}{'' if count == 1 else 's'}"
+
+
 def _print_summary(result, verbose: bool) -> None:
     click.echo(
-        f"Indexed {result.indexed:,} articles from {result.files_read:,} files read; "
-        f"{result.unchanged:,} unchanged ({result.files_unchanged:,} files not read again); "
-        f"{result.removed:,} removed ({result.files_removed:,} files gone); "
+        f"Indexed {_n(result.indexed, 'article')} from {_n(result.files_read, 'file')} read; "
+        f"{result.unchanged:,} unchanged ({_n(result.files_unchanged, 'file')} not read again); "
+        f"{result.removed:,} removed ({_n(result.files_removed, 'file')} gone); "
         f"skipped {len(result.skipped):,}.")
     if result.generation:
-        click.echo(f"The index holds {result.articles_total:,} articles "
+        click.echo(f"The index holds {_n(result.articles_total, 'article')} "
                    f"({result.generation}, {result.seconds:.1f} s).")
     if result.skipped:
         click.echo("Skipped:")
