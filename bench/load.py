@@ -1,13 +1,11 @@
 """Load test: the web app under waitress, 50 concurrent clients, on a >= 20,000-article index.
 
-The index is built once (cached under /tmp) without NER: real texts from bbc-news,
-fakenewsnet-content and saudinewsnet-ar, replicated with new ids until there are
-``--articles`` of them; entities are a fixed-seed pick from a small list, and BBC
-articles (which carry no date) get a fixed-seed date in 2004-2005.
+The index is built once (cached under /tmp) without NER from :mod:`bench.corpus`: real
+texts from bbc-news, fakenewsnet-content and saudinewsnet-ar, replicated with new ids
+until there are ``--articles`` of them, with fixed-seed entities and BBC dates.
 
 The server runs as a subprocess on 127.0.0.1 and a free port: ``python -m search
-serve`` when the CLI has ``serve``, else a small waitress launcher on
-``web.create_app`` (the table says which). Each client is a thread with its own
+serve``. Each client is a thread with its own
 keep-alive ``http.client`` connection. The mix: new queries (JSON and HTML pages),
 facet clicks that follow a ``toggle_url`` of the last JSON answer, and page 2.
 Baseline in the same run: the same clients fetching ``/static/style.css`` (the
@@ -22,22 +20,15 @@ Run from the repository root::
 from __future__ import annotations
 
 import argparse
-import gzip
 import http.client
 import json
-import os
 import random
 import socket
 import statistics
 import subprocess
 import sys
-import tarfile
 import threading
 import time
-import zipfile
-from datetime import datetime
-from datetime import timedelta
-from datetime import timezone
 from pathlib import Path
 from urllib.parse import quote
 
@@ -45,16 +36,10 @@ ROOT = Path(__file__).resolve().parent.parent
 CORPORA = ROOT.parent / "shared" / "corpora"
 sys.path.insert(0, str(ROOT))
 
+from bench import corpus  # noqa: E402
 from search.models import Article  # noqa: E402
 from search.models import Entities  # noqa: E402
 
-PEOPLE = ["Tony Blair", "Gordon Brown", "George Bush", "Dennis Ross", "Mikhail Bogdanov",
-          "Michael Howard", "Kofi Annan", "Vladimir Putin", "Jose Mourinho", "Bill Gates",
-          "Hillary Clinton", "Donald Trump", "Barack Obama", "Angela Merkel", "Jacques Chirac"]
-ORGS = ["BBC", "Labour", "Conservatives", "UN", "EU", "Microsoft", "Chelsea", "Arsenal",
-        "Hezbollah", "Pentagon", "Google", "Apple", "Reuters", "NATO", "IMF", "FBI"]
-PLACES = ["London", "Iraq", "Syria", "Damascus", "Washington", "Moscow", "Paris", "Riyadh",
-          "China", "India", "Germany", "Russia", "Israel", "Iran", "Manchester", "New York"]
 QUERIES = ["election", "football", "blair", "mobile phone", '"prime minister"', "government",
            "film OR music", "oil prices", "economy growth", "world cup", "iraq", "chelsea",
            "microsoft", "trump", "hollywood", "budget tax", "internet", "champions league",
@@ -64,74 +49,26 @@ FACETS = ("outlet", "year", "month", "lang", "person", "org", "place")
 SERVER_LOG = Path("/tmp/newsfacet-load-server.log")
 
 
-# --- the corpus ------------------------------------------------------------------------
-
-def _bbc(rng: random.Random):
-    with tarfile.open(CORPORA / "bbc-news" / "bbc-fulltext.tar.gz") as tar:
-        for m in tar:
-            if not (m.isfile() and m.name.endswith(".txt") and m.name.count("/") == 2):
-                continue
-            raw = tar.extractfile(m).read()
-            try:
-                text = raw.decode("utf-8")
-            except UnicodeDecodeError:
-                text = raw.decode("latin-1")
-            title, _, body = text.strip().partition("\n")
-            when = datetime(2004, 1, 1, tzinfo=timezone.utc) + timedelta(
-                minutes=rng.randrange(2 * 365 * 24 * 60))
-            yield dict(title=title.strip(), body=body.strip(), outlet="BBC", lang="en",
-                       published=when, url=None)
-
-
-def _fnn():
-    with gzip.open(CORPORA / "fakenewsnet-content" / "fakenewsnet_news_content.jsonl.gz",
-                   "rt", encoding="utf-8") as f:
-        for line in f:
-            rec = json.loads(line)
-            when = rec.get("publish_date")
-            published = None
-            if isinstance(when, (int, float)) and 946684800 <= when <= 1735689600:
-                published = datetime.fromtimestamp(when, tz=timezone.utc)
-            src = (rec.get("source") or "").split("//")[-1].removeprefix("www.") or "unknown"
-            yield dict(title=rec.get("title") or "", body=rec.get("text") or "", outlet=src,
-                       lang="en", published=published, url=rec.get("url"))
-
-
-def _saudi():
-    for path in sorted((CORPORA / "saudinewsnet-ar").glob("*.zip")):
-        with zipfile.ZipFile(path) as z:
-            for name in z.namelist():
-                for rec in json.loads(z.read(name).decode("utf-8")):
-                    published = datetime.strptime(rec["date_extracted"], "%Y-%m-%d %H:%M:%S")
-                    yield dict(title=rec.get("title") or "", body=rec.get("content") or "",
-                               outlet=rec["source"], lang="ar", url=rec.get("url"),
-                               published=published.replace(tzinfo=timezone.utc))
-
+# --- the index ------------------------------------------------------------------------
 
 def build_index(index_dir: Path, n: int) -> float:
-    """Write ``n`` articles into a new generation of ``index_dir``; return seconds taken."""
+    """Write ``n`` articles of :mod:`bench.corpus` into a new generation of ``index_dir``;
+    return seconds taken."""
     from whoosh import index as windex
 
     from search import storage
     from search.schema import make_schema
     from search.schema import to_document
 
-    rng = random.Random(20260601)
-    base = [r for src in (_bbc(rng), _fnn(), _saudi()) for r in src if r["body"].strip()]
     t0 = time.perf_counter()
     gen = storage.new_generation(index_dir)
     ix = windex.create_in(str(gen), make_schema())
     writer = ix.writer(procs=2, multisegment=True, limitmb=256)
-    for i in range(n):
-        r = base[i % len(base)]
-        ents = Entities(person=tuple(sorted(set(rng.sample(PEOPLE, rng.randrange(0, 3))))),
-                        org=tuple(sorted(set(rng.sample(ORGS, rng.randrange(0, 3))))),
-                        place=tuple(sorted(set(rng.sample(PLACES, rng.randrange(0, 3))))))
-        copy = i // len(base)
-        art = Article(id=f"{i:016x}", source=f"load/{i}", record=None, title=r["title"],
-                      body=r["body"], outlet=r["outlet"], lang=r["lang"], entities=ents,
-                      url=f"{r['url']}#copy{copy}" if r["url"] and copy else r["url"],
-                      published=r["published"])
+    for r in corpus.records(n):
+        art = Article(id=r["id"], source=f"load/{r['id']}", record=None, title=r["title"],
+                      body=r["body"], outlet=r["outlet"], lang=r["lang"], url=r["url"],
+                      published=r["published"],
+                      entities=Entities(person=r["person"], org=r["org"], place=r["place"]))
         writer.add_document(**to_document(art))
     writer.commit()
     storage.switch(index_dir, gen)
@@ -146,18 +83,10 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-def start_server(index_dir: Path, port: int) -> tuple[subprocess.Popen, str]:
-    cli = (ROOT / "search" / "cli.py").read_text(encoding="utf-8")
-    if "def serve" in cli:
-        how = "python -m search serve"
-        cmd = [sys.executable, "-m", "search", "serve", "--index", str(index_dir),
-               "--host", "127.0.0.1", "--port", str(port)]
-    else:
-        how = "waitress launcher on web.create_app (the CLI has no serve yet)"
-        code = ("import sys; from waitress import serve; from web import create_app; "
-                "serve(create_app({'INDEX': sys.argv[1]}), host='127.0.0.1', "
-                "port=int(sys.argv[2]))")
-        cmd = [sys.executable, "-c", code, str(index_dir), str(port)]
+def start_server(index_dir: Path, port: int, workers: int = 1) -> tuple[subprocess.Popen, str]:
+    how = f"python -m search serve --workers {workers}"
+    cmd = [sys.executable, "-m", "search", "serve", "--index", str(index_dir),
+           "--host", "127.0.0.1", "--port", str(port), "--workers", str(workers)]
     # A file, not a pipe: an unread pipe fills up and stalls the server.
     log = open(SERVER_LOG, "wb")  # noqa: SIM115 (closed with the process, in main)
     proc = subprocess.Popen(cmd, cwd=ROOT, stdout=log, stderr=subprocess.STDOUT)
@@ -275,6 +204,7 @@ def main(argv=None) -> int:
     ap.add_argument("--seconds", type=float, default=60.0)
     ap.add_argument("--baseline-seconds", type=float, default=15.0)
     ap.add_argument("--articles", type=int, default=20_000)
+    ap.add_argument("--workers", type=int, default=1, help="server processes (serve --workers)")
     ap.add_argument("--index", type=Path, default=None,
                     help="index directory (default: cached under /tmp by article count)")
     opts = ap.parse_args(argv)
@@ -285,7 +215,7 @@ def main(argv=None) -> int:
         secs = build_index(index_dir, opts.articles)
         print(f"index: built {opts.articles:,} articles in {secs:.0f} s at {index_dir}")
     port = free_port()
-    proc, how = start_server(index_dir, port)
+    proc, how = start_server(index_dir, port, opts.workers)
     try:
         print(f"server: {how}, 127.0.0.1:{port}, pid {proc.pid}")
         # Open the searcher and build the facet arrays before anything is measured.

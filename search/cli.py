@@ -160,8 +160,11 @@ def info(index_dir, as_json):
 @click.option("--port", default=8000, show_default=True, type=click.IntRange(1, 65535),
               help="Port to listen on.")
 @click.option("--threads", default=8, show_default=True, type=click.IntRange(min=1),
-              help="Worker threads of the WSGI server.")
-def serve(index_dir, host, port, threads):
+              help="Worker threads of the WSGI server (per process).")
+@click.option("--workers", default=1, show_default=True, type=click.IntRange(1, 64),
+              help="Server processes sharing the port; about one per core serves the most "
+                   "requests (each keeps its own index caches in memory).")
+def serve(index_dir, host, port, threads, workers):
     """Serve the search pages and JSON API with the production WSGI server (waitress).
 
     Example: newsfacet serve --index index/ --port 8080
@@ -172,13 +175,13 @@ def serve(index_dir, host, port, threads):
         click.echo(f"Warning: no index at {index_dir} yet; run `newsfacet index PATH "
                    f"--index {index_dir}`.", err=True)
     # Imported here: the engine never loads Flask unless asked to serve.
-    from waitress import serve as waitress_serve
-
     from web import create_app
+    from web import server
 
     app = create_app({"INDEX": str(Path(index_dir).resolve())})
-    click.echo(f"Serving {index_dir} on http://{host}:{port}/ (Ctrl-C to stop)")
-    waitress_serve(app, host=host, port=port, threads=threads)
+    procs = f", {workers} processes" if workers > 1 else ""
+    click.echo(f"Serving {index_dir} on http://{host}:{port}/{procs} (Ctrl-C to stop)")
+    server.run(app, host=host, port=port, threads=threads, workers=workers)
 
 
 main.add_command(search_command, name="search")

@@ -72,7 +72,7 @@ class Evaluator:
         if kind is wq.Or:
             return self._or(q)
         if kind is wq.AndMaybe:
-            (m, s), (om, os_) = self._eval(q.a), self._eval(q.b)
+            (m, s), (_, os_) = self._eval(q.a), self._eval(q.b)
             return self._boosted((m, s + np.where(m, os_, 0.0)), q.boost)
         if kind is wq.AndNot:
             (m, s), (nm, _) = self._eval(q.a), self._eval(q.b)
