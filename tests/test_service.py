@@ -254,3 +254,16 @@ def test_concurrent_requests_give_the_sequential_answers(news_index):
     assert errors == []
     assert len(got) == 8 * 3 * len(queries)
     assert all(answer_ == expected[q] for q, answer_ in got)
+
+
+@pytest.mark.corpus
+@pytest.mark.parametrize("q,expected", [
+    ("Kinneret", set()),                      # a teaser of another article: page furniture
+    ('"Yair Lapid"', set()),                  # likewise
+    ("subscribe", set()),                     # a subscription prompt
+    ('"Attack in Syria"', {SEED_000}),        # the image caption, kept once and searchable
+    ('"SANA/Handout"', set()),                # a photo credit glued to a caption is not text
+    ('"Mikhail Bogdanov"', {SEED_004}),       # near the end of seed 004: NER saw all of it
+])
+def test_page_furniture_is_not_searchable_but_captions_are(news_index, q, expected):
+    assert seeds_found(news_index, q) == expected
