@@ -45,6 +45,18 @@ class IndexMissingError(NewsfacetError):
         )
 
 
+class IndexVersionError(NewsfacetError):
+    """The live index was built with another schema: it must be rebuilt, not updated."""
+
+    status = 503
+
+    def __init__(self, index_dir: str, found: int, wanted: int):
+        super().__init__(
+            f"The index at {index_dir} was built with schema version {found}; this Newsfacet "
+            f"writes version {wanted}. Rebuild it: newsfacet index PATH... --index {index_dir} "
+            "--rebuild")
+
+
 class IndexBusyError(NewsfacetError):
     """Another ``newsfacet index`` run holds the index's write lock."""
 

@@ -19,7 +19,9 @@ from __future__ import annotations
 
 import numpy as np
 
+from search.models import FACETS
 from search.models import FacetValue
+from search.schema import decode_facets
 
 SINGLE = ("outlet", "year", "month", "lang")
 MULTI = ("person", "org", "place")
@@ -42,11 +44,41 @@ class FacetTables:
         self.single: dict[str, np.ndarray] = {}
         self.csr: dict[str, tuple[np.ndarray, np.ndarray]] = {}
         self.value_docs: dict[str, list[np.ndarray]] = {}
+        columns = self._from_column(reader)
         for name in SINGLE + MULTI:
-            self._load(reader, name)
+            values, docs = columns[name] if columns else self._from_postings(reader, name)
+            self._load(name, values, docs)
         self.published = self._dates(reader)
 
-    def _load(self, reader, name: str) -> None:
+    def _from_column(self, reader) -> dict[str, tuple[list[str], list[np.ndarray]]] | None:
+        """Every facet's values and their documents, in one pass over ``facetcol``.
+
+        One postings lookup per value costs ~0.3 ms, and real NER gives an index
+        tens of thousands of entity values: seconds to open a generation. The column
+        is read segment by segment instead. ``None`` for an index built before it.
+        """
+        if "facetcol" not in reader.schema.names():
+            return None
+        found: dict[str, dict[str, list[int]]] = {name: {} for name in FACETS}
+        for leaf, offset in reader.leaf_readers():
+            if not leaf.has_column("facetcol"):
+                continue
+            for i, raw in enumerate(leaf.column_reader("facetcol")):
+                d = offset + i
+                if not raw or not self.live[d]:
+                    continue
+                for name, vals in zip(FACETS, decode_facets(raw)):
+                    for v in vals:
+                        found[name].setdefault(v, []).append(d)
+        out = {}
+        for name, by_value in found.items():
+            # Sorted as Whoosh's lexicon orders terms (by their UTF-8 bytes).
+            values = sorted(by_value, key=lambda v: v.encode("utf-8"))
+            out[name] = (values, [np.array(by_value[v], dtype=np.int64) for v in values])
+        return out
+
+    def _from_postings(self, reader, name: str) -> tuple[list[str], list[np.ndarray]]:
+        """One facet's values and their documents from its postings (older indexes)."""
         values, docs = [], []
         if name in reader.schema.names():
             for btext in reader.lexicon(name):
@@ -55,6 +87,9 @@ class FacetTables:
                 if len(ids):
                     values.append(btext.decode("utf-8"))
                     docs.append(ids)
+        return values, docs
+
+    def _load(self, name: str, values: list[str], docs: list[np.ndarray]) -> None:
         self.values[name] = values
         self.value_docs[name] = docs
         # Several display forms may differ only in case; the first (sorted) one wins.

@@ -29,9 +29,11 @@ from search.enrich_cache import EnrichCache
 from search.enrich_cache import cache_key
 from search.errors import ArticleReadError
 from search.errors import IndexMissingError
+from search.errors import IndexVersionError
 from search.manifest import Manifest
 from search.manifest import under
 from search.models import source_key
+from search.schema import SCHEMA_VERSION
 from search.schema import make_schema
 from search.schema import to_document
 from search.workers import Batches
@@ -127,11 +129,17 @@ def index_paths(paths: Iterable[str | os.PathLike], index_dir: str | os.PathLike
         live = storage.current(index_dir)
         fresh = rebuild or live is None
         gen = storage.new_generation(index_dir) if fresh else live
-        try:
-            ix = (whoosh_index.create_in(str(gen), make_schema()) if fresh
-                  else whoosh_index.open_dir(str(gen)))
-        except EmptyIndexError as e:
-            raise IndexMissingError(str(index_dir)) from e
+        if fresh:
+            ix = whoosh_index.create_in(str(gen), make_schema())
+            storage.set_schema_version(gen, SCHEMA_VERSION)
+        else:
+            found = storage.schema_version(gen)
+            if found != SCHEMA_VERSION:
+                raise IndexVersionError(str(index_dir), found, SCHEMA_VERSION)
+            try:
+                ix = whoosh_index.open_dir(str(gen))
+            except EmptyIndexError as e:
+                raise IndexMissingError(str(index_dir)) from e
         run = _Run(ix, gen, Path(index_dir), fresh, result, outlet=outlet,
                    processes=settings["NER_PROCESSES"] if processes is None else processes,
                    model=model or settings["NER_MODEL"], progress=progress, report=report)

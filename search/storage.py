@@ -21,6 +21,7 @@ from search.errors import IndexBusyError
 from search.errors import IndexMissingError
 
 CURRENT = "current"
+VERSION_FILE = "SCHEMA_VERSION"
 LOCK_FILE = ".write.lock"
 _GEN = re.compile(r"^gen-(\d{6})$")
 # Generations older than the live one and the one before it are removed once they
@@ -66,6 +67,18 @@ def new_generation(index_dir: str | os.PathLike) -> Path:
     path = root / f"gen-{(max(numbers) + 1 if numbers else 1):06d}"
     path.mkdir()
     return path
+
+
+def schema_version(generation: Path) -> int:
+    """The schema version a generation was built with (1 for those that predate the file)."""
+    try:
+        return int((generation / VERSION_FILE).read_text().strip())
+    except (OSError, ValueError):
+        return 1
+
+
+def set_schema_version(generation: Path, version: int) -> None:
+    (generation / VERSION_FILE).write_text(f"{version}\n")
 
 
 def switch(index_dir: str | os.PathLike, generation: Path) -> None:

@@ -16,6 +16,7 @@ from whoosh import index as whoosh_index
 
 from search import storage
 from search.cli import main
+from search.schema import SCHEMA_VERSION
 from tests.conftest import CORPORA
 from tests.conftest import ROOT
 from tests.conftest import SEED_000
@@ -158,3 +159,16 @@ def test_sigkill_mid_rebuild_leaves_the_old_index_live(seeds_index):
     # And the next run works: the lock died with the process.
     result = run("index", SEED_000, SEED_004, "--index", seeds_index, "-q")
     assert result.exit_code == 0, result.output
+
+
+def test_an_index_of_another_schema_version_must_be_rebuilt_not_updated(seeds_index):
+    live = storage.current(seeds_index)
+    assert storage.schema_version(live) == SCHEMA_VERSION
+    storage.set_schema_version(live, SCHEMA_VERSION - 1)  # as an older Newsfacet left it
+    updated = run("index", SEED_000, "--index", seeds_index, "-q")
+    assert updated.exit_code == 1
+    assert "--rebuild" in updated.output and f"version {SCHEMA_VERSION - 1}" in updated.output
+    assert storage.current(seeds_index) == live  # untouched
+    rebuilt = run("index", SEED_000, SEED_004, "--index", seeds_index, "--rebuild", "-q")
+    assert rebuilt.exit_code == 0, rebuilt.output
+    assert storage.schema_version(storage.current(seeds_index)) == SCHEMA_VERSION
