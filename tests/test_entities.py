@@ -109,6 +109,13 @@ def test_page_furniture_is_not_an_entity(extractor):
 
 
 @pytest.mark.parametrize(("kind", "text", "expected"), [
+    ("person", "Mr Blair", "Blair"),
+    ("person", "Mrs. Thatcher", "Thatcher"),
+    ("person", "Sir Alex Ferguson", "Alex Ferguson"),
+    ("person", "Lord Butler", "Lord Butler"),      # a peer's style is how he is named
+    ("org", "Dr Pepper", "Dr Pepper"),             # titles come off people only
+    ("place", "Britain", "United Kingdom"),
+    ("place", "Great Britain", "United Kingdom"),
     ("org", "the Pentagon", "Pentagon"),
     ("org", "The Pentagon", "Pentagon"),
     ("org", "Pentagon", "Pentagon"),
@@ -229,3 +236,14 @@ def test_version_names_rules_and_model_without_loading_it():
 def test_missing_model_is_a_config_error():
     with pytest.raises(ConfigError, match="pip install no-such-model-xx"):
         EntityExtractor("no_such_model_xx")
+
+
+def test_a_titled_surname_folds_into_the_full_name_the_article_gives():
+    from search.enrich.entities import clean_entities
+
+    text = "Tony Blair spoke. Mr Blair said more. Gordon Brown agreed."
+    got = clean_entities(text, [("PERSON", "Tony Blair"), ("PERSON", "Mr Blair"),
+                                ("PERSON", "Gordon Brown"), ("GPE", "Britain"),
+                                ("GPE", "UK")])
+    assert got.person == ("Tony Blair", "Gordon Brown")
+    assert got.place == ("United Kingdom",)

