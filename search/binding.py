@@ -171,42 +171,37 @@ def _expand_typed(q, parsed: ParsedQuery, reader, limit: int, lexicon=None) -> s
         own, unstemmed = type(q)(fname, pattern), type(q)(spell, pattern)
     found: set = set(islice((t for _, t in own.expanded_terms(reader)), limit))
     if spell in reader.indexed_field_names():
-        for _, word in islice(unstemmed.expanded_terms(reader), limit):
-            word = word.decode("utf-8") if isinstance(word, bytes) else word
-            for tok in TEXT_ANALYZER(word):
-                if (fname, tok.text) in reader:
-                    found.add(tok.text)
-            if len(found) >= limit:
-                break
+        words = (w for _, w in islice(unstemmed.expanded_terms(reader), limit))
+        _add_stems(found, words, fname, lambda f, t: (f, t) in reader, limit)
     return {t.decode("utf-8") if isinstance(t, bytes) else t for t in found}
+
+
+def _add_stems(found: set, words, fname: str, has, limit: int) -> set:
+    """Add to ``found`` the stems of unstemmed ``words`` that ``fname`` holds
+    (``has(fname, stem)``), stopping once it has ``limit`` terms."""
+    for word in words:
+        word = word.decode("utf-8") if isinstance(word, bytes) else word
+        for tok in TEXT_ANALYZER(word):
+            if has(fname, tok.text):
+                found.add(tok.text)
+        if len(found) >= limit:
+            break
+    return found
 
 
 def _expand_fuzzy(lexicon: Lexicon, fname: str, spell: str, word: str, maxdist: int,
                   prefixlength: int, limit: int) -> set[str]:
     """:func:`_expand_typed` for a fuzzy term: the typed word and its near spellings among
     the unstemmed words (sharing its first ``prefixlength`` letters), analysed like text."""
-    found: set[str] = set()
     head = word[:prefixlength]
     near = [w for w, _ in lexicon.speller(spell).near(word, maxdist) if w.startswith(head)]
-    for w in [word, *near]:
-        for tok in TEXT_ANALYZER(w):
-            if lexicon.has(fname, tok.text):
-                found.add(tok.text)
-        if len(found) >= limit:
-            break
-    return found
+    return _add_stems(set(), [word, *near], fname, lexicon.has, limit)
 
 
 def _expand_prefix(lexicon: Lexicon, fname: str, spell: str, prefix: str, limit: int) -> set[str]:
     """:func:`_expand_typed` for a prefix, by bisection in the generation's word lists."""
     found = set(lexicon.prefixed(fname, prefix, limit))
-    for word in lexicon.prefixed(spell, prefix, limit):
-        for tok in TEXT_ANALYZER(word):
-            if lexicon.has(fname, tok.text):
-                found.add(tok.text)
-        if len(found) >= limit:
-            break
-    return found
+    return _add_stems(found, lexicon.prefixed(spell, prefix, limit), fname, lexicon.has, limit)
 
 
 def title_bonus(q: wq.Query | None, boost: float = 3.0) -> wq.Query | None:
