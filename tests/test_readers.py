@@ -243,7 +243,7 @@ def test_gz_zip_tar_mixed_members(tmp_path):
 
 # --- bad input: reported, skipped, never raised ----------------------------------------------
 
-@pytest.mark.parametrize("name, content, reason", [
+BAD_INPUT = [
     ("empty.txt", b"", "empty file"),
     ("blank.json", b"  \n", "empty file"),
     ("bin.txt", b"PK\x03\x04\x00\x00binary\x00", "binary file"),
@@ -253,11 +253,16 @@ def test_gz_zip_tar_mixed_members(tmp_path):
     ("nocol.csv", b"title,summary\na,b\n", "no text column"),
     ("x.docx", b"whatever", "unsupported format (.docx)"),
     ("notfeed.xml", b"<?xml version='1.0'?><config/>", "unsupported format (.xml)"),
-    ("cut.json.gz", gzip.compress(b'[{"text": "a"}]' * 50)[:30], "truncated gzip"),
+    ("cut.json.gz", gzip.compress(b'[{"text": "a"}]' * 50, mtime=0)[:30], "truncated gzip"),
     ("cut.zip", b"PK\x03\x04" + b"\x00" * 20, "not a readable zip archive"),
-    ("cut.tar.gz", gzip.compress(b"\x00" * 10), "not a readable tar archive"),
+    ("cut.tar.gz", gzip.compress(b"\x00" * 10, mtime=0), "not a readable tar archive"),
     ("headline-only.txt", b"Just a headline\n\n", "no article text after the headline"),
-])
+]
+
+
+# Test ids are the file names: pytest-xdist workers must collect identical ids, and the
+# bytes of a gzip stream would carry each worker's clock.
+@pytest.mark.parametrize("name, content, reason", BAD_INPUT, ids=[c[0] for c in BAD_INPUT])
 def test_bad_input_reported(tmp_path, name, content, reason):
     path = write(tmp_path, name, content)
     out, errors = read(path)
