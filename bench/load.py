@@ -54,24 +54,15 @@ SERVER_LOG = Path("/tmp/newsfacet-load-server.log")
 def build_index(index_dir: Path, n: int) -> float:
     """Write ``n`` articles of :mod:`bench.corpus` into a new generation of ``index_dir``;
     return seconds taken."""
-    from whoosh import index as windex
-
-    from search import storage
-    from search.schema import make_schema
-    from search.schema import to_document
+    from search.indexer import write_generation
 
     t0 = time.perf_counter()
-    gen = storage.new_generation(index_dir)
-    ix = windex.create_in(str(gen), make_schema())
-    writer = ix.writer(procs=2, multisegment=True, limitmb=256)
-    for r in corpus.records(n):
-        art = Article(id=r["id"], source=f"load/{r['id']}", record=None, title=r["title"],
-                      body=r["body"], outlet=r["outlet"], lang=r["lang"], url=r["url"],
-                      published=r["published"],
-                      entities=Entities(person=r["person"], org=r["org"], place=r["place"]))
-        writer.add_document(**to_document(art))
-    writer.commit()
-    storage.switch(index_dir, gen)
+    write_generation((Article(id=r["id"], source=f"load/{r['id']}", record=None,
+                              title=r["title"], body=r["body"], outlet=r["outlet"],
+                              lang=r["lang"], url=r["url"], published=r["published"],
+                              entities=Entities(person=r["person"], org=r["org"],
+                                                place=r["place"]))
+                      for r in corpus.records(n)), index_dir, procs=2)
     return time.perf_counter() - t0
 
 

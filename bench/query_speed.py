@@ -59,25 +59,16 @@ TARGET_P50, TARGET_P95 = 15.0, 60.0
 # --- corpus and indexes ----------------------------------------------------------------
 
 def build_whoosh(recs, index_dir: Path) -> None:
-    from whoosh import index as windex
-
-    from search import storage
+    from search.indexer import write_generation
     from search.models import Article
     from search.models import Entities
-    from search.schema import make_schema
-    from search.schema import to_document
 
-    gen = storage.new_generation(index_dir)
-    ix = windex.create_in(str(gen), make_schema())
-    writer = ix.writer(procs=2, multisegment=True, limitmb=256)
-    for r in recs:
-        art = Article(id=r["id"], source=f"bench/{r['id']}", record=None, title=r["title"],
-                      body=r["body"], outlet=r["outlet"], lang=r["lang"],
-                      published=r["published"],
-                      entities=Entities(person=r["person"], org=r["org"], place=r["place"]))
-        writer.add_document(**to_document(art))
-    writer.commit()
-    storage.switch(index_dir, gen)
+    write_generation((Article(id=r["id"], source=f"bench/{r['id']}", record=None,
+                              title=r["title"], body=r["body"], outlet=r["outlet"],
+                              lang=r["lang"], published=r["published"],
+                              entities=Entities(person=r["person"], org=r["org"],
+                                                place=r["place"])) for r in recs),
+                     index_dir, procs=2)
 
 
 def build_fts(recs, path: Path) -> None:

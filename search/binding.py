@@ -15,6 +15,7 @@ from bisect import bisect_left
 from itertools import islice
 
 from whoosh import query as wq
+from whoosh.support.charset import accent_map
 
 from search import config
 from search.query import _PARSER
@@ -24,6 +25,8 @@ from search.query import TEXT_FIELDS
 from search.query import ParsedQuery
 from search.schema import TEXT_ANALYZER
 from search.spelling import Speller
+from search.vocabulary import UNSTEMMED
+from search.vocabulary import load as load_words
 
 
 def _lookup(lookups, fname: str, text: str, prefix: bool = False) -> list[str]:
@@ -41,16 +44,20 @@ def _lookup(lookups, fname: str, text: str, prefix: bool = False) -> list[str]:
 
 
 class Lexicon:
-    """The words of a generation's text fields in memory, for prefix expansion by bisection.
+    """The words of a generation in memory, for prefixes, wildcards and near spellings.
 
     Walking Whoosh's lexicon of a multi-segment reader merges the segments' term lists
-    term by term on every query; these sorted lists are read once per generation.
+    term by term on every query; these sorted lists are read once per generation. The
+    pseudo field :data:`~search.vocabulary.UNSTEMMED` is the generation's unstemmed words.
 
     :param reader: the generation's Whoosh reader
+    :param generation: the generation's folder (where its unstemmed words are);
+        ``None``: no unstemmed words
     """
 
-    def __init__(self, reader):
+    def __init__(self, reader, generation=None):
         self.reader = reader
+        self.generation = generation
         self._words: dict[str, list[str]] = {}
         self._sets: dict[str, frozenset[str]] = {}
         self._spellers: dict[str, Speller] = {}
@@ -59,8 +66,12 @@ class Lexicon:
         """Every term of ``fieldname``, sorted (as Whoosh orders them)."""
         got = self._words.get(fieldname)
         if got is None:
-            got = [t.decode("utf-8") for t in self.reader.lexicon(fieldname)] \
-                if fieldname in self.reader.indexed_field_names() else []
+            if fieldname == UNSTEMMED:
+                got = load_words(self.generation) if self.generation is not None else []
+            elif fieldname in self.reader.indexed_field_names():
+                got = [t.decode("utf-8") for t in self.reader.lexicon(fieldname)]
+            else:
+                got = []
             self._words[fieldname] = got
             self._sets[fieldname] = frozenset(got)
         return got
@@ -76,14 +87,30 @@ class Lexicon:
             got = self._spellers[fieldname] = Speller(self.words(fieldname))
         return got
 
-    def prefixed(self, fieldname: str, prefix: str, limit: int) -> list[str]:
+    def prefixed(self, fieldname: str, prefix: str, limit: int | None = None) -> list[str]:
         """The first ``limit`` terms of ``fieldname`` starting with ``prefix``."""
         words = self.words(fieldname)
         i = bisect_left(words, prefix)
         out = []
-        while i < len(words) and len(out) < limit and words[i].startswith(prefix):
+        while i < len(words) and (limit is None or len(out) < limit) \
+                and words[i].startswith(prefix):
             out.append(words[i])
             i += 1
+        return out
+
+    def matching(self, fieldname: str, pattern: str, limit: int) -> list[str]:
+        """The first ``limit`` terms of ``fieldname`` matching a wildcard ``pattern``
+        (``*`` any letters, ``?`` one); the letters before the first wildcard are
+        looked up by bisection."""
+        head = re.split(r"[*?]", pattern, maxsplit=1)[0]
+        rx = re.compile("".join(".*" if c == "*" else "." if c == "?" else re.escape(c)
+                                for c in pattern) + r"\Z")
+        out = []
+        for word in self.prefixed(fieldname, head):
+            if rx.match(word):
+                out.append(word)
+                if len(out) >= limit:
+                    break
         return out
 
 
@@ -95,10 +122,12 @@ def bind(parsed: ParsedQuery, reader, lookups, max_terms: int | None = None,
     :param reader: the Whoosh reader of the generation searched
     :param lookups: ``lookups(field) -> {lower-case value: display value}`` for facet fields
     :param max_terms: most index terms a prefix/fuzzy term may expand to
-    :param lexicon: the generation's :class:`Lexicon`, to expand prefixes fast
+    :param lexicon: the generation's :class:`Lexicon` (a new one without unstemmed
+        words when ``None``)
     """
     if parsed.query is None:
         return None
+    lexicon = lexicon if lexicon is not None else Lexicon(reader)
     cap = max_terms or config.get("MAX_WILDCARD_TERMS")
     capped, missing = [], []
 
@@ -141,39 +170,40 @@ def bind(parsed: ParsedQuery, reader, lookups, max_terms: int | None = None,
     return q
 
 
-def _expand_typed(q, parsed: ParsedQuery, reader, limit: int, lexicon=None) -> set[str]:
-    """Index terms of a text field that a typed prefix/wildcard stands for.
+def _expand_typed(q, parsed: ParsedQuery, reader, limit: int, lexicon: Lexicon) -> set[str]:
+    """Index terms of a text field that a typed prefix/wildcard/fuzzy term stands for.
 
     Whoosh stems the typed text ("damas*" -> "dama*") and matches it against stemmed
     terms, so "dam?scus" finds nothing (the index holds "damascu"). Instead the typed
-    pattern is matched against the unstemmed words of ``spell_body`` and against the
-    field's own terms, and the words found are analysed like indexed text.
+    pattern is matched against the generation's unstemmed words
+    (:mod:`search.vocabulary`) and against the field's own terms, and the words found
+    are analysed like indexed text.
     """
     fname = q.fieldname
-    spell = reader.schema["body"].spelling_fieldname("body")
     typed = next((t for t in parsed.wildcards
                   if getattr(_PARSER.parse(f"{fname}:{t}"), "text", None) == q.text), None)
     if typed is None:
         return set(islice((t for _, t in q.expanded_terms(reader)), limit))
-    if isinstance(q, wq.FuzzyTerm) and lexicon is not None:
-        word = re.sub(r"~\d*$", "", typed).lower()
-        return _expand_fuzzy(lexicon, fname, spell, word, q.maxdist, q.prefixlength, limit)
     if isinstance(q, wq.FuzzyTerm):
-        word = re.sub(r"~\d*$", "", typed)
-        # Whoosh finds fuzzy matches in the body's unstemmed word graph, so match the
-        # typed word there and in the field's own terms (both capped).
-        own = wq.FuzzyTerm(fname, q.text, maxdist=q.maxdist, prefixlength=q.prefixlength)
-        unstemmed = wq.FuzzyTerm(spell, word, maxdist=q.maxdist, prefixlength=q.prefixlength)
-    elif isinstance(q, wq.Prefix) and lexicon is not None:
-        return _expand_prefix(lexicon, fname, spell, typed.rstrip("*"), limit)
-    else:
-        pattern = typed.rstrip("*") if isinstance(q, wq.Prefix) else typed
-        own, unstemmed = type(q)(fname, pattern), type(q)(spell, pattern)
-    found: set = set(islice((t for _, t in own.expanded_terms(reader)), limit))
-    if spell in reader.indexed_field_names():
-        words = (w for _, w in islice(unstemmed.expanded_terms(reader), limit))
-        _add_stems(found, words, fname, lambda f, t: (f, t) in reader, limit)
-    return {t.decode("utf-8") if isinstance(t, bytes) else t for t in found}
+        word = _fold(re.sub(r"~\d*$", "", typed))
+        head = word[:q.prefixlength]
+        near = [w for w, _ in lexicon.speller(UNSTEMMED).near(word, q.maxdist)
+                if w.startswith(head)]
+        return _add_stems(set(), [word, *near], fname, lexicon.has, limit)
+    if isinstance(q, wq.Prefix):
+        prefix = _fold(typed.rstrip("*"))
+        found = set(lexicon.prefixed(fname, prefix, limit))
+        return _add_stems(found, lexicon.prefixed(UNSTEMMED, prefix, limit), fname,
+                          lexicon.has, limit)
+    pattern = _fold(typed)
+    found = set(lexicon.matching(fname, pattern, limit))
+    return _add_stems(found, lexicon.matching(UNSTEMMED, pattern, limit), fname,
+                      lexicon.has, limit)
+
+
+def _fold(text: str) -> str:
+    """Typed text as the analyzer writes words: lower-case, accents folded."""
+    return text.lower().translate(accent_map)
 
 
 def _add_stems(found: set, words, fname: str, has, limit: int) -> set:
@@ -187,21 +217,6 @@ def _add_stems(found: set, words, fname: str, has, limit: int) -> set:
         if len(found) >= limit:
             break
     return found
-
-
-def _expand_fuzzy(lexicon: Lexicon, fname: str, spell: str, word: str, maxdist: int,
-                  prefixlength: int, limit: int) -> set[str]:
-    """:func:`_expand_typed` for a fuzzy term: the typed word and its near spellings among
-    the unstemmed words (sharing its first ``prefixlength`` letters), analysed like text."""
-    head = word[:prefixlength]
-    near = [w for w, _ in lexicon.speller(spell).near(word, maxdist) if w.startswith(head)]
-    return _add_stems(set(), [word, *near], fname, lexicon.has, limit)
-
-
-def _expand_prefix(lexicon: Lexicon, fname: str, spell: str, prefix: str, limit: int) -> set[str]:
-    """:func:`_expand_typed` for a prefix, by bisection in the generation's word lists."""
-    found = set(lexicon.prefixed(fname, prefix, limit))
-    return _add_stems(found, lexicon.prefixed(spell, prefix, limit), fname, lexicon.has, limit)
 
 
 def title_bonus(q: wq.Query | None, boost: float = 3.0) -> wq.Query | None:

@@ -26,6 +26,7 @@ from search.binding import Lexicon
 from search.errors import IndexMissingError
 from search.matching import Evaluator
 from search.postings import PostingCache
+from search.vocabulary import UNSTEMMED
 
 try:  # tuned BM25F from the ranking work; Whoosh's own until it lands
     from search.scoring import weighting
@@ -37,8 +38,8 @@ except ImportError:  # pragma: no cover - depends on another module's arrival
 
 # A generation's commits are looked for at most this often (it lists the folder).
 RECHECK_SECONDS = 0.5
-# Word lists read when a generation opens (prefix expansion; `spell_body` is unstemmed).
-PREFIX_FIELDS = ("title", "body", "caption", "spell_body")
+# Word lists read when a generation opens (prefix expansion; UNSTEMMED: written words).
+PREFIX_FIELDS = ("title", "body", "caption", UNSTEMMED)
 # Words decoded in the background when a generation opens: those in PREWARM_SHARE of
 # the articles or more (at least PREWARM_MIN_DOCS), up to PREWARM_BYTES of arrays.
 PREWARM_FIELDS = ("title", "body")
@@ -64,7 +65,7 @@ class Generation:
         self.tables = facetlib.FacetTables(self.searcher.reader())
         self.postings = PostingCache(self.searcher.reader(), self.tables.live)
         self.evaluator = Evaluator(self.searcher, self.postings, self.tables.published)
-        self.lexicon = Lexicon(self.searcher.reader())
+        self.lexicon = Lexicon(self.searcher.reader(), path)
         for name in PREFIX_FIELDS:  # read now, not by the first prefix query
             self.lexicon.words(name)
         self.users = 0

@@ -25,6 +25,7 @@ from pathlib import Path
 
 from search import config
 from search import storage
+from search import vocabulary
 from search.enrich_cache import EnrichCache
 from search.enrich_cache import cache_key
 from search.errors import ArticleReadError
@@ -157,6 +158,32 @@ def index_paths(paths: Iterable[str | os.PathLike], index_dir: str | os.PathLike
     return result
 
 
+def write_generation(articles: Iterable, index_dir: str | os.PathLike, *,
+                     procs: int = 1) -> Path:
+    """Write already-enriched articles as a new generation of ``index_dir`` and make it
+    live (no reading, no enrichment, no manifest): how tests and benchmarks build an
+    index of articles they made themselves.
+
+    :param articles: :class:`~search.models.Article` objects, ids unique
+    :param procs: Whoosh writer processes (``procs > 1`` writes one segment per process)
+    :returns: the generation's folder
+    """
+    from whoosh import index as whoosh_index
+
+    gen = storage.new_generation(index_dir)
+    ix = whoosh_index.create_in(str(gen), make_schema())
+    storage.set_schema_version(gen, SCHEMA_VERSION)
+    words: set[str] = set()
+    kw = {"procs": procs, "multisegment": True} if procs > 1 else {}
+    with ix.writer(limitmb=WRITER_LIMITMB, **kw) as writer:
+        for article in articles:
+            words |= vocabulary.words_of(article.title, article.body, article.caption)
+            writer.add_document(**to_document(article))
+        vocabulary.save(gen, words)
+    storage.switch(index_dir, gen)
+    return gen
+
+
 class _Run:
     """One run's state: what to read, what each article's sources are, what was written."""
 
@@ -172,6 +199,7 @@ class _Run:
         self.dropped: dict[str, list[str]] = {}  # id -> stale keys it had before this run
         self.written: set[str] = set()
         self.late: dict = {}                   # id -> article read again after its write
+        self.words: set[str] = set()           # unstemmed words of the articles written
         self.files_done = self.files_total = 0
 
     def _error(self, e: ArticleReadError) -> None:
@@ -229,6 +257,8 @@ class _Run:
             outcomes = self._read_all(to_read, writer, cache, local.version, batches, searcher)
             failed = {p for p, (_, _, ok, _) in outcomes.items() if not ok}
             restore = self._drop_stale(writer, searcher, outcomes, failed)
+            # The words before the commit: a reader of the commit always has them.
+            vocabulary.save(self.gen, self.words)
             writer.commit()
         except BaseException:
             writer.cancel()
@@ -308,6 +338,7 @@ class _Run:
                     hit = next(fresh_results)
                     new_cache.append((ckey, *hit))
                 article = apply(article, hit[0], hit[1], default_outlet=self.outlet)
+                self.words |= vocabulary.words_of(article.title, article.body, article.caption)
                 if article.id in self.written:
                     # Whoosh cannot delete a document added by the same writer, so a
                     # second record of one article is written after the commit.

@@ -221,7 +221,8 @@ def _rewrite_words(toks: list[list[str]], notices: list[str], info: ParsedQuery)
                                      "the search box empty to see every article.")
                 raise QueryError(f"{value!r} starts with a wildcard, which would scan the whole "
                                  "index. Put the letters first, as in damas*.")
-            if fname is None and (any(c in value for c in "*?") or re.search(r"~\d*$", value)):
+            if fname in (None, *TEXT_FIELDS) and (any(c in value for c in "*?")
+                                                  or re.search(r"~\d*$", value)):
                 info.wildcards[value.lower()] = value
             elif fname is None:
                 _note_word(value, info)

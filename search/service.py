@@ -41,6 +41,7 @@ from search.models import SearchRequest
 from search.models import SearchResults
 from search.schema import TEXT_ANALYZER
 from search.schema import hit_from_stored
+from search.vocabulary import UNSTEMMED
 
 SUGGEST_BELOW = 3
 
@@ -137,7 +138,7 @@ def _suggest(gen: Generation, parsed, total: int, restrict: np.ndarray) -> str |
     if total >= SUGGEST_BELOW or not parsed.words:
         return None
     reader = gen.searcher.reader()
-    speller = gen.lexicon.speller(reader.schema["body"].spelling_fieldname("body"))
+    speller = gen.lexicon.speller(UNSTEMMED)
     text, changed = parsed.text, False
     for word in dict.fromkeys(parsed.words):
         low = word.lower()

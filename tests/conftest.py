@@ -77,19 +77,9 @@ HANDMADE = [
 
 def write_articles_index(articles, index_dir: Path) -> Path:
     """A real on-disk index (one generation, made live) of already-enriched articles."""
-    from search import storage
-    from search.schema import SCHEMA_VERSION
-    from search.schema import make_schema
-    from search.schema import to_document
-    from whoosh import index as whoosh_index
+    from search.indexer import write_generation
 
-    gen = storage.new_generation(index_dir)
-    ix = whoosh_index.create_in(str(gen), make_schema())
-    storage.set_schema_version(gen, SCHEMA_VERSION)
-    with ix.writer() as w:
-        for a in articles:
-            w.add_document(**to_document(a))
-    storage.switch(index_dir, gen)
+    write_generation(articles, index_dir)
     return Path(index_dir)
 
 

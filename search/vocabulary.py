@@ -1,0 +1,69 @@
+"""The unstemmed words of a generation's articles, in a file beside its Whoosh index.
+
+Prefixes, wildcards and fuzzy terms are matched against the words as written
+("dam?scus" must find "damascus", which the index holds as the stem "damascu"), and
+"did you mean" proposes written words. Whoosh can keep them as a field
+(``spelling=True``), but that field has a posting per word per article: measured on
+1,500 BBC articles it made writing 2.2x slower (``bench/indexing.py``, "Whoosh writing
+alone"), which is most of what first indexing spends beside NER. Only the set of
+words is ever used, so it is kept as a sorted word list (``gen-NNNNNN/words.txt``).
+
+The list only grows while a generation is updated: a word whose articles were all
+deleted stays. That is harmless: every use turns a word into its stem and keeps it
+only when the index holds that stem (and suggestions only when articles have it). It
+is written before the Whoosh commit, so a reader never sees a commit without its words.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterable
+from pathlib import Path
+
+from search.schema import TEXT_ANALYZER
+
+FILE_NAME = "words.txt"
+# The pseudo field name under which the query layer looks these words up.
+UNSTEMMED = "words"
+
+_TOKENS = TEXT_ANALYZER.items[0].expression  # the analyzer's own tokenizer pattern
+_normal: dict[str, str | None] = {}  # token as written -> as analysed without stemming
+
+
+def _analysed(token: str) -> str | None:
+    got = _normal.get(token, "")
+    if got == "":
+        words = [t.text for t in TEXT_ANALYZER(token, no_morph=True)]
+        got = _normal[token] = words[0] if words else None
+        if len(_normal) > 2_000_000:  # a pathological input: start the memo again
+            _normal.clear()
+    return got
+
+
+def words_of(*texts: str) -> set[str]:
+    """The words of ``texts`` as the text analyzer gives them without stemming
+    (lower-case, accents folded, stop words and single letters dropped)."""
+    raw = {m.group() for text in texts if text for m in _TOKENS.finditer(text)}
+    return {w for w in map(_analysed, raw) if w}
+
+
+def load(generation: str | os.PathLike) -> list[str]:
+    """The generation's words, sorted (empty when it has none)."""
+    try:
+        text = (Path(generation) / FILE_NAME).read_text(encoding="utf-8")
+    except FileNotFoundError:
+        return []
+    return text.split("\n") if text else []
+
+
+def save(generation: str | os.PathLike, words: Iterable[str]) -> None:
+    """Add ``words`` to the generation's list (atomically: readers see old or new)."""
+    path = Path(generation) / FILE_NAME
+    merged = set(load(generation))
+    before = len(merged)
+    merged.update(words)
+    if len(merged) == before and path.exists():
+        return
+    tmp = path.with_name(FILE_NAME + ".tmp")
+    tmp.write_text("\n".join(sorted(merged)), encoding="utf-8")
+    os.replace(tmp, path)
