@@ -63,6 +63,12 @@ class IndexBusyError(NewsfacetError):
     status = 503
 
 
+class IndexWriteError(NewsfacetError):
+    """Whoosh committed fewer documents than were written: the new index is not used."""
+
+    status = 500
+
+
 class QueryError(NewsfacetError):
     """A query (or a filter value) that cannot be run; the message says how to write it."""
 

@@ -31,6 +31,7 @@ from search.enrich_cache import cache_key
 from search.errors import ArticleReadError
 from search.errors import IndexMissingError
 from search.errors import IndexVersionError
+from search.errors import IndexWriteError
 from search.manifest import Manifest
 from search.manifest import under
 from search.models import source_key
@@ -43,8 +44,14 @@ from search.workers import make_enricher
 # Articles per enrichment batch: large enough to amortise the trip to a worker,
 # small enough that the first results come back quickly (MEASURED.md: 16-256 is flat).
 BATCH_SIZE = 16
-# Whoosh's indexing buffer. The CPUs are busy with NER, so one writer process.
+# Whoosh's indexing buffer, in all (shared by the writer processes).
 WRITER_LIMITMB = 256
+# A new generation from at least this much input is written by WRITER_PROCS Whoosh
+# processes, one segment each: writing is what a rebuild spends its time on, and it
+# takes the place of the main process's writing while NER runs. Smaller inputs are
+# written in-process (starting the writers costs more than it saves).
+MP_WRITER_BYTES = 4 * 1024 * 1024
+WRITER_PROCS = 2
 MISSING_PATH = "no such file or folder"
 
 
@@ -158,6 +165,16 @@ def index_paths(paths: Iterable[str | os.PathLike], index_dir: str | os.PathLike
     return result
 
 
+def _cancel(writer) -> None:
+    """Cancel a Whoosh writer. The multi-process writer's ``cancel`` only flags its
+    process objects in this process: its writer processes would wait for work forever
+    (and a Python exiting joins them), so they are stopped here."""
+    for task in getattr(writer, "tasks", ()):
+        task.terminate()
+        task.join()
+    writer.cancel()
+
+
 def write_generation(articles: Iterable, index_dir: str | os.PathLike, *,
                      procs: int = 1) -> Path:
     """Write already-enriched articles as a new generation of ``index_dir`` and make it
@@ -173,13 +190,13 @@ def write_generation(articles: Iterable, index_dir: str | os.PathLike, *,
     gen = storage.new_generation(index_dir)
     ix = whoosh_index.create_in(str(gen), make_schema())
     storage.set_schema_version(gen, SCHEMA_VERSION)
-    words: set[str] = set()
+    words = vocabulary.Collector()
     kw = {"procs": procs, "multisegment": True} if procs > 1 else {}
     with ix.writer(limitmb=WRITER_LIMITMB, **kw) as writer:
         for article in articles:
-            words |= vocabulary.words_of(article.title, article.body, article.caption)
+            words.add(article.title, article.body, article.caption)
             writer.add_document(**to_document(article))
-        vocabulary.save(gen, words)
+        vocabulary.save(gen, words.words())
     storage.switch(index_dir, gen)
     return gen
 
@@ -199,7 +216,7 @@ class _Run:
         self.dropped: dict[str, list[str]] = {}  # id -> stale keys it had before this run
         self.written: set[str] = set()
         self.late: dict = {}                   # id -> article read again after its write
-        self.words: set[str] = set()           # unstemmed words of the articles written
+        self.words = vocabulary.Collector()    # unstemmed words of the articles written
         self.files_done = self.files_total = 0
 
     def _error(self, e: ArticleReadError) -> None:
@@ -249,7 +266,7 @@ class _Run:
 
     def _write(self, to_read, gone, manifest: Manifest) -> None:
         searcher = None if self.fresh else self.ix.searcher()
-        writer = self.ix.writer(limitmb=WRITER_LIMITMB)
+        writer = self._writer(sum(st.st_size for _, st in to_read))
         cache = EnrichCache(self.index_dir)
         local = make_enricher(self.model)
         batches = Batches(self.processes, self.model, local)
@@ -258,16 +275,17 @@ class _Run:
             failed = {p for p, (_, _, ok, _) in outcomes.items() if not ok}
             restore = self._drop_stale(writer, searcher, outcomes, failed)
             # The words before the commit: a reader of the commit always has them.
-            vocabulary.save(self.gen, self.words)
+            vocabulary.save(self.gen, self.words.words())
             writer.commit()
         except BaseException:
-            writer.cancel()
+            _cancel(writer)
             raise
         finally:
             batches.close()
             cache.close()
             if searcher is not None:
                 searcher.close()
+        self._check_complete()
         # Whoosh first, the manifest second: a crash between only means re-reading.
         if self.late or restore:
             self._second_pass(restore)
@@ -281,6 +299,26 @@ class _Run:
                 if keys or old:
                     manifest.record(path, -1, -1, {**old, **keys})
         manifest.commit()
+
+    def _writer(self, input_bytes: int):
+        procs = min(WRITER_PROCS, os.cpu_count() or 1)
+        if self.fresh and procs > 1 and input_bytes >= MP_WRITER_BYTES:
+            # Only documents are added to a new generation: no deletes, which Whoosh's
+            # multi-process writer could not apply across its segments.
+            return self.ix.writer(limitmb=WRITER_LIMITMB // procs, procs=procs,
+                                  multisegment=True)
+        return self.ix.writer(limitmb=WRITER_LIMITMB)
+
+    def _check_complete(self) -> None:
+        """A new generation must hold every article written: Whoosh's multi-process writer
+        drops a writer process's segment silently if that process dies."""
+        if self.fresh:
+            found = self.ix.doc_count()
+            if found != len(self.written):
+                raise IndexWriteError(
+                    f"the new index holds {found} of the {len(self.written)} articles written "
+                    f"(a writer process failed); the previous index is still live. Run the "
+                    "same command again.")
 
     def _read_all(self, to_read, writer, cache, version, batches, searcher) -> dict:
         from search.enrich.cleanup import clean
@@ -338,7 +376,7 @@ class _Run:
                     hit = next(fresh_results)
                     new_cache.append((ckey, *hit))
                 article = apply(article, hit[0], hit[1], default_outlet=self.outlet)
-                self.words |= vocabulary.words_of(article.title, article.body, article.caption)
+                self.words.add(article.title, article.body, article.caption)
                 if article.id in self.written:
                     # Whoosh cannot delete a document added by the same writer, so a
                     # second record of one article is written after the commit.
@@ -371,10 +409,14 @@ class _Run:
         """Take the keys of changed and gone files out of the articles not rewritten in
         this run (deleting those left with none); return the keys to put back into
         rewritten articles because their file failed to read this time."""
-        produced = {k for _, keys, _, _ in outcomes.values() for k in keys}
-        kept = {k for k in self.stale if k not in produced and self.stale_file[k] in failed}
+        # A key read again still holds its article only if it gives the same article:
+        # when a record is taken out of the middle of a file, the keys after it move.
+        produced = {(k, aid) for _, keys, _, _ in outcomes.values() for k, aid in keys.items()}
+        moved = {k for k, aid in self.stale.items() if (k, aid) not in produced}
+        read_again = {k for k, _ in produced}
+        kept = {k for k in moved if k not in read_again and self.stale_file[k] in failed}
         restore: dict[str, list[str]] = {}
-        final = {k for k in self.stale if k not in produced and k not in kept}
+        final = moved - kept
         for aid in dict.fromkeys(self.stale.values()):
             if aid in self.written:
                 back = [k for k in self.dropped.get(aid, ()) if k in kept]

@@ -17,6 +17,7 @@ is written before the Whoosh commit, so a reader never sees a commit without its
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Iterable
 from pathlib import Path
 
@@ -26,7 +27,8 @@ FILE_NAME = "words.txt"
 # The pseudo field name under which the query layer looks these words up.
 UNSTEMMED = "words"
 
-_TOKENS = TEXT_ANALYZER.items[0].expression  # the analyzer's own tokenizer pattern
+# The analyzer's own tokenizer pattern, without its capturing group (for findall).
+_TOKENS = re.compile(TEXT_ANALYZER.items[0].expression.pattern.replace("(", "(?:"))
 _normal: dict[str, str | None] = {}  # token as written -> as analysed without stemming
 
 
@@ -40,11 +42,30 @@ def _analysed(token: str) -> str | None:
     return got
 
 
-def words_of(*texts: str) -> set[str]:
+class Collector:
+    """The words of many texts: tokens are gathered as written (C-speed ``findall`` into
+    one set) and analysed once each, when :meth:`words` is asked for."""
+
+    def __init__(self):
+        self._raw: set[str] = set()
+
+    def add(self, *texts: str | None) -> None:
+        for text in texts:
+            if text:
+                self._raw.update(_TOKENS.findall(text))
+
+    def words(self) -> set[str]:
+        out = {_analysed(t) for t in self._raw}
+        out.discard(None)
+        return out
+
+
+def words_of(*texts: str | None) -> set[str]:
     """The words of ``texts`` as the text analyzer gives them without stemming
     (lower-case, accents folded, stop words and single letters dropped)."""
-    raw = {m.group() for text in texts if text for m in _TOKENS.finditer(text)}
-    return {w for w in map(_analysed, raw) if w}
+    c = Collector()
+    c.add(*texts)
+    return c.words()
 
 
 def load(generation: str | os.PathLike) -> list[str]:

@@ -202,3 +202,65 @@ def test_news_index_holds_every_slice(news_index):
     # HANDMADE went through the reader: its outlets and the just-before-midnight date.
     haaretz = next(d for d in docs if d["outlet"] == "Haaretz")
     assert haaretz["published"].isoformat() == "2022-06-16T23:59:30"
+
+
+# --- the multi-process writer of large new generations ---------------------------------
+
+def test_a_large_build_written_by_several_processes_holds_every_article(tmp_path, monkeypatch):
+    from search import indexer
+
+    records = [rec(n, f"https://example.com/{n}") for n in range(1, 351)]
+    data = write_jsonl(tmp_path / "a.jsonl", records)
+    in_process = build_index([data], tmp_path / "one", processes=1)
+    monkeypatch.setattr(indexer, "MP_WRITER_BYTES", 0)  # this small input counts as large
+    several = build_index([data], tmp_path / "ix", processes=1)
+    assert (several.indexed, several.articles_total) == (350, 350)
+    ix = whoosh_index.open_dir(str(storage.current(tmp_path / "ix")))
+    assert len(ix._segments()) >= 2  # one segment per writer process
+    assert stored_docs(tmp_path / "ix") == stored_docs(tmp_path / "one")
+    assert in_process.articles_total == 350
+    # An update of a multi-segment generation replaces documents in any segment.
+    write_jsonl(data, [rec(n, f"https://example.com/{n}", text=f"Rewritten story {n} about "
+                       "the harbour.") for n in range(1, 351, 7)] + records[350:])
+    report = index_paths([data], tmp_path / "ix", processes=1)
+    assert (report.indexed, report.removed, report.articles_total) == (50, 300, 50)
+    assert {d["title"] for d in stored_docs(tmp_path / "ix").values()} \
+        == {f"Story {n}" for n in range(1, 351, 7)}
+
+
+def test_an_interrupted_multi_process_build_stops_its_writers(tmp_path, monkeypatch):
+    import multiprocessing
+
+    from search import indexer
+
+    monkeypatch.setattr(indexer, "MP_WRITER_BYTES", 0)
+    data = write_jsonl(tmp_path / "a.jsonl", [rec(n) for n in range(1, 301)])
+    seeds = tmp_path / "seeds"
+    seeds.mkdir()
+    build_index([SEED_000], tmp_path / "ix", processes=1)
+    live, before = storage.current(tmp_path / "ix"), stored_docs(tmp_path / "ix")
+
+    def stop(progress):
+        if progress.articles >= 250:
+            raise KeyboardInterrupt
+
+    with pytest.raises(KeyboardInterrupt):
+        build_index([data], tmp_path / "ix", processes=1, progress=stop)
+    assert multiprocessing.active_children() == []  # no writer process left waiting
+    assert storage.current(tmp_path / "ix") == live
+    assert stored_docs(tmp_path / "ix") == before
+
+
+def test_a_record_taken_out_of_the_middle_of_a_file_takes_its_article_out(tmp_path):
+    records = [rec(n, f"https://example.com/{n}") for n in range(1, 6)]
+    data = write_jsonl(tmp_path / "a.jsonl", records)
+    index_paths([data], tmp_path / "ix", processes=1)
+    # Record 2 goes: records 3-5 move up, so the key "line 2" now gives article 3.
+    write_jsonl(data, records[:1] + records[2:])
+    report = index_paths([data], tmp_path / "ix", processes=1)
+    docs = stored_docs(tmp_path / "ix")
+    assert (report.removed, report.articles_total) == (1, 4)
+    assert sorted(d["title"] for d in docs.values()) == ["Story 1", "Story 3", "Story 4",
+                                                         "Story 5"]
+    assert sorted(s for d in docs.values() for s in d["sources"]) \
+        == sorted(source_key(str(data.resolve()), n) for n in range(1, 5))

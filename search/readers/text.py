@@ -8,6 +8,7 @@ holds a lone Latin-1 ``£``).
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from collections.abc import Iterator
 
@@ -18,6 +19,7 @@ from search.errors import ArticleReadError
 from search.models import Article
 from search.models import article_id
 
+_CONTROLS = re.compile(r"[\x00-\x08\x0b\x0e-\x1f]")  # below 32, but not \t \n \f \r
 _BOMS = (("utf-8-sig", b"\xef\xbb\xbf"), ("utf-16", b"\xff\xfe"), ("utf-16", b"\xfe\xff"))
 
 
@@ -49,7 +51,7 @@ def decode(data: bytes, where: str, report: Callable[[ArticleReadError], None],
             text = data.decode(name)
         except (UnicodeDecodeError, LookupError):
             continue
-        controls = sum(1 for c in text[:4096] if ord(c) < 32 and c not in "\t\n\r\f")
+        controls = len(_CONTROLS.findall(text, 0, 4096))
         if controls > max(4, len(text[:4096]) // 50):
             break
         return text
