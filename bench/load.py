@@ -39,6 +39,7 @@ sys.path.insert(0, str(ROOT))
 from bench import corpus  # noqa: E402
 from search.models import Article  # noqa: E402
 from search.models import Entities  # noqa: E402
+from search.schema import SCHEMA_VERSION  # noqa: E402
 
 QUERIES = ["election", "football", "blair", "mobile phone", '"prime minister"', "government",
            "film OR music", "oil prices", "economy growth", "world cup", "iraq", "chelsea",
@@ -197,9 +198,10 @@ def main(argv=None) -> int:
     ap.add_argument("--articles", type=int, default=20_000)
     ap.add_argument("--workers", type=int, default=1, help="server processes (serve --workers)")
     ap.add_argument("--index", type=Path, default=None,
-                    help="index directory (default: cached under /tmp by article count)")
+                    help="index directory (default: cached under /tmp by article count and schema)")
     opts = ap.parse_args(argv)
-    index_dir = opts.index or Path(f"/tmp/newsfacet-load-index-{opts.articles}")
+    index_dir = opts.index or Path(f"/tmp/newsfacet-load-index-{opts.articles}"
+                                   f"-v{SCHEMA_VERSION}")
     if (index_dir / "current").exists():
         print(f"index: reusing {index_dir}")
     else:

@@ -4,7 +4,7 @@ Corpus: real texts of bbc-news, fakenewsnet-content and saudinewsnet-ar (the loa
 ``bench/corpus.py``), replicated with new ids to ``--articles`` (default 50,000). Built
 **without NER**: entities are a fixed-seed pick from short lists of real names, and BBC
 articles get a fixed-seed date in 2004–2005. The three indexes are cached under
-``/tmp/newsfacet-bench-query/`` (never in the repository) and reused between runs.
+``/tmp/newsfacet-bench-query-vN/`` (N: the schema version) (never in the repository) and reused between runs.
 
 Rows: ``newsfacet`` (``service.search``), ``whoosh-path`` (the same call with the NumPy
 evaluator switched off, i.e. Whoosh's own matcher as before), FTS5 and tantivy.
@@ -36,8 +36,10 @@ sys.path.insert(0, str(ROOT))
 
 from bench.corpus import PEOPLE  # noqa: E402
 from bench.corpus import records  # noqa: E402
+from search.schema import SCHEMA_VERSION  # noqa: E402
 
-CACHE = Path("/tmp/newsfacet-bench-query")
+# Keyed by schema version: an index of an older schema would be measured wrongly.
+CACHE = Path(f"/tmp/newsfacet-bench-query-v{SCHEMA_VERSION}")
 FACETS = ("outlet", "year", "month", "lang", "person", "org", "place")
 WORDS = ["election", "football", "government", "film", "music", "minister", "economy", "market",
          "company", "police", "court", "england", "china", "oil", "bank", "technology", "mobile",
