@@ -185,3 +185,7 @@ def serve(index_dir, host, port, threads, workers):
 
 
 main.add_command(search_command, name="search")
+
+
+if __name__ == "__main__":  # python -m search.cli, like python -m search
+    main()
