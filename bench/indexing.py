@@ -39,10 +39,10 @@ from search import storage  # noqa: E402
 from search.enrich.cleanup import clean  # noqa: E402
 from search.enrich.entities import NER_LANGUAGES  # noqa: E402
 from search.enrich.language import detect_language  # noqa: E402
-from search.indexer import WRITER_PROCS  # noqa: E402
 from search.indexer import index_paths  # noqa: E402
 from search.readers import read_file  # noqa: E402
 from search.workers import make_enricher  # noqa: E402
+from search.writing import WRITER_PROCS  # noqa: E402
 
 CORPORA = ROOT.parent / "shared" / "corpora"
 BBC = CORPORA / "bbc-news" / "bbc-fulltext.tar.gz"
@@ -225,7 +225,7 @@ def main(argv=None) -> None:
         targets = [
             ("first index of English / NER alone (same workers)",
              first.indexed / first.seconds / ner_rate, 0.75),
-            # The rebuild writes with WRITER_PROCS processes (search.indexer): compared
+            # The rebuild writes with WRITER_PROCS processes (search.writing): compared
             # with bare writing by as many processes.
             (f"--rebuild warm cache / bare Whoosh writing, procs={WRITER_PROCS}",
              rebuilt.indexed / rebuild_secs / (len(docs) / bare_mp_secs), 0.90),

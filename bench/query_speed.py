@@ -61,7 +61,7 @@ TARGET_P50, TARGET_P95 = 15.0, 60.0
 # --- corpus and indexes ----------------------------------------------------------------
 
 def build_whoosh(recs, index_dir: Path) -> None:
-    from search.indexer import write_generation
+    from search.writing import write_generation
     from search.models import Article
     from search.models import Entities
 

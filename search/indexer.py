@@ -26,12 +26,12 @@ from pathlib import Path
 from search import config
 from search import storage
 from search import vocabulary
+from search import writing
 from search.enrich_cache import EnrichCache
 from search.enrich_cache import cache_key
 from search.errors import ArticleReadError
 from search.errors import IndexMissingError
 from search.errors import IndexVersionError
-from search.errors import IndexWriteError
 from search.manifest import Manifest
 from search.manifest import under
 from search.models import source_key
@@ -44,14 +44,6 @@ from search.workers import make_enricher
 # Articles per enrichment batch: large enough to amortise the trip to a worker,
 # small enough that the first results come back quickly (MEASURED.md: 16-256 is flat).
 BATCH_SIZE = 16
-# Whoosh's indexing buffer, in all (shared by the writer processes).
-WRITER_LIMITMB = 256
-# A new generation from at least this much input is written by WRITER_PROCS Whoosh
-# processes, one segment each: writing is what a rebuild spends its time on, and it
-# takes the place of the main process's writing while NER runs. Smaller inputs are
-# written in-process (starting the writers costs more than it saves).
-MP_WRITER_BYTES = 4 * 1024 * 1024
-WRITER_PROCS = 2
 MISSING_PATH = "no such file or folder"
 
 
@@ -165,42 +157,6 @@ def index_paths(paths: Iterable[str | os.PathLike], index_dir: str | os.PathLike
     return result
 
 
-def _cancel(writer) -> None:
-    """Cancel a Whoosh writer. The multi-process writer's ``cancel`` only flags its
-    process objects in this process: its writer processes would wait for work forever
-    (and a Python exiting joins them), so they are stopped here."""
-    for task in getattr(writer, "tasks", ()):
-        task.terminate()
-        task.join()
-    writer.cancel()
-
-
-def write_generation(articles: Iterable, index_dir: str | os.PathLike, *,
-                     procs: int = 1) -> Path:
-    """Write already-enriched articles as a new generation of ``index_dir`` and make it
-    live (no reading, no enrichment, no manifest): how tests and benchmarks build an
-    index of articles they made themselves.
-
-    :param articles: :class:`~search.models.Article` objects, ids unique
-    :param procs: Whoosh writer processes (``procs > 1`` writes one segment per process)
-    :returns: the generation's folder
-    """
-    from whoosh import index as whoosh_index
-
-    gen = storage.new_generation(index_dir)
-    ix = whoosh_index.create_in(str(gen), make_schema())
-    storage.set_schema_version(gen, SCHEMA_VERSION)
-    words = vocabulary.Collector()
-    kw = {"procs": procs, "multisegment": True} if procs > 1 else {}
-    with ix.writer(limitmb=WRITER_LIMITMB, **kw) as writer:
-        for article in articles:
-            words.add(article.title, article.body, article.caption)
-            writer.add_document(**to_document(article))
-        vocabulary.save(gen, words.words())
-    storage.switch(index_dir, gen)
-    return gen
-
-
 class _Run:
     """One run's state: what to read, what each article's sources are, what was written."""
 
@@ -266,7 +222,8 @@ class _Run:
 
     def _write(self, to_read, gone, manifest: Manifest) -> None:
         searcher = None if self.fresh else self.ix.searcher()
-        writer = self._writer(sum(st.st_size for _, st in to_read))
+        writer = writing.open_writer(self.ix, fresh=self.fresh,
+                                     input_bytes=sum(st.st_size for _, st in to_read))
         cache = EnrichCache(self.index_dir)
         local = make_enricher(self.model)
         batches = Batches(self.processes, self.model, local)
@@ -278,14 +235,15 @@ class _Run:
             vocabulary.save(self.gen, self.words.words())
             writer.commit()
         except BaseException:
-            _cancel(writer)
+            writing.cancel(writer)
             raise
         finally:
             batches.close()
             cache.close()
             if searcher is not None:
                 searcher.close()
-        self._check_complete()
+        if self.fresh:
+            writing.check_complete(self.ix, len(self.written))
         # Whoosh first, the manifest second: a crash between only means re-reading.
         if self.late or restore:
             self._second_pass(restore)
@@ -299,26 +257,6 @@ class _Run:
                 if keys or old:
                     manifest.record(path, -1, -1, {**old, **keys})
         manifest.commit()
-
-    def _writer(self, input_bytes: int):
-        procs = min(WRITER_PROCS, os.cpu_count() or 1)
-        if self.fresh and procs > 1 and input_bytes >= MP_WRITER_BYTES:
-            # Only documents are added to a new generation: no deletes, which Whoosh's
-            # multi-process writer could not apply across its segments.
-            return self.ix.writer(limitmb=WRITER_LIMITMB // procs, procs=procs,
-                                  multisegment=True)
-        return self.ix.writer(limitmb=WRITER_LIMITMB)
-
-    def _check_complete(self) -> None:
-        """A new generation must hold every article written: Whoosh's multi-process writer
-        drops a writer process's segment silently if that process dies."""
-        if self.fresh:
-            found = self.ix.doc_count()
-            if found != len(self.written):
-                raise IndexWriteError(
-                    f"the new index holds {found} of the {len(self.written)} articles written "
-                    f"(a writer process failed); the previous index is still live. Run the "
-                    "same command again.")
 
     def _read_all(self, to_read, writer, cache, version, batches, searcher) -> dict:
         from search.enrich.cleanup import clean
@@ -439,7 +377,7 @@ class _Run:
         every source), and put back keys of files that failed to read this time."""
         with self.ix.searcher() as searcher:
             docs = {aid: searcher.document(id=aid) for aid in restore if aid not in self.late}
-        with self.ix.writer(limitmb=WRITER_LIMITMB) as writer:
+        with self.ix.writer(limitmb=writing.WRITER_LIMITMB) as writer:
             for aid, article in self.late.items():
                 sources = self._sources(aid, None)
                 sources += [k for k in restore.get(aid, ()) if k not in sources]

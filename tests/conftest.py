@@ -77,7 +77,7 @@ HANDMADE = [
 
 def write_articles_index(articles, index_dir: Path) -> Path:
     """A real on-disk index (one generation, made live) of already-enriched articles."""
-    from search.indexer import write_generation
+    from search.writing import write_generation
 
     write_generation(articles, index_dir)
     return Path(index_dir)

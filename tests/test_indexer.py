@@ -207,12 +207,12 @@ def test_news_index_holds_every_slice(news_index):
 # --- the multi-process writer of large new generations ---------------------------------
 
 def test_a_large_build_written_by_several_processes_holds_every_article(tmp_path, monkeypatch):
-    from search import indexer
+    from search import writing
 
     records = [rec(n, f"https://example.com/{n}") for n in range(1, 351)]
     data = write_jsonl(tmp_path / "a.jsonl", records)
     in_process = build_index([data], tmp_path / "one", processes=1)
-    monkeypatch.setattr(indexer, "MP_WRITER_BYTES", 0)  # this small input counts as large
+    monkeypatch.setattr(writing, "MP_WRITER_BYTES", 0)  # this small input counts as large
     several = build_index([data], tmp_path / "ix", processes=1)
     assert (several.indexed, several.articles_total) == (350, 350)
     ix = whoosh_index.open_dir(str(storage.current(tmp_path / "ix")))
@@ -231,9 +231,9 @@ def test_a_large_build_written_by_several_processes_holds_every_article(tmp_path
 def test_an_interrupted_multi_process_build_stops_its_writers(tmp_path, monkeypatch):
     import multiprocessing
 
-    from search import indexer
+    from search import writing
 
-    monkeypatch.setattr(indexer, "MP_WRITER_BYTES", 0)
+    monkeypatch.setattr(writing, "MP_WRITER_BYTES", 0)
     data = write_jsonl(tmp_path / "a.jsonl", [rec(n) for n in range(1, 301)])
     seeds = tmp_path / "seeds"
     seeds.mkdir()

@@ -1,0 +1,87 @@
+"""Whoosh writers for the indexer: which writer a run gets, how it is cancelled, and the
+one way tests and benchmarks write articles they enriched themselves.
+
+A new generation from at least :data:`MP_WRITER_BYTES` of input is written by
+:data:`WRITER_PROCS` Whoosh processes, one segment each: writing is what a rebuild
+spends its time on, and while NER runs it moves off the main process. Smaller inputs,
+and updates (which delete documents, something the multi-process writer cannot do
+across its segments), get one in-process writer: starting the processes costs more
+than it saves on little input.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterable
+from pathlib import Path
+
+from search import storage
+from search import vocabulary
+from search.errors import IndexWriteError
+from search.schema import SCHEMA_VERSION
+from search.schema import make_schema
+from search.schema import to_document
+
+# Whoosh's indexing buffer, in all (shared by the writer processes).
+WRITER_LIMITMB = 256
+MP_WRITER_BYTES = 4 * 1024 * 1024
+WRITER_PROCS = 2
+
+
+def open_writer(ix, *, fresh: bool, input_bytes: int):
+    """The writer for a run: several processes for a large new generation, else one.
+
+    :param fresh: whether the index is a new generation (documents are only added)
+    :param input_bytes: the size of the files the run reads
+    """
+    procs = min(WRITER_PROCS, os.cpu_count() or 1)
+    if fresh and procs > 1 and input_bytes >= MP_WRITER_BYTES:
+        return ix.writer(limitmb=WRITER_LIMITMB // procs, procs=procs, multisegment=True)
+    return ix.writer(limitmb=WRITER_LIMITMB)
+
+
+def cancel(writer) -> None:
+    """Cancel a Whoosh writer. The multi-process writer's ``cancel`` only flags its
+    process objects in this process: its writer processes would wait for work forever
+    (and a Python exiting joins them), so they are stopped here."""
+    for task in getattr(writer, "tasks", ()):
+        task.terminate()
+        task.join()
+    writer.cancel()
+
+
+def check_complete(ix, written: int) -> None:
+    """Raise :class:`IndexWriteError` unless the new generation ``ix`` holds all ``written``
+    documents: Whoosh's multi-process writer drops the segment of a writer process that
+    died, silently."""
+    found = ix.doc_count()
+    if found != written:
+        raise IndexWriteError(
+            f"the new index holds {found} of the {written} articles written (a writer "
+            "process failed); the previous index is still live. Run the same command again.")
+
+
+def write_generation(articles: Iterable, index_dir: str | os.PathLike, *,
+                     procs: int = 1) -> Path:
+    """Write already-enriched articles as a new generation of ``index_dir`` and make it
+    live (no reading, no enrichment, no manifest): how tests and benchmarks build an
+    index of articles they made themselves.
+
+    :param articles: :class:`~search.models.Article` objects, ids unique
+    :param procs: Whoosh writer processes (``procs > 1`` writes one segment per process)
+    :returns: the generation's folder
+    """
+    from whoosh import index as whoosh_index
+
+    gen = storage.new_generation(index_dir)
+    ix = whoosh_index.create_in(str(gen), make_schema())
+    storage.set_schema_version(gen, SCHEMA_VERSION)
+    words = vocabulary.Collector()
+    kw = {"procs": procs, "multisegment": True} if procs > 1 else {}
+    with ix.writer(limitmb=WRITER_LIMITMB, **kw) as writer:
+        for article in articles:
+            words.add(article.title, article.body, article.caption)
+            writer.add_document(**to_document(article))
+        vocabulary.save(gen, words.words())
+    storage.switch(index_dir, gen)
+    return gen
