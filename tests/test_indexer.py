@@ -235,8 +235,6 @@ def test_an_interrupted_multi_process_build_stops_its_writers(tmp_path, monkeypa
 
     monkeypatch.setattr(writing, "MP_WRITER_BYTES", 0)
     data = write_jsonl(tmp_path / "a.jsonl", [rec(n) for n in range(1, 301)])
-    seeds = tmp_path / "seeds"
-    seeds.mkdir()
     build_index([SEED_000], tmp_path / "ix", processes=1)
     live, before = storage.current(tmp_path / "ix"), stored_docs(tmp_path / "ix")
 
@@ -244,9 +242,10 @@ def test_an_interrupted_multi_process_build_stops_its_writers(tmp_path, monkeypa
         if progress.articles >= 250:
             raise KeyboardInterrupt
 
+    children = set(multiprocessing.active_children())  # any left by earlier tests
     with pytest.raises(KeyboardInterrupt):
         build_index([data], tmp_path / "ix", processes=1, progress=stop)
-    assert multiprocessing.active_children() == []  # no writer process left waiting
+    assert set(multiprocessing.active_children()) <= children  # no writer left waiting
     assert storage.current(tmp_path / "ix") == live
     assert stored_docs(tmp_path / "ix") == before
 
