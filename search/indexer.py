@@ -36,7 +36,6 @@ from search.manifest import Manifest
 from search.manifest import under
 from search.models import source_key
 from search.schema import SCHEMA_VERSION
-from search.schema import make_schema
 from search.schema import to_document
 from search.workers import Batches
 from search.workers import make_enricher
@@ -128,11 +127,10 @@ def index_paths(paths: Iterable[str | os.PathLike], index_dir: str | os.PathLike
     with storage.write_lock(index_dir, timeout=settings["LOCK_TIMEOUT"]):
         live = storage.current(index_dir)
         fresh = rebuild or live is None
-        gen = storage.new_generation(index_dir) if fresh else live
         if fresh:
-            ix = whoosh_index.create_in(str(gen), make_schema())
-            storage.set_schema_version(gen, SCHEMA_VERSION)
+            gen, ix = writing.create_generation(index_dir)
         else:
+            gen = live
             found = storage.schema_version(gen)
             if found != SCHEMA_VERSION:
                 raise IndexVersionError(str(index_dir), found, SCHEMA_VERSION)
@@ -222,8 +220,8 @@ class _Run:
 
     def _write(self, to_read, gone, manifest: Manifest) -> None:
         searcher = None if self.fresh else self.ix.searcher()
-        writer = writing.open_writer(self.ix, fresh=self.fresh,
-                                     input_bytes=sum(st.st_size for _, st in to_read))
+        writer = writing.open_writer(self.ix, writing.writer_procs(
+            fresh=self.fresh, input_bytes=sum(st.st_size for _, st in to_read)))
         cache = EnrichCache(self.index_dir)
         local = make_enricher(self.model)
         batches = Batches(self.processes, self.model, local)
@@ -377,7 +375,7 @@ class _Run:
         every source), and put back keys of files that failed to read this time."""
         with self.ix.searcher() as searcher:
             docs = {aid: searcher.document(id=aid) for aid in restore if aid not in self.late}
-        with self.ix.writer(limitmb=writing.WRITER_LIMITMB) as writer:
+        with writing.open_writer(self.ix) as writer:
             for aid, article in self.late.items():
                 sources = self._sources(aid, None)
                 sources += [k for k in restore.get(aid, ()) if k not in sources]

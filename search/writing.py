@@ -28,14 +28,31 @@ MP_WRITER_BYTES = 4 * 1024 * 1024
 WRITER_PROCS = 2
 
 
-def open_writer(ix, *, fresh: bool, input_bytes: int):
-    """The writer for a run: several processes for a large new generation, else one.
+def create_generation(index_dir: str | os.PathLike):
+    """A new, empty generation of ``index_dir`` (not live yet) stamped with this schema
+    version: ``(its folder, its Whoosh index)``."""
+    from whoosh import index as whoosh_index
+
+    gen = storage.new_generation(index_dir)
+    ix = whoosh_index.create_in(str(gen), make_schema())
+    storage.set_schema_version(gen, SCHEMA_VERSION)
+    return gen, ix
+
+
+def writer_procs(*, fresh: bool, input_bytes: int) -> int:
+    """Whoosh writer processes for a run: several for a large new generation, else one.
 
     :param fresh: whether the index is a new generation (documents are only added)
     :param input_bytes: the size of the files the run reads
     """
     procs = min(WRITER_PROCS, os.cpu_count() or 1)
-    if fresh and procs > 1 and input_bytes >= MP_WRITER_BYTES:
+    return procs if fresh and input_bytes >= MP_WRITER_BYTES else 1
+
+
+def open_writer(ix, procs: int = 1):
+    """A Whoosh writer with ``procs`` processes (one segment each when more than one),
+    sharing :data:`WRITER_LIMITMB` of buffer."""
+    if procs > 1:
         return ix.writer(limitmb=WRITER_LIMITMB // procs, procs=procs, multisegment=True)
     return ix.writer(limitmb=WRITER_LIMITMB)
 
@@ -71,17 +88,17 @@ def write_generation(articles: Iterable, index_dir: str | os.PathLike, *,
     :param procs: Whoosh writer processes (``procs > 1`` writes one segment per process)
     :returns: the generation's folder
     """
-    from whoosh import index as whoosh_index
-
-    gen = storage.new_generation(index_dir)
-    ix = whoosh_index.create_in(str(gen), make_schema())
-    storage.set_schema_version(gen, SCHEMA_VERSION)
+    gen, ix = create_generation(index_dir)
     words = vocabulary.Collector()
-    kw = {"procs": procs, "multisegment": True} if procs > 1 else {}
-    with ix.writer(limitmb=WRITER_LIMITMB, **kw) as writer:
+    writer = open_writer(ix, procs)
+    try:
         for article in articles:
             words.add(article.title, article.body, article.caption)
             writer.add_document(**to_document(article))
         vocabulary.save(gen, words.words())
+        writer.commit()
+    except BaseException:
+        cancel(writer)
+        raise
     storage.switch(index_dir, gen)
     return gen
