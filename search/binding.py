@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import re
 from bisect import bisect_left
+from collections.abc import Iterator
 from itertools import islice
 
 from whoosh import query as wq
@@ -87,16 +88,13 @@ class Lexicon:
             got = self._spellers[fieldname] = Speller(self.words(fieldname))
         return got
 
-    def prefixed(self, fieldname: str, prefix: str, limit: int | None = None) -> list[str]:
-        """The first ``limit`` terms of ``fieldname`` starting with ``prefix``."""
+    def prefixed(self, fieldname: str, prefix: str) -> Iterator[str]:
+        """The terms of ``fieldname`` starting with ``prefix``, in order (lazily)."""
         words = self.words(fieldname)
         i = bisect_left(words, prefix)
-        out = []
-        while i < len(words) and (limit is None or len(out) < limit) \
-                and words[i].startswith(prefix):
-            out.append(words[i])
+        while i < len(words) and words[i].startswith(prefix):
+            yield words[i]
             i += 1
-        return out
 
     def matching(self, fieldname: str, pattern: str, limit: int) -> list[str]:
         """The first ``limit`` terms of ``fieldname`` matching a wildcard ``pattern``
@@ -105,29 +103,21 @@ class Lexicon:
         head = re.split(r"[*?]", pattern, maxsplit=1)[0]
         rx = re.compile("".join(".*" if c == "*" else "." if c == "?" else re.escape(c)
                                 for c in pattern) + r"\Z")
-        out = []
-        for word in self.prefixed(fieldname, head):
-            if rx.match(word):
-                out.append(word)
-                if len(out) >= limit:
-                    break
-        return out
+        return list(islice((w for w in self.prefixed(fieldname, head) if rx.match(w)), limit))
 
 
-def bind(parsed: ParsedQuery, reader, lookups, max_terms: int | None = None,
-         lexicon: Lexicon | None = None) -> wq.Query | None:
+def bind(parsed: ParsedQuery, reader, lookups, lexicon: Lexicon,
+         max_terms: int | None = None) -> wq.Query | None:
     """Resolve the parts of a parsed query that need the index.
 
     :param parsed: from :func:`parse`; notices are appended to it
     :param reader: the Whoosh reader of the generation searched
     :param lookups: ``lookups(field) -> {lower-case value: display value}`` for facet fields
+    :param lexicon: the generation's :class:`Lexicon`
     :param max_terms: most index terms a prefix/fuzzy term may expand to
-    :param lexicon: the generation's :class:`Lexicon` (a new one without unstemmed
-        words when ``None``)
     """
     if parsed.query is None:
         return None
-    lexicon = lexicon if lexicon is not None else Lexicon(reader)
     cap = max_terms or config.get("MAX_WILDCARD_TERMS")
     capped, missing = [], []
 
@@ -189,16 +179,11 @@ def _expand_typed(q, parsed: ParsedQuery, reader, limit: int, lexicon: Lexicon) 
         head = word[:q.prefixlength]
         near = [w for w, _ in lexicon.speller(UNSTEMMED).near(word, q.maxdist)
                 if w.startswith(head)]
-        return _add_stems(set(), [word, *near], fname, lexicon.has, limit)
-    if isinstance(q, wq.Prefix):
-        prefix = _fold(typed.rstrip("*"))
-        found = set(lexicon.prefixed(fname, prefix, limit))
-        return _add_stems(found, lexicon.prefixed(UNSTEMMED, prefix, limit), fname,
-                          lexicon.has, limit)
-    pattern = _fold(typed)
+        return _add_stems(set(), [word, *near], fname, lexicon, limit)
+    pattern = _fold(typed)  # a prefix is the pattern "letters*"
     found = set(lexicon.matching(fname, pattern, limit))
-    return _add_stems(found, lexicon.matching(UNSTEMMED, pattern, limit), fname,
-                      lexicon.has, limit)
+    return _add_stems(found, lexicon.matching(UNSTEMMED, pattern, limit), fname, lexicon,
+                      limit)
 
 
 def _fold(text: str) -> str:
@@ -206,13 +191,12 @@ def _fold(text: str) -> str:
     return text.lower().translate(accent_map)
 
 
-def _add_stems(found: set, words, fname: str, has, limit: int) -> set:
-    """Add to ``found`` the stems of unstemmed ``words`` that ``fname`` holds
-    (``has(fname, stem)``), stopping once it has ``limit`` terms."""
+def _add_stems(found: set, words, fname: str, lexicon: Lexicon, limit: int) -> set:
+    """Add to ``found`` the stems of unstemmed ``words`` that ``fname`` holds, stopping
+    once it has ``limit`` terms."""
     for word in words:
-        word = word.decode("utf-8") if isinstance(word, bytes) else word
         for tok in TEXT_ANALYZER(word):
-            if has(fname, tok.text):
+            if lexicon.has(fname, tok.text):
                 found.add(tok.text)
         if len(found) >= limit:
             break

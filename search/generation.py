@@ -20,6 +20,7 @@ from pathlib import Path
 
 from whoosh import index as whoosh_index
 
+from search import binding
 from search import facets as facetlib
 from search import storage
 from search.binding import Lexicon
@@ -113,6 +114,12 @@ class Generation:
             if searcher is not None:
                 searcher.close()
             self.prewarmed.set()
+
+    def bind(self, parsed):
+        """``parsed`` (:func:`search.query.parse`) bound to this generation
+        (:func:`search.binding.bind`): facet values, prefixes, wildcards, fuzzy terms."""
+        return binding.bind(parsed, self.searcher.reader(), self.tables.lower.__getitem__,
+                            self.lexicon)
 
     def stale(self) -> bool:
         """Whether a newer commit or generation exists (checked at most every 0.5 s)."""

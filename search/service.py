@@ -158,7 +158,7 @@ def _suggest(gen: Generation, parsed, total: int, restrict: np.ndarray) -> str |
         return None
     try:
         again = querylib.parse(text)
-        q = binding.bind(again, reader, gen.tables.lower.__getitem__, lexicon=gen.lexicon)
+        q = gen.bind(again)
     except QueryError:
         return None
     found = ranking.matched(gen, q, ranking.evaluate(gen, q)) & restrict
@@ -188,8 +188,7 @@ def search(index_dir, request: SearchRequest) -> SearchResults:
     start = (request.page - 1) * size
     with _use(index_dir) as gen:
         tables = gen.tables
-        q = binding.bind(parsed, gen.searcher.reader(), tables.lower.__getitem__,
-                         lexicon=gen.lexicon)
+        q = gen.bind(parsed)
         selections = _selections(tables, request, parsed.notices)
         t1 = time.perf_counter()
         timings["parse"] = (t1 - t0) * 1000
@@ -269,8 +268,7 @@ def article(index_dir, article_id: str, q: str | None = None) -> ArticleView:
         if q and q.strip():
             reader = gen.searcher.reader()
             try:
-                bound = binding.bind(querylib.parse(q), reader, gen.tables.lower.__getitem__,
-                                     lexicon=gen.lexicon)
+                bound = gen.bind(querylib.parse(q))
             except QueryError:
                 bound = None
             terms = binding.positive_terms(bound, reader)

@@ -43,8 +43,11 @@ def _analysed(token: str) -> str | None:
 
 
 class Collector:
-    """The words of many texts: tokens are gathered as written (C-speed ``findall`` into
-    one set) and analysed once each, when :meth:`words` is asked for."""
+    """The words of many texts as the text analyzer gives them without stemming
+    (lower-case, accents folded, stop words and single letters dropped).
+
+    Tokens are gathered as written (C-speed ``findall`` into one set) and each distinct
+    one is analysed once, when :meth:`words` is asked for."""
 
     def __init__(self):
         self._raw: set[str] = set()
@@ -58,14 +61,6 @@ class Collector:
         out = {_analysed(t) for t in self._raw}
         out.discard(None)
         return out
-
-
-def words_of(*texts: str | None) -> set[str]:
-    """The words of ``texts`` as the text analyzer gives them without stemming
-    (lower-case, accents folded, stop words and single letters dropped)."""
-    c = Collector()
-    c.add(*texts)
-    return c.words()
 
 
 def load(generation: str | os.PathLike) -> list[str]:
