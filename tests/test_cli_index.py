@@ -39,8 +39,9 @@ def seeds_index(tmp_path) -> Path:
     return index_dir
 
 
-def test_help_through_python_m_search():
-    out = subprocess.run([sys.executable, "-m", "search", "--help"], cwd=ROOT,
+@pytest.mark.parametrize("module", ["search", "search.cli"])
+def test_help_through_python_m(module):
+    out = subprocess.run([sys.executable, "-m", module, "--help"], cwd=ROOT,
                          capture_output=True, text=True, timeout=60)
     assert out.returncode == 0, out.stderr
     for command in ("index", "info", "serve"):

@@ -263,3 +263,16 @@ def test_a_record_taken_out_of_the_middle_of_a_file_takes_its_article_out(tmp_pa
                                                          "Story 5"]
     assert sorted(s for d in docs.values() for s in d["sources"]) \
         == sorted(source_key(str(data.resolve()), n) for n in range(1, 5))
+
+
+def test_a_new_index_missing_documents_is_refused(tmp_path):
+    from search.errors import IndexWriteError
+    from search.writing import check_complete
+    from search.writing import write_generation
+    from tests.conftest import HANDMADE
+
+    gen = write_generation(HANDMADE[:3], tmp_path / "ix")
+    ix = whoosh_index.open_dir(str(gen))
+    check_complete(ix, 3)
+    with pytest.raises(IndexWriteError, match="holds 3 of the 4 articles written"):
+        check_complete(ix, 4)
