@@ -25,9 +25,9 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from search.readers import read_file  # noqa: E402
-from search.readers.html import declared_charset  # noqa: E402
-from search.readers.text import decode  # noqa: E402
+from search.ingest.readers import read_file  # noqa: E402
+from search.ingest.readers.html import declared_charset  # noqa: E402
+from search.ingest.readers.text import decode  # noqa: E402
 
 CORPUS = Path(__file__).resolve().parents[2] / "shared" / "corpora" / "article-extraction-benchmark"
 _TOKEN = re.compile(r"\w+")

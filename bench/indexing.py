@@ -36,13 +36,13 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from search import storage  # noqa: E402
-from search.enrich.cleanup import clean  # noqa: E402
-from search.enrich.entities import NER_LANGUAGES  # noqa: E402
-from search.enrich.language import detect_language  # noqa: E402
-from search.indexer import index_paths  # noqa: E402
-from search.readers import read_file  # noqa: E402
-from search.workers import make_enricher  # noqa: E402
-from search.writing import WRITER_PROCS  # noqa: E402
+from search.ingest.enrich.cleanup import clean  # noqa: E402
+from search.ingest.enrich.entities import NER_LANGUAGES  # noqa: E402
+from search.ingest.enrich.language import detect_language  # noqa: E402
+from search.ingest.indexer import index_paths  # noqa: E402
+from search.ingest.readers import read_file  # noqa: E402
+from search.ingest.workers import make_enricher  # noqa: E402
+from search.ingest.writing import WRITER_PROCS  # noqa: E402
 
 CORPORA = ROOT.parent / "shared" / "corpora"
 BBC = CORPORA / "bbc-news" / "bbc-fulltext.tar.gz"
@@ -88,7 +88,7 @@ def slices(limit: int | None, tmp: Path) -> tuple[list[Path], list[Path]]:
 
 
 def read_all(paths: list[Path]) -> list:
-    from search.readers import discover
+    from search.ingest.readers import discover
 
     out = []
     for f in discover(paths, lambda e: None):
@@ -134,7 +134,7 @@ def fts5_write(docs: list[dict], path: Path) -> None:
 
 def ner_pool(articles: list, processes: int, model: str | None) -> None:
     """NER alone with a fresh pool of ``processes`` workers (start-up included)."""
-    from search.workers import Batches
+    from search.ingest.workers import Batches
 
     batches = Batches(processes, model, make_enricher(model))
     try:
@@ -225,7 +225,7 @@ def main(argv=None) -> None:
         targets = [
             ("first index of English / NER alone (same workers)",
              first.indexed / first.seconds / ner_rate, 0.75),
-            # The rebuild writes with WRITER_PROCS processes (search.writing): compared
+            # The rebuild writes with WRITER_PROCS processes (search.ingest.writing): compared
             # with bare writing by as many processes.
             (f"--rebuild warm cache / bare Whoosh writing, procs={WRITER_PROCS}",
              rebuilt.indexed / rebuild_secs / (len(docs) / bare_mp_secs), 0.90),

@@ -31,7 +31,7 @@ from langdetect import DetectorFactory  # noqa: E402
 from langdetect import detect  # noqa: E402
 from langdetect.lang_detect_exception import LangDetectException  # noqa: E402
 
-from search.enrich.language import detect_language  # noqa: E402
+from search.ingest.enrich.language import detect_language  # noqa: E402
 
 CORPORA = ROOT.parent / "shared" / "corpora"
 
@@ -105,7 +105,7 @@ def print_table(title: str, rows: list[dict]) -> None:
 
 
 def bench_ner(texts: list[str], repeats: int = 3) -> None:
-    from search.enrich.entities import EntityExtractor
+    from search.ingest.enrich.entities import EntityExtractor
 
     start = time.perf_counter()
     extractor = EntityExtractor()

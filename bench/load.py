@@ -55,7 +55,7 @@ SERVER_LOG = Path("/tmp/newsfacet-load-server.log")
 def build_index(index_dir: Path, n: int) -> float:
     """Write ``n`` articles of :mod:`bench.corpus` into a new generation of ``index_dir``;
     return seconds taken."""
-    from search.writing import write_generation
+    from search.ingest.writing import write_generation
 
     t0 = time.perf_counter()
     write_generation((Article(id=r["id"], source=f"load/{r['id']}", record=None,

@@ -61,7 +61,7 @@ TARGET_P50, TARGET_P95 = 15.0, 60.0
 # --- corpus and indexes ----------------------------------------------------------------
 
 def build_whoosh(recs, index_dir: Path) -> None:
-    from search.writing import write_generation
+    from search.ingest.writing import write_generation
     from search.models import Article
     from search.models import Entities
 
@@ -222,7 +222,7 @@ def shared_words(warm, measured) -> int:
 # --- engines ---------------------------------------------------------------------------
 
 def run_newsfacet(index_dir, q, parts):
-    from search import service
+    from search.query import service
     from search.models import SearchRequest
 
     r = service.search(index_dir, SearchRequest(q=as_newsfacet(q), page_size=10))
@@ -235,19 +235,19 @@ def run_newsfacet(index_dir, q, parts):
 def run_whoosh_path(index_dir, q):
     """``service.search`` with the NumPy evaluator switched off: every query through
     Whoosh's own matcher (all matches, then the ranked top 10), as before it existed."""
-    from search import ranking
+    from search.query import rank
 
-    real = ranking.evaluate
-    ranking.evaluate = lambda gen, q: None
+    real = rank.evaluate
+    rank.evaluate = lambda gen, q: None
     try:
         return run_newsfacet(index_dir, q, {})
     finally:
-        ranking.evaluate = real
+        rank.evaluate = real
 
 
 def newsfacet_generation(index_dir):
     """The open generation (for its counters): NumPy-evaluated vs Whoosh-fallback queries."""
-    from search import generation
+    from search.query import generation
 
     return generation._slots[str(Path(index_dir).resolve())].gen
 

@@ -6,8 +6,8 @@ texts and the same queries, each query's words OR-ed:
 
 - ``fts5``: SQLite FTS5, ``tokenize='porter'``, ``ORDER BY bm25(t)`` (the baseline);
 - ``whoosh-bm25f``: Whoosh's stock ``BM25F()`` on Newsfacet's schema;
-- ``newsfacet``: ``search.scoring.weighting()`` on the same index;
-- ``newsfacet+prox``: the same with ``search.scoring.proximity_boost`` OR-ed in (opt-in).
+- ``newsfacet``: ``search.query.scoring.weighting()`` on the same index;
+- ``newsfacet+prox``: the same with ``search.query.scoring.proximity_boost`` OR-ed in (opt-in).
 
 TIME has no headlines: its text goes into ``body``. The SMART collections' ``.T`` goes
 into ``title`` (FTS5: a ``title`` column) and ``.W`` into ``body``. Queries are read from
@@ -41,8 +41,8 @@ from whoosh.query import Term
 from search.models import Article
 from search.schema import make_schema
 from search.schema import to_document
-from search.scoring import proximity_boost
-from search.scoring import weighting
+from search.query.scoring import proximity_boost
+from search.query.scoring import weighting
 
 CORPORA = Path(__file__).resolve().parents[2] / "shared" / "corpora"
 TIME_DIR = CORPORA / "time-ir"

@@ -77,7 +77,7 @@ HANDMADE = [
 
 def write_articles_index(articles, index_dir: Path) -> Path:
     """A real on-disk index (one generation, made live) of already-enriched articles."""
-    from search.writing import write_generation
+    from search.ingest.writing import write_generation
 
     write_generation(articles, index_dir)
     return Path(index_dir)
@@ -176,8 +176,8 @@ def news_index(tmp_path_factory) -> Path:
     """Index directory built by the real indexer (2 workers, real NER) from: both seeds, a
     slice of bbc-news (outlet "BBC", incl. sport/199.txt), dated FakeNewsNet records,
     SaudiNewsNet records and HANDMADE as JSONL. Read-only for tests."""
-    from search.indexer import build_index
-    from search.indexer import index_paths
+    from search.ingest.indexer import build_index
+    from search.ingest.indexer import index_paths
 
     data = tmp_path_factory.mktemp("news_data")
     index_dir = tmp_path_factory.mktemp("news_index")

@@ -7,10 +7,10 @@ import os
 
 import pytest
 
-from search import service
+from search.query import service
 from search import storage
 from search import vocabulary
-from search.indexer import index_paths
+from search.ingest.indexer import index_paths
 from search.models import SearchRequest
 from search.schema import TEXT_ANALYZER
 

@@ -1,7 +1,7 @@
 """The Flask app: search page, facet sidebar, article pages and the JSON API.
 
 ``web/`` never imports Whoosh: views parse arguments (:mod:`web.args`), call
-:mod:`search.service` and render. Run it with ``newsfacet serve`` (waitress), never
+:mod:`search.query.service` and render. Run it with ``newsfacet serve`` (waitress), never
 Flask's debug server.
 """
 

@@ -1,7 +1,7 @@
 """One blueprint: the search page, the article page, and their JSON twins.
 
 Each pair shares one data function (STYLE.md 5), so the page and the API cannot
-disagree. Views parse, call :mod:`search.service`, render; nothing else.
+disagree. Views parse, call :mod:`search.query.service`, render; nothing else.
 """
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ from flask import jsonify
 from flask import render_template
 from flask import request
 
-from search import service
+from search.query import service
 from search.errors import NotFoundError
 from search.errors import QueryError
 from web import args as web_args

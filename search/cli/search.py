@@ -1,0 +1,123 @@
+"""``newsfacet search``: a readable table, or the JSON contract with ``--json``.
+
+A thin shell over :func:`search.query.service.search`. Errors are one line with the exit
+codes of DESIGN.md: 2 for a query or option that cannot be run, 1 for a missing index.
+(Self-contained rather than importing ``search.cli``, which imports this module.)
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import sys
+from html import unescape
+
+import click
+
+from search.errors import NewsfacetError
+from search.errors import QueryError
+from search.models import SORTS
+from search.models import SearchRequest
+
+_MARK = re.compile(r"<mark>(.*?)</mark>", re.S)
+
+
+class _SearchError(click.ClickException):
+    def __init__(self, message: str, exit_code: int):
+        super().__init__(message)
+        self.exit_code = exit_code
+
+
+def terminal_text(html: str, color: bool) -> str:
+    """Snippet HTML as terminal text: marks in bold (or ``*word*`` when not a terminal).
+
+    >>> terminal_text("a <mark>b</mark> &amp; c", color=False)
+    'a *b* & c'
+    """
+    if color:
+        out = _MARK.sub(lambda m: click.style(m.group(1), bold=True, fg="yellow"), html)
+    else:
+        out = _MARK.sub(lambda m: f"*{m.group(1)}*", html)
+    return unescape(out)
+
+
+def _filter_option(name: str, what: str):
+    return click.option(f"--{name}", name, multiple=True, metavar="X",
+                        help=f"Only articles with this {what} (repeat for any of several).")
+
+
+@click.command("search")
+@click.argument("query", required=False, default="")
+@click.option("--index", "index_dir", default="index", envvar="NEWSFACET_INDEX",
+              show_default=True, type=click.Path(file_okay=False),
+              help="Index directory (env NEWSFACET_INDEX).")
+@click.option("--json", "as_json", is_flag=True, help="Print the JSON contract instead of a table.")
+@click.option("--limit", default=10, show_default=True, type=click.IntRange(0, None),
+              help="Hits per page (at most MAX_PAGE_SIZE).")
+@click.option("--page", default=1, show_default=True, type=click.IntRange(1, None),
+              help="Page number.")
+@click.option("--sort", type=click.Choice(SORTS), default="relevance", show_default=True,
+              help="Order of hits (an empty query with relevance lists newest first).")
+@_filter_option("outlet", "outlet")
+@_filter_option("lang", "language code")
+@_filter_option("person", "person")
+@_filter_option("org", "organisation")
+@_filter_option("place", "place")
+@_filter_option("year", "year (YYYY)")
+@_filter_option("month", "month (YYYY-MM)")
+@click.option("--from", "date_from", metavar="YYYY-MM-DD", help="Published on or after (UTC).")
+@click.option("--to", "date_to", metavar="YYYY-MM-DD", help="Published on or before (UTC, whole day).")
+@click.option("--explain", is_flag=True, help="Also print how the query was understood.")
+def search_command(query, index_dir, as_json, limit, page, sort, date_from, date_to, explain,
+                   **filters):
+    """Search the index and print the hits with snippets and facet counts.
+
+    Query syntax: words (all required), "a phrase", "near words"~3, AND, OR, NOT, -word,
+    (groups), title:, outlet:, person:, org:, place:, entity:, lang:,
+    date:[2022-01-01 TO 2022-06-30], prefix*, word~ (fuzzy).
+
+    Example:
+
+        newsfacet search '"Damascus International Airport"' --outlet Haaretz --json
+    """
+    from search.query import service
+
+    request = SearchRequest(
+        q=query, filters={k: tuple(v) for k, v in filters.items() if v},
+        date_from=date_from, date_to=date_to, sort=sort, page=page, page_size=limit)
+    try:
+        results = service.search(index_dir, request)
+    except QueryError as e:
+        raise _SearchError(str(e), 2) from e
+    except NewsfacetError as e:
+        raise _SearchError(str(e), 1) from e
+    if as_json:
+        out = results.to_json()
+        if explain:
+            out["explain"] = results.explain
+        click.echo(json.dumps(out, ensure_ascii=False, indent=2))
+        return
+    _print_table(results, explain, color=sys.stdout.isatty())
+
+
+def _print_table(results, explain: bool, color: bool) -> None:
+    if explain:
+        click.echo(f"Query understood as: {results.explain}")
+    if results.notice:
+        click.echo(f"Note: {results.notice}")
+    if results.suggestion:
+        click.echo(f"Did you mean: {results.suggestion}")
+    first = (results.page - 1) * results.page_size
+    for rank, hit in enumerate(results.hits, start=first + 1):
+        when = hit.published.date().isoformat() if hit.published else "undated"
+        title = terminal_text(hit.title_html, color)
+        click.echo(f"{rank:>3}. {title}")
+        click.echo(f"     {hit.outlet} · {when} · {hit.id}")
+        click.echo(f"     {terminal_text(hit.snippet, color)}")
+    shown = f"{first + 1}–{first + len(results.hits)} of " if results.hits else ""
+    click.echo(f"{shown}{results.total} articles · {results.took_ms:.1f} ms")
+    for name, values in results.facets.items():
+        if values:
+            more = " …" if name in results.truncated_facets else ""
+            listed = ", ".join(f"{v.value} ({v.count})" for v in values[:5])
+            click.echo(f"  {name}: {listed}{more}")

@@ -1,0 +1,92 @@
+"""Plain-text articles (``.txt``): line 1 the headline, the rest the article.
+
+A file may open with an image caption instead of a headline (the caption, then the
+same caption with the photo credit glued on): then the title is the article's first
+sentence. Bytes are decoded as UTF-8, falling back to cp1252 (BBC's ``sport/199.txt``
+holds a lone Latin-1 ``£``).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from collections.abc import Iterator
+
+from search.ingest.enrich.cleanup import caption_pair
+from search.ingest.enrich.cleanup import first_sentence
+from search.ingest.enrich.cleanup import shorten
+from search.errors import ArticleReadError
+from search.models import Article
+from search.models import article_id
+
+_CONTROLS = re.compile(r"[\x00-\x08\x0b\x0e-\x1f]")  # below 32, but not \t \n \f \r
+_BOMS = (("utf-8-sig", b"\xef\xbb\xbf"), ("utf-16", b"\xff\xfe"), ("utf-16", b"\xfe\xff"))
+
+
+def decode(data: bytes, where: str, report: Callable[[ArticleReadError], None],
+           encoding: str | None = None) -> str | None:
+    """Text of ``data``, or ``None`` (reported) when it is empty or binary.
+
+    :param data: the file's bytes
+    :param where: the file (or member) named in a report
+    :param report: called with the error when the bytes are not text
+    :param encoding: an encoding the file declares, tried after UTF-8
+    """
+    if not data.strip():
+        report(ArticleReadError(where, "empty file"))
+        return None
+    for name, bom in _BOMS:
+        if data.startswith(bom):
+            try:
+                return data.decode(name)
+            except UnicodeDecodeError:
+                break
+    if b"\x00" in data:
+        report(ArticleReadError(where, "binary file (contains NUL bytes), not text"))
+        return None
+    for name in ("utf-8", encoding, "cp1252"):
+        if not name:
+            continue
+        try:
+            text = data.decode(name)
+        except (UnicodeDecodeError, LookupError):
+            continue
+        controls = len(_CONTROLS.findall(text, 0, 4096))
+        if controls > max(4, len(text[:4096]) // 50):
+            break
+        return text
+    report(ArticleReadError(where, "binary file (not UTF-8 or cp1252 text)"))
+    return None
+
+
+def read_text(data: bytes, source: str, report: Callable[[ArticleReadError], None]
+              ) -> Iterator[Article]:
+    """The one article of a plain-text file.
+
+    :param data: the file's bytes
+    :param source: the file, or ``archive::member``
+    :param report: called with the error when the file holds no article
+    """
+    text = decode(data, source, report)
+    if text is None:
+        return
+    lines = text.replace("\r\n", "\n").replace("\r", "\n").split("\n")
+    filled = [i for i, x in enumerate(lines) if x.strip()]
+    if not filled:
+        report(ArticleReadError(source, "empty file"))
+        return
+    first = filled[0]
+    second = filled[1] if len(filled) > 1 else None
+    if second is not None and caption_pair(lines[first], lines[second]):
+        # No headline: the caption pair stays in the body (cleanup keeps it as the
+        # caption), and the title is the first sentence after it.
+        body = "\n".join(lines[first:]).strip()
+        title = shorten(first_sentence("\n".join(lines[second + 1:])))
+    else:
+        title = " ".join(lines[first].split())
+        body = "\n".join(lines[first + 1:]).strip()
+    if not body:
+        report(ArticleReadError(source, "no article text after the headline"))
+        return
+    yield Article(id=article_id(None, source, None), source=source, record=None,
+                  title=title, body=body)

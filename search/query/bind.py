@@ -1,0 +1,272 @@
+"""The index-dependent half of query reading: a parsed query bound to one generation.
+
+:func:`bind` resolves the parts of a :class:`~search.query.parse.ParsedQuery` that need the
+index: facet values matched case-insensitively against each field's values
+(``outlet:haaretz`` -> ``Haaretz``), ``entity:`` as any of person/org/place, and
+prefix/wildcard/fuzzy terms expanded to at most ``MAX_WILDCARD_TERMS`` index terms.
+:func:`title_bonus` builds the optional headline query that ranking adds, and
+:func:`positive_terms` lists the terms a hit may have matched, for highlighting.
+"""
+
+from __future__ import annotations
+
+import re
+from bisect import bisect_left
+from collections.abc import Iterator
+from itertools import islice
+
+from whoosh import query as wq
+from whoosh.support.charset import accent_map
+
+from search import config
+from search.query.parse import _PARSER
+from search.query.parse import ENTITY_FIELDS
+from search.query.parse import FACET_FIELDS
+from search.query.parse import TEXT_FIELDS
+from search.query.parse import ParsedQuery
+from search.schema import TEXT_ANALYZER
+from search.query.suggest import Speller
+from search.vocabulary import UNSTEMMED
+from search.vocabulary import load as load_words
+
+
+def _lookup(lookups, fname: str, text: str, prefix: bool = False) -> list[str]:
+    values = lookups(fname)
+    low = text.lower()
+    if prefix:
+        return [v for k, v in values.items() if k.startswith(low)]
+    if low in values:
+        return [values[low]]
+    # "person:ross" finds "Dennis Ross": every word of the text is a word of the value.
+    words = low.split()
+    if fname in ENTITY_FIELDS or fname == "outlet":
+        return [v for k, v in values.items() if all(w in k.split() for w in words)]
+    return []
+
+
+class Lexicon:
+    """The words of a generation in memory, for prefixes, wildcards and near spellings.
+
+    Walking Whoosh's lexicon of a multi-segment reader merges the segments' term lists
+    term by term on every query; these sorted lists are read once per generation. The
+    pseudo field :data:`~search.vocabulary.UNSTEMMED` is the generation's unstemmed words.
+
+    :param reader: the generation's Whoosh reader
+    :param generation: the generation's folder (where its unstemmed words are);
+        ``None``: no unstemmed words
+    """
+
+    def __init__(self, reader, generation=None):
+        self.reader = reader
+        self.generation = generation
+        self._words: dict[str, list[str]] = {}
+        self._sets: dict[str, frozenset[str]] = {}
+        self._spellers: dict[str, Speller] = {}
+
+    def words(self, fieldname: str) -> list[str]:
+        """Every term of ``fieldname``, sorted (as Whoosh orders them)."""
+        got = self._words.get(fieldname)
+        if got is None:
+            if fieldname == UNSTEMMED:
+                got = load_words(self.generation) if self.generation is not None else []
+            elif fieldname in self.reader.indexed_field_names():
+                got = [t.decode("utf-8") for t in self.reader.lexicon(fieldname)]
+            else:
+                got = []
+            self._words[fieldname] = got
+            self._sets[fieldname] = frozenset(got)
+        return got
+
+    def has(self, fieldname: str, text: str) -> bool:
+        self.words(fieldname)
+        return text in self._sets[fieldname]
+
+    def speller(self, fieldname: str) -> Speller:
+        """Near-spelling lookup over the terms of ``fieldname`` (built on first use)."""
+        got = self._spellers.get(fieldname)
+        if got is None:
+            got = self._spellers[fieldname] = Speller(self.words(fieldname))
+        return got
+
+    def prefixed(self, fieldname: str, prefix: str) -> Iterator[str]:
+        """The terms of ``fieldname`` starting with ``prefix``, in order (lazily)."""
+        words = self.words(fieldname)
+        i = bisect_left(words, prefix)
+        while i < len(words) and words[i].startswith(prefix):
+            yield words[i]
+            i += 1
+
+    def matching(self, fieldname: str, pattern: str, limit: int) -> list[str]:
+        """The first ``limit`` terms of ``fieldname`` matching a wildcard ``pattern``
+        (``*`` any letters, ``?`` one); the letters before the first wildcard are
+        looked up by bisection."""
+        head = re.split(r"[*?]", pattern, maxsplit=1)[0]
+        rx = re.compile("".join(".*" if c == "*" else "." if c == "?" else re.escape(c)
+                                for c in pattern) + r"\Z")
+        return list(islice((w for w in self.prefixed(fieldname, head) if rx.match(w)), limit))
+
+
+def bind(parsed: ParsedQuery, reader, lookups, lexicon: Lexicon,
+         max_terms: int | None = None) -> wq.Query | None:
+    """Resolve the parts of a parsed query that need the index.
+
+    :param parsed: from :func:`parse`; notices are appended to it
+    :param reader: the Whoosh reader of the generation searched
+    :param lookups: ``lookups(field) -> {lower-case value: display value}`` for facet fields
+    :param lexicon: the generation's :class:`Lexicon`
+    :param max_terms: most index terms a prefix/fuzzy term may expand to
+    """
+    if parsed.query is None:
+        return None
+    cap = max_terms or config.get("MAX_WILDCARD_TERMS")
+    capped, missing = [], []
+
+    def fix(q):
+        fname = getattr(q, "fieldname", None)
+        if isinstance(q, (wq.Term, wq.Prefix, wq.Wildcard, wq.Phrase)) and (
+                fname in FACET_FIELDS or fname == "entity"):
+            text = q.text if not isinstance(q, wq.Phrase) else " ".join(q.words)
+            fields = ENTITY_FIELDS if fname == "entity" else (fname,)
+            prefix = isinstance(q, (wq.Prefix, wq.Wildcard))
+            text = text.rstrip("*") if prefix else text
+            terms = [wq.Term(f, v) for f in fields for v in _lookup(lookups, f, text, prefix)]
+            if not terms:
+                missing.append(f"{fname}:{text}")
+                return wq.Term(fields[0], text)
+            return terms[0] if len(terms) == 1 else wq.Or(terms[:cap])
+        if isinstance(q, (wq.Prefix, wq.Wildcard, wq.FuzzyTerm)) and fname in TEXT_FIELDS:
+            terms = _expand_typed(q, parsed, reader, cap + 1, lexicon)
+            if len(terms) > cap:
+                capped.append(getattr(q, "text", ""))
+            if not terms:
+                # Nothing to expand to: match nothing here rather than hand Whoosh the
+                # unexpanded term (its fuzzy walk is seconds of pure Python per field).
+                return wq.NullQuery
+            return wq.Or([wq.Term(fname, t) for t in sorted(terms)[:cap]])
+        if isinstance(q, wq.MultiTerm):
+            terms = list(islice((t for _, t in q.expanded_terms(reader)), cap + 1))
+            if len(terms) > cap:
+                capped.append(getattr(q, "text", ""))
+                return wq.Or([wq.Term(fname, t) for t in terms[:cap]])
+            return q
+        return q.apply(fix) if q.is_leaf() is False else q
+
+    q = fix(parsed.query)
+    if capped:
+        parsed.notices.append(f"{', '.join(sorted(set(capped)))!s}… matches more than {cap} "
+                              f"words; searched the first {cap}")
+    if missing:
+        parsed.notices.append("no article has " + ", ".join(missing))
+    return q
+
+
+def _expand_typed(q, parsed: ParsedQuery, reader, limit: int, lexicon: Lexicon) -> set[str]:
+    """Index terms of a text field that a typed prefix/wildcard/fuzzy term stands for.
+
+    Whoosh stems the typed text ("damas*" -> "dama*") and matches it against stemmed
+    terms, so "dam?scus" finds nothing (the index holds "damascu"). Instead the typed
+    pattern is matched against the generation's unstemmed words
+    (:mod:`search.vocabulary`) and against the field's own terms, and the words found
+    are analysed like indexed text.
+    """
+    fname = q.fieldname
+    typed = next((t for t in parsed.wildcards
+                  if getattr(_PARSER.parse(f"{fname}:{t}"), "text", None) == q.text), None)
+    if typed is None:
+        return set(islice((t for _, t in q.expanded_terms(reader)), limit))
+    if isinstance(q, wq.FuzzyTerm):
+        word = _fold(re.sub(r"~\d*$", "", typed))
+        head = word[:q.prefixlength]
+        near = [w for w, _ in lexicon.speller(UNSTEMMED).near(word, q.maxdist)
+                if w.startswith(head)]
+        return _add_stems(set(), [word, *near], fname, lexicon, limit)
+    pattern = _fold(typed)  # a prefix is the pattern "letters*"
+    found = set(lexicon.matching(fname, pattern, limit))
+    return _add_stems(found, lexicon.matching(UNSTEMMED, pattern, limit), fname, lexicon,
+                      limit)
+
+
+def _fold(text: str) -> str:
+    """Typed text as the analyzer writes words: lower-case, accents folded."""
+    return text.lower().translate(accent_map)
+
+
+def _add_stems(found: set, words, fname: str, lexicon: Lexicon, limit: int) -> set:
+    """Add to ``found`` the stems of unstemmed ``words`` that ``fname`` holds, stopping
+    once it has ``limit`` terms."""
+    for word in words:
+        for tok in TEXT_ANALYZER(word):
+            if lexicon.has(fname, tok.text):
+                found.add(tok.text)
+        if len(found) >= limit:
+            break
+    return found
+
+
+def title_bonus(q: wq.Query | None, boost: float = 3.0) -> wq.Query | None:
+    """A query matching documents whose headline holds every required word or phrase.
+
+    Used with ``AndMaybe`` so that a headline match ranks above scattered body matches.
+    """
+    if q is None:
+        return None
+    parts: list[wq.Query] = []
+
+    def walk(node):
+        if isinstance(node, (wq.Not, wq.Or)) and not _is_field_or(node):
+            return
+        if isinstance(node, wq.AndNot):
+            walk(node.a)
+            return
+        if isinstance(node, (wq.Term, wq.Phrase)) and node.fieldname == "title":
+            parts.append(node)
+            return
+        if not node.is_leaf():
+            for c in node.children():
+                walk(c)
+
+    walk(q)
+    if not parts:
+        return None
+    bonus = parts[0] if len(parts) == 1 else wq.And(parts)
+    return bonus.with_boost(boost)
+
+
+def _is_field_or(node) -> bool:
+    # MultifieldParser turns one word into Or(title:w, body:w, caption:w): not a user OR.
+    kids = list(node.children()) if isinstance(node, wq.Or) else []
+    return bool(kids) and {getattr(k, "fieldname", None) for k in kids} <= set(TEXT_FIELDS) and \
+        len({_leaf_text(k) for k in kids}) == 1
+
+
+def _leaf_text(q) -> str:
+    if isinstance(q, wq.Phrase):
+        return " ".join(q.words)
+    return str(getattr(q, "text", q))
+
+
+def positive_terms(q: wq.Query | None, reader) -> dict[str, set[bytes]]:
+    """Index terms (per field) a hit may have matched, for highlighting; negated parts left out."""
+    out: dict[str, set[bytes]] = {}
+    if q is None:
+        return out
+
+    def walk(node):
+        if isinstance(node, wq.Not):
+            return
+        if isinstance(node, wq.AndNot):
+            walk(node.a)
+            return
+        if isinstance(node, wq.MultiTerm):
+            for f, t in islice(node.expanded_terms(reader), 200):
+                out.setdefault(f, set()).add(t if isinstance(t, bytes) else t.encode("utf-8"))
+            return
+        if node.is_leaf():
+            for f, t in node.terms(phrases=True):
+                out.setdefault(f, set()).add(t if isinstance(t, bytes) else str(t).encode("utf-8"))
+            return
+        for c in node.children():
+            walk(c)
+
+    walk(q)
+    return out

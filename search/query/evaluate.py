@@ -1,0 +1,245 @@
+"""Evaluate a bound Whoosh query over decoded postings with NumPy: every match, scored.
+
+Whoosh walks a query's matcher tree one posting at a time in Python; a search that
+needs both the facet counts (every match) and the ranked top 10 walks it twice. Here
+the same tree is evaluated once over whole arrays (:mod:`search.query.whoosh_postings`), giving a
+boolean mask of every matching document and a dense score vector, with Whoosh's own
+semantics:
+
+* ``Term`` — the weighting model's scorer for that term, applied to all its postings at
+  once: the scorer's ``_score(weight, length)`` (see :mod:`search.query.scoring`) is called on
+  arrays, so the formula and its parameters stay in one place;
+* ``And`` sums its parts' scores where all match; ``Not`` matches every other document
+  with a score of 1 (Whoosh's ``InverseMatcher``), also inside ``And``;
+* ``Or`` sums the scores of the parts that match; ``AndMaybe`` adds the optional part's
+  score; ``AndNot`` keeps the positive part's score;
+* ``Phrase`` — documents with every word, then word positions checked (scored as the
+  sum of its words, as Whoosh's ``SpanNear2`` matcher does);
+* a constant-score ``NumericRange`` on the date field — the facet tables' date mask,
+  scoring its boost.
+
+Anything else raises :class:`Unsupported`, and the caller uses Whoosh's own searcher.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from whoosh import query as wq
+from whoosh import scoring
+
+__all__ = ["Unsupported", "Evaluator"]
+
+
+class Unsupported(Exception):
+    """A query node this evaluator does not handle; search with Whoosh instead."""
+
+
+class Evaluator:
+    """Evaluates bound queries of one generation.
+
+    :param searcher: the generation's Whoosh searcher (its weighting is used)
+    :param cache: the generation's :class:`~search.query.whoosh_postings.PostingCache`
+    :param published: publication time per document (Whoosh longs), -1 for none
+    :param scored: the scored-terms dict of another evaluator of the generation, to share
+    """
+
+    def __init__(self, searcher, cache, published: np.ndarray, scored: dict | None = None):
+        self.searcher = searcher
+        self.reader = searcher.reader()
+        self.cache = cache
+        self.published = published
+        self.n = len(published)
+        self.weighting = searcher.weighting
+        # (field, term) -> (docs, scores); shared with a prewarming evaluator if given
+        self._scored: dict[tuple[str, bytes], tuple[np.ndarray, np.ndarray]] = \
+            {} if scored is None else scored
+
+    def run(self, q: wq.Query) -> tuple[np.ndarray, np.ndarray]:
+        """``(mask, scores)`` of every document; scores are 0 where ``mask`` is False.
+
+        :raises Unsupported: for a node this evaluator does not handle
+        """
+        return self._eval(q)
+
+    # --- nodes ---------------------------------------------------------------------
+
+    def _eval(self, q):
+        kind = type(q)
+        if kind is wq.Term:
+            return self._boosted(self._term(q.fieldname, q.text), q.boost)
+        if kind is wq.And:
+            return self._and(q)
+        if kind is wq.Or:
+            return self._or(q)
+        if kind is wq.AndMaybe:
+            (m, s), (_, os_) = self._eval(q.a), self._eval(q.b)
+            return self._boosted((m, s + np.where(m, os_, 0.0)), q.boost)
+        if kind is wq.AndNot:
+            (m, s), (nm, _) = self._eval(q.a), self._eval(q.b)
+            keep = m & ~nm
+            return self._boosted((keep, np.where(keep, s, 0.0)), q.boost)
+        if kind is wq.Not:
+            # Whoosh's InverseMatcher: every other document, scoring 1.0 (boost unused).
+            mask = ~self._eval(q.query)[0]
+            return mask, mask.astype(np.float64)
+        if kind is wq.Phrase:
+            return self._boosted(self._phrase(q), q.boost)
+        if kind is wq.NumericRange or isinstance(q, wq.DateRange):
+            return self._range(q)
+        if q is wq.NullQuery or kind is type(wq.NullQuery):
+            return self._empty()
+        if isinstance(q, wq.MultiTerm) and not any(True for _ in q._btexts(self.reader)):
+            return self._empty()  # an unexpanded wildcard that matches no term
+        raise Unsupported(type(q).__name__)
+
+    def _empty(self):
+        return np.zeros(self.n, dtype=bool), np.zeros(self.n, dtype=np.float64)
+
+    @staticmethod
+    def _boosted(ms, boost):
+        m, s = ms
+        return (m, s * boost) if boost != 1.0 else (m, s)
+
+    def _children(self, q):
+        if getattr(q, "minmatch", 0) or getattr(q, "scale", None):
+            raise Unsupported("Or with minmatch/scale")
+        return q.subqueries
+
+    def _and(self, q):
+        subs = self._children(q)
+        if len(subs) == 1:
+            return self._eval(subs[0])
+        mask, score = self._eval(subs[0])
+        mask = mask.copy()
+        for s in subs[1:]:
+            m, sc = self._eval(s)
+            mask &= m
+            score = score + sc
+        return self._boosted((mask, np.where(mask, score, 0.0)), q.boost)
+
+    def _or(self, q):
+        subs = self._children(q)
+        if len(subs) == 1:
+            return self._eval(subs[0])
+        mask, score = self._empty()
+        for s in subs:
+            if type(s) is wq.Term and s.boost == 1.0:
+                # Sparse: cost in postings, not documents (a prefix may bring 1,000 terms).
+                btext = self._btext(s.fieldname, s.text)
+                if btext is None:
+                    continue
+                docs, scores = self.scored(s.fieldname, btext)
+                mask[docs] = True
+                score[docs] += scores
+            else:
+                m, sc = self._eval(s)
+                mask |= m
+                score += sc
+        return self._boosted((mask, score), q.boost)
+
+    # --- leaves --------------------------------------------------------------------
+
+    def _btext(self, fieldname, text):
+        field = self.reader.schema[fieldname] if fieldname in self.reader.schema else None
+        if field is None:
+            return None
+        try:
+            return field.to_bytes(text)
+        except ValueError:
+            return None
+
+    def _term(self, fieldname, text):
+        mask, score = self._empty()
+        btext = self._btext(fieldname, text)
+        if btext is None:
+            return mask, score
+        docs, scores = self.scored(fieldname, btext)
+        mask[docs] = True
+        score[docs] = scores
+        return mask, score
+
+    def scored(self, fieldname: str, btext: bytes) -> tuple[np.ndarray, np.ndarray]:
+        """A term's documents and their scores, computed once per generation.
+
+        Within a generation a term's score in a document never changes (idf and average
+        length are the generation's), so it is kept beside the decoded postings.
+        """
+        key = (fieldname, btext)
+        got = self._scored.get(key)
+        if got is not None:
+            return got
+        if key not in self.reader:
+            docs, scores = np.zeros(0, np.int64), np.zeros(0, np.float64)
+        else:
+            docs, weights = self.cache.term(fieldname, btext)
+            scores = self._score(fieldname, btext, docs, weights)
+        return self.cache.keep(self._scored, key, (docs, scores), scores.nbytes)
+
+    def _score(self, fieldname, btext, docs, weights):
+        scorer = self.weighting.scorer(self.searcher, fieldname, btext)
+        if isinstance(scorer, scoring.WeightLengthScorer) and hasattr(scorer, "_score"):
+            lengths = self.cache.lengths(fieldname)[docs]
+            try:  # the model's own formula, on arrays; one that needs scalars is Whoosh's job
+                out = np.asarray(scorer._score(weights, lengths), dtype=np.float64)
+            except (TypeError, ValueError) as e:
+                raise Unsupported(f"{type(scorer).__name__}._score on arrays: {e}") from None
+            if out.shape != docs.shape:
+                raise Unsupported(f"{type(scorer).__name__}._score gave no array")
+            return out
+        if type(scorer) is scoring.WeightScorer:
+            return weights
+        raise Unsupported(type(scorer).__name__)
+
+    def _phrase(self, q):
+        mask, score = self._empty()
+        if q.fieldname not in self.reader.schema or not q.words:
+            return mask, score
+        btexts = [self._btext(q.fieldname, w) for w in q.words]
+        if any(b is None or (q.fieldname, b) not in self.reader for b in btexts):
+            return mask, score
+        if q.slop != 1 and len(btexts) > 2:
+            raise Unsupported("phrase of 3+ words with slop")
+        lists = [self.cache.term(q.fieldname, b) for b in btexts]
+        cand = lists[0][0]
+        for docs, _ in lists[1:]:
+            cand = cand[np.isin(cand, docs, assume_unique=True)]
+        if len(cand) == 0:
+            return mask, score
+        found = self._verify(q, btexts, cand)
+        if len(found) == 0:
+            return mask, score
+        mask[found] = True
+        for b in btexts:
+            docs, scores = self.scored(q.fieldname, b)
+            sel = np.isin(docs, found, assume_unique=True)
+            score[docs[sel]] += scores[sel]
+        return mask, score
+
+    def _verify(self, q, btexts, cand) -> np.ndarray:
+        """Candidate documents where the words stand in order within ``q.slop``."""
+        keys = []
+        for b in btexts:
+            docs, k = self.cache.positions(q.fieldname, b)
+            kd = k >> 24
+            keys.append(k[np.isin(kd, cand)])
+        if q.slop == 1:
+            # Word i at position p + i: shift each word back by i and intersect.
+            ok = keys[0]
+            for i, k in enumerate(keys[1:], start=1):
+                ok = np.intersect1d(ok, k - i, assume_unique=True)
+            return np.unique(ok >> 24)
+        # Two words, ordered, 1 <= distance <= slop (Whoosh's SpanNear2, mindist 1).
+        hits = [np.intersect1d(keys[0], keys[1] - d, assume_unique=True)
+                for d in range(1, q.slop + 1)]
+        return np.unique(np.concatenate(hits) >> 24)
+
+    def _range(self, q):
+        if q.fieldname != "published" or not q.constantscore:
+            raise Unsupported("range other than a constant-score date range")
+        pub = self.published
+        mask = pub >= 0
+        if q.start is not None:
+            mask &= (pub > q.start) if q.startexcl else (pub >= q.start)
+        if q.end is not None:
+            mask &= (pub < q.end) if q.endexcl else (pub <= q.end)
+        return mask, np.where(mask, float(q.boost), 0.0)

@@ -1,0 +1,325 @@
+"""User query text -> Whoosh query, with hostile-input handling.
+
+Whoosh's own parser (``MultifieldParser``) does the parsing; this module only
+prepares its input and checks its output, because the parser never complains:
+``"``, ``(((`` and ``AND OR NOT`` silently become an empty query and ``*`` becomes a
+scan of everything. :func:`parse` repairs what it can (closes a quote or a
+parenthesis, reads a dangling operator as a word, reads an unknown ``field:`` as
+words) and says so in ``notices``; it raises :class:`~search.errors.QueryError`
+with a message saying how to write the query when nothing usable is left.
+
+:func:`search.query.bind.bind` then resolves the parts that need the index.
+
+>>> parse('"Damascus airport').notices
+['closed the unbalanced quote']
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from dataclasses import field
+from datetime import date
+
+from whoosh import qparser
+from whoosh import query as wq
+from whoosh.fields import KEYWORD
+
+from search import config
+from search.errors import QueryError
+from search.schema import make_schema
+
+TEXT_FIELDS = ("title", "body", "caption")
+FACET_FIELDS = ("outlet", "year", "month", "lang", "person", "org", "place")
+ENTITY_FIELDS = ("person", "org", "place")
+DATE_FIELD = "published"
+
+# Friendly names (lower-case) -> schema field. ``entity`` is a parse-only field that
+# :func:`search.query.bind.bind` turns into person OR org OR place.
+ALIASES = {
+    "title": "title", "headline": "title",
+    "body": "body", "text": "body",
+    "caption": "caption",
+    "outlet": "outlet", "source": "outlet", "publication": "outlet", "site": "outlet",
+    "date": DATE_FIELD, "published": DATE_FIELD,
+    "year": "year", "month": "month",
+    "lang": "lang", "language": "lang",
+    "person": "person", "people": "person",
+    "org": "org", "organisation": "org", "organization": "org", "organisations": "org",
+    "organizations": "org",
+    "place": "place", "places": "place", "location": "place",
+    "entity": "entity", "entities": "entity",
+}
+OPERATORS = ("AND", "OR", "NOT")
+DATE_HELP = ("Write dates as date:2022-06-16, date:2022-06 or date:2022, and ranges as "
+             "date:[2022-01-01 TO 2022-06-30] (either end may be left out: date:[2022-01-01 TO])")
+
+_TOKEN = re.compile(
+    r'(?P<ws>\s+)|(?P<quote>"[^"]*"(?:~\d+)?)|(?P<range>[\[{][^\[\]{}"]*[\]}])'
+    r'|(?P<open>\()|(?P<close>\))|(?P<word>[^\s()"\[\]{}]+)|(?P<other>.)'
+)
+_FIELD = re.compile(r"^([A-Za-z_]+):(.*)$", re.S)
+_DATE = re.compile(r"^(\d{4})(?:-(\d{1,2})(?:-(\d{1,2}))?)?$")
+_RANGE = re.compile(r"^[\[{]\s*(\S*?)\s*(?:\bTO\b\s*(\S*?))?\s*[\]}]$", re.I)
+
+
+@dataclass
+class ParsedQuery:
+    """A query as understood: the repaired text, the Whoosh query and what was changed.
+
+    :param text: the query text after repair (what was actually searched)
+    :param query: the Whoosh query, or ``None`` for "every article" (empty input)
+    :param notices: sentences saying how the input was repaired or read
+    :param words: the plain (unfielded, non-wildcard) words, for spelling suggestions
+    """
+
+    text: str
+    query: wq.Query | None
+    notices: list[str] = field(default_factory=list)
+    words: list[str] = field(default_factory=list)
+    # stemmed prefix/wildcard text -> the text as typed (Whoosh stems it; we do not want that)
+    wildcards: dict[str, str] = field(default_factory=dict)
+
+
+def _parser() -> qparser.QueryParser:
+    schema = make_schema()
+    # Parse-only field: `entity:X` parses like `person:X`, then bind() widens it.
+    schema.add("entity", KEYWORD(commas=True, lowercase=False))
+    p = qparser.MultifieldParser(list(TEXT_FIELDS), schema, group=qparser.AndGroup)
+    p.add_plugin(qparser.FuzzyTermPlugin())
+    # No DateParserPlugin: with it `[2022-01-01 TO 2022-06-30]` ends on 2022-12-31
+    # (probe, whoosh-reloaded 2.7.5); DATETIME's own range parsing is right once the
+    # dates are checked here first (bad ones make it raise).
+    return p
+
+
+_PARSER = _parser()
+
+
+def _check_date(text: str, original: str) -> str:
+    m = _DATE.match(text)
+    if not m:
+        raise QueryError(f"Could not read the date {original!r}. {DATE_HELP}.")
+    y, mo, d = (int(g) if g else None for g in m.groups())
+    try:
+        date(y, mo or 1, d or 1)
+    except ValueError as e:
+        raise QueryError(f"{original!r} is not a real date ({e}). {DATE_HELP}.") from None
+    return text
+
+
+def _date_clause(value: str) -> str:
+    """``published:`` + value rewritten as a range Whoosh's DATETIME field reads right."""
+    if value.startswith(("[", "{")):
+        m = _RANGE.match(value)
+        if not m:
+            raise QueryError(f"Could not read the date range {value!r}. {DATE_HELP}.")
+        start, end = m.group(1) or "", m.group(2) or ""
+        if not start and not end:
+            raise QueryError(f"The date range {value!r} has no dates. {DATE_HELP}.")
+        start = _check_date(start, start) if start else ""
+        end = _check_date(end, end) if end else ""
+        if start and end and start > end and len(start) == len(end):
+            raise QueryError(f"The date range {value!r} ends before it starts. {DATE_HELP}.")
+        # Whoosh reads an open end only when nothing (not even a space) stands there.
+        return f"{DATE_FIELD}:[{start + ' ' if start else ''}TO{' ' + end if end else ''}]"
+    _check_date(value, value)
+    return f"{DATE_FIELD}:[{value} TO {value}]"
+
+
+def _tokens(text: str) -> list[list[str]]:
+    """[kind, text, glued] tokens; ``glued`` is "" when no space came before."""
+    out, space = [], " "
+    for m in _TOKEN.finditer(text):
+        if m.lastgroup == "ws":
+            space = " "
+            continue
+        out.append([m.lastgroup, m.group(), space])
+        space = ""
+    return out
+
+
+def _rewrite_words(toks: list[list[str]], notices: list[str], info: ParsedQuery) -> list:
+    out: list[list[str]] = []
+    i = 0
+    while i < len(toks):
+        kind, text, glue = toks[i]
+        nxt = toks[i + 1] if i + 1 < len(toks) and not toks[i + 1][2] else None
+        if kind == "other":
+            notices.append(f"ignored the stray {text!r}")
+            i += 1
+            continue
+        if kind == "range":
+            notices.append(f"read {text!r} as words: ranges go with date:, as in "
+                           "date:[2022-01-01 TO 2022-06-30]")
+            inner = text[1:-1].replace(" TO ", " ").strip()
+            if inner:
+                out.append(["word", inner, glue])
+                _note_word(inner, info)
+            i += 1
+            continue
+        if kind == "word" and text in ("-", "+") and nxt is not None:
+            # "-(a OR b)" / -"a phrase": Lucene's prohibit; "+" is the default (AND) anyway.
+            if text == "-":
+                out.append(["op", "NOT", glue])
+            i += 1
+            if nxt:
+                nxt[2] = " "
+            continue
+        if kind == "word" and len(text) > 1 and text[0] in "+-" and (glue or not out):
+            if text[0] == "-":
+                out.append(["op", "NOT", glue])
+            toks[i] = [kind, text[1:], " "]
+            continue
+        if kind == "word":
+            if text in OPERATORS:
+                out.append(["op", text, glue])
+                i += 1
+                continue
+            if re.search(r"\^(?!\d)", text):
+                text = re.sub(r"\^(?!\d)", "", text)
+                notices.append("ignored a '^' that had no boost number after it")
+                if not text:
+                    i += 1
+                    continue
+            m = _FIELD.match(text)
+            fname, value = (None, text)
+            if m:
+                name, value = m.group(1), m.group(2)
+                fname = ALIASES.get(name.lower())
+                if fname is None:
+                    notices.append(f"there is no field {name!r}; searched {name} as a word "
+                                   f"(fields: title, outlet, person, org, place, entity, lang, "
+                                   f"year, month, date)")
+                    out.append(["word", name, glue])
+                    if value:
+                        out.append(["word", value, " "])
+                        _note_word(value, info)
+                    else:
+                        if nxt is not None:
+                            nxt[2] = " "
+                    _note_word(name, info)
+                    i += 1
+                    continue
+                if fname == DATE_FIELD:
+                    if not value and nxt is not None and nxt[0] in ("range", "word"):
+                        value = nxt[1]
+                        i += 1
+                    if not value:
+                        raise QueryError(f"date: needs a date after it. {DATE_HELP}.")
+                    out.append(["word", _date_clause(value), glue])
+                    i += 1
+                    continue
+                text = f"{fname}:{value}"
+            if not value and fname is not None and nxt is None:
+                notices.append(f"{fname}: had nothing after it; ignored it")
+                i += 1
+                continue
+            if value and value.lstrip("+-")[:1] in ("*", "?"):
+                if value.strip("*?") == "":
+                    raise QueryError("A query of only wildcards ('*', '?') is not needed: leave "
+                                     "the search box empty to see every article.")
+                raise QueryError(f"{value!r} starts with a wildcard, which would scan the whole "
+                                 "index. Put the letters first, as in damas*.")
+            if fname in (None, *TEXT_FIELDS) and (any(c in value for c in "*?")
+                                                  or re.search(r"~\d*$", value)):
+                info.wildcards[value.lower()] = value
+            elif fname is None:
+                _note_word(value, info)
+            out.append(["word", text, glue])
+            i += 1
+            continue
+        if kind == "quote" and text.strip('"~0123456789') == "" and len(text) <= 2:
+            notices.append("ignored an empty pair of quotes")
+            i += 1
+            continue
+        out.append([kind, text, glue])
+        i += 1
+    return out
+
+
+def _note_word(value: str, info: ParsedQuery) -> None:
+    for w in re.findall(r"\w+", value):
+        if not w.isdigit():
+            info.words.append(w)
+
+
+def _fix_operators(toks: list[list[str]], notices: list[str]) -> None:
+    """Read operators with nothing to join as plain words."""
+    def is_term(t):
+        return t is not None and t[0] in ("word", "quote", "open")
+
+    for i, t in enumerate(toks):
+        if t[0] != "op":
+            continue
+        prev = toks[i - 1] if i > 0 else None
+        nxt = toks[i + 1] if i + 1 < len(toks) else None
+        nxt_ok = is_term(nxt) or (nxt is not None and nxt[1] == "NOT" and t[1] != "NOT")
+        if t[1] == "NOT":
+            ok = nxt_ok
+        else:
+            ok = nxt_ok and prev is not None and prev[0] in ("word", "quote", "close")
+        if not ok:
+            notices.append(f"read the dangling {t[1]!r} as a word")
+            t[0], t[1] = "word", t[1].lower()
+
+
+def _fix_parens(toks: list[list[str]], notices: list[str]) -> list:
+    depth, out, dropped = 0, [], 0
+    for t in toks:
+        if t[0] == "open":
+            depth += 1
+        elif t[0] == "close":
+            if depth == 0:
+                dropped += 1
+                continue
+            depth -= 1
+        out.append(t)
+    if dropped:
+        notices.append("removed an unmatched ')'")
+    if depth:
+        out.extend(["close", ")", ""] for _ in range(depth))
+        notices.append("closed the unbalanced parenthesis")
+    return out
+
+
+def parse(text: str, max_length: int | None = None) -> ParsedQuery:
+    """Read a user's query text.
+
+    :param text: the text as typed; empty (or blank) means every article
+    :param max_length: longest accepted text (default: setting ``MAX_QUERY_LENGTH``)
+    :raises QueryError: when the text is too long or nothing usable is left in it
+    """
+    text = (text or "").strip()
+    max_length = max_length or config.get("MAX_QUERY_LENGTH")
+    if len(text) > max_length:
+        raise QueryError(f"Query too long: {len(text)} characters (at most {max_length}).")
+    info = ParsedQuery(text="", query=None)
+    if not text:
+        return info
+    notices = info.notices
+    if text.count('"') % 2:
+        text += '"'
+        notices.append("closed the unbalanced quote")
+    toks = _rewrite_words(_tokens(text), notices, info)
+    toks = _fix_parens(toks, notices)
+    _fix_operators(toks, notices)
+    repaired = "".join(g + t for _, t, g in toks).strip()
+    info.text = repaired
+    try:
+        q = _PARSER.parse(repaired) if repaired else wq.NullQuery
+    except Exception as e:  # the parser raises for some inputs (bad numbers); say what it was
+        raise QueryError(f"Could not read the query {text!r}: {e}. Try plain words, "
+                         f'"a phrase", or field:value.') from None
+    if q is wq.NullQuery or q is None:
+        words = [w for w in re.findall(r"\w+", repaired) if w not in OPERATORS]
+        q = _PARSER.parse(" OR ".join(words)) if words else wq.NullQuery
+        if q is wq.NullQuery:
+            raise QueryError(
+                f"Nothing to search for in {text!r}: it holds only operators, punctuation or "
+                "very common words. Add a word to search for, e.g. Damascus, "
+                '"exact phrase", or person:"Dennis Ross".')
+        info.text = " OR ".join(words)
+        notices.append(f"could not read the query as written; searched for any of: {info.text}")
+    info.query = q
+    return info

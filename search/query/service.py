@@ -1,0 +1,299 @@
+"""The one entry point for searching: ``search``, ``article`` and ``info``.
+
+Searchers are opened only through :mod:`search.query.generation`, which keeps one open
+generation per index directory (searcher, facet arrays, decoded postings, word lists)
+and reopens when ``DIR/current`` points elsewhere or the live generation took a commit.
+A query is evaluated once by :mod:`search.query.rank` (NumPy over decoded postings, Whoosh
+as the fallback), which gives both the facet counts' matches and the ranked page.
+Everything returned is a plain value (:mod:`search.models`), copied out before the
+searcher can be closed. Safe to call from several threads.
+
+Empty query text means every article ("browse"); with ``sort="relevance"`` browse
+results come newest first, since there is nothing to rank by.
+"""
+
+from __future__ import annotations
+
+import re
+import time
+from datetime import date
+from datetime import datetime
+
+import numpy as np
+from whoosh.util.times import datetime_to_long
+
+from search.query import bind
+from search import config
+from search.query import facets as facetlib
+from search.query import highlight
+from search.query import parse as querylib
+from search.query import rank
+from search.query import suggest
+from search.errors import NotFoundError
+from search.errors import QueryError
+from search.query.generation import Generation
+from search.query.generation import use as _use
+from search.query.evaluate import Unsupported
+from search.models import FACETS
+from search.models import SORTS
+from search.models import ArticleView
+from search.models import SearchRequest
+from search.models import SearchResults
+from search.schema import TEXT_ANALYZER
+from search.schema import hit_from_stored
+from search.vocabulary import UNSTEMMED
+
+SUGGEST_BELOW = 3
+
+
+def _day(text: str, what: str) -> date:
+    try:
+        return date.fromisoformat(text)
+    except (TypeError, ValueError):
+        raise QueryError(f"{what} must be a date written YYYY-MM-DD, not {text!r}.") from None
+
+
+def _date_bounds(req: SearchRequest) -> tuple[int | None, int | None]:
+    """``date_from``/``date_to`` as Whoosh longs: the whole of both days, UTC."""
+    start = end = None
+    if req.date_from:
+        d = _day(req.date_from, "from")
+        start = datetime_to_long(datetime(d.year, d.month, d.day))
+    if req.date_to:
+        d = _day(req.date_to, "to")
+        end = datetime_to_long(datetime(d.year, d.month, d.day, 23, 59, 59, 999999))
+    if start is not None and end is not None and start > end:
+        raise QueryError(f"from ({req.date_from}) is after to ({req.date_to}).")
+    return start, end
+
+
+def _check(req: SearchRequest) -> None:
+    if req.sort not in SORTS:
+        raise QueryError(f"sort must be one of {', '.join(SORTS)}, not {req.sort!r}.")
+    if not isinstance(req.page, int) or req.page < 1:
+        raise QueryError(f"page must be a whole number from 1, not {req.page!r}.")
+    if not isinstance(req.page_size, int) or req.page_size < 0:
+        raise QueryError(f"page size must be a whole number from 0, not {req.page_size!r}.")
+    for name in list(req.filters) + list(req.more):
+        if name not in FACETS:
+            raise QueryError(f"Unknown facet {name!r}: facets are {', '.join(FACETS)}.")
+
+
+def _selections(tables, req: SearchRequest, notices: list[str]) -> dict[str, tuple[str, ...]]:
+    """Selected values in their display forms (``--outlet haaretz`` selects "Haaretz")."""
+    out = {}
+    for name, values in req.filters.items():
+        if isinstance(values, str):
+            values = (values,)
+        shown = []
+        for v in values:
+            v = str(v).strip()
+            display = v if v in tables.values[name] else tables.lower[name].get(v.lower())
+            if display is None:
+                notices.append(f"no article has {name} {v!r}")
+                display = v
+            if display not in shown:
+                shown.append(display)
+        if shown:
+            out[name] = tuple(shown)
+    return out
+
+
+def _hits(gen: Generation, q, page) -> tuple:
+    reader = gen.searcher.reader()
+    terms = bind.positive_terms(q, reader)
+    docnums = [d for d, _ in page]
+    spans = {}
+    for f in ("body", "title"):
+        # Only the page's documents that hold a term are read (the generation's decoded
+        # postings say which): the rest of its posting list is never unpickled.
+        spans[f] = highlight.find_spans(reader, docnums, f, terms.get(f, ()),
+                                        lambda t, f=f: _holders(gen, f, t))
+    body, title = spans["body"], spans["title"]
+    hits = []
+    for d, score in page:
+        stored = gen.searcher.stored_fields(d)
+        text = stored.get("body") or ""
+        hits.append(hit_from_stored(
+            stored, score=score, snippet=highlight.snippet(text, body.get(d, ())),
+            title_html=highlight.mark_all(stored.get("title") or "", title.get(d, ()))))
+    return tuple(hits)
+
+
+def _holders(gen: Generation, fieldname: str, btext: bytes):
+    try:
+        return gen.evaluator.scored(fieldname, btext)[0]
+    except Unsupported:  # a weighting the evaluator cannot apply: read every page document
+        return None
+
+
+def _suggest(gen: Generation, parsed, total: int, restrict: np.ndarray) -> str | None:
+    """A better-spelled query that finds more, or ``None``.
+
+    A word is replaced by its nearest spelling among the indexed words (the most common
+    one at that distance) when that spelling is in at least ten times as many articles
+    as the word as typed: a misspelling that does occur ("goverment") still gets
+    "government", while a rare real word next to a common one is left alone.
+    """
+    if total >= SUGGEST_BELOW or not parsed.words:
+        return None
+    reader = gen.searcher.reader()
+    speller = gen.lexicon.speller(UNSTEMMED)
+    text, changed = parsed.text, False
+    for word in dict.fromkeys(parsed.words):
+        low = word.lower()
+        typed = _frequency(reader, low)
+        if len(low) < 3 or typed is None:
+            continue
+        options = [(dist, -(_frequency(reader, w) or 0), w)
+                   for w, dist in speller.near(low, suggest.max_distance(low))]
+        if not options:
+            continue
+        _, minus_freq, better = min(options)
+        if -minus_freq >= max(1, 10 * typed):
+            better = better.capitalize() if word[:1].isupper() else better
+            text = re.sub(rf"(?<![\w:]){re.escape(word)}(?!\w)", better, text)
+            changed = True
+    if not changed:
+        return None
+    try:
+        again = querylib.parse(text)
+        q = gen.bind(again)
+    except QueryError:
+        return None
+    found = rank.matched(gen, q, rank.evaluate(gen, q)) & restrict
+    return text if int(found.sum()) > total else None
+
+
+def _frequency(reader, word: str) -> int | None:
+    """In how many articles' bodies ``word`` stands (as its stem); ``None`` for a stop word."""
+    stems = [t.text for t in TEXT_ANALYZER(word)]
+    return reader.doc_frequency("body", stems[0]) if stems else None
+
+
+def search(index_dir, request: SearchRequest) -> SearchResults:
+    """Run a search: a page of hits with snippets, and facet counts over every match.
+
+    :param index_dir: the index directory (holding ``current``)
+    :param request: what was asked; see :class:`~search.models.SearchRequest`
+    :raises QueryError: for a query or filter that cannot be run (the message says why)
+    :raises IndexMissingError: when there is no index at ``index_dir``
+    """
+    t0 = time.perf_counter()
+    timings = {}
+    _check(request)
+    start_long, end_long = _date_bounds(request)
+    parsed = querylib.parse(request.q)
+    size = min(request.page_size, config.get("MAX_PAGE_SIZE"))
+    start = (request.page - 1) * size
+    with _use(index_dir) as gen:
+        tables = gen.tables
+        q = gen.bind(parsed)
+        selections = _selections(tables, request, parsed.notices)
+        t1 = time.perf_counter()
+        timings["parse"] = (t1 - t0) * 1000
+        ev = rank.evaluate(gen, q)
+        qmask = rank.matched(gen, q, ev)
+        if start_long is not None or end_long is not None:
+            qmask &= tables.date_mask(start_long, end_long)
+        fmasks = {name: tables.filter_mask(name, vals) for name, vals in selections.items()}
+        full = qmask.copy()
+        for m in fmasks.values():
+            full &= m
+        total = int(full.sum())
+        page = []
+        if size and start < total:
+            filtered = bool(fmasks) or start_long is not None or end_long is not None
+            page = rank.page(gen, q, ev, full, filtered, request, start, size)
+        t2 = time.perf_counter()
+        timings["search"] = (t2 - t1) * 1000
+        facets, truncated = {}, ()
+        if request.with_facets:
+            sizes = {n: (request.facet_more_size if n in request.more else request.facet_size)
+                     for n in FACETS}
+            facets, truncated = facetlib.count_facets(tables, qmask, fmasks, selections, sizes)
+        t3 = time.perf_counter()
+        timings["facets"] = (t3 - t2) * 1000
+        hits = _hits(gen, q, page)
+        t4 = time.perf_counter()
+        timings["snippets"] = (t4 - t3) * 1000
+        suggestion = None
+        if q is not None:
+            restrict = _restriction(tables, start_long, end_long, fmasks)
+            suggestion = _suggest(gen, parsed, total, restrict)
+        timings["suggest"] = (time.perf_counter() - t4) * 1000
+    if total == 0 and not parsed.notices and not suggestion:
+        # Never a silent empty page: say what found nothing and what to try.
+        hint = "; try fewer words, or OR between them" if len(parsed.words) > 1 else ""
+        parsed.notices.append(f"no article matches {parsed.text or 'these filters'}{hint}")
+    took = (time.perf_counter() - t0) * 1000
+    return SearchResults(
+        query=request.q, total=total, page=request.page, page_size=size, took_ms=took,
+        hits=hits, facets=facets, truncated_facets=truncated,
+        notice=_sentence(parsed.notices),
+        suggestion=suggestion, explain=str(q) if q is not None else "(every article)",
+        timings=timings)
+
+
+def _sentence(notices: list[str]) -> str | None:
+    text = "; ".join(dict.fromkeys(notices))
+    return text[:1].upper() + text[1:] + "." if text else None
+
+
+def _restriction(tables, start_long, end_long, fmasks) -> np.ndarray:
+    mask = tables.live.copy()
+    if start_long is not None or end_long is not None:
+        mask &= tables.date_mask(start_long, end_long)
+    for m in fmasks.values():
+        mask &= m
+    return mask
+
+
+def article(index_dir, article_id: str, q: str | None = None) -> ArticleView:
+    """One whole article; with ``q``, its headline and body with every match marked.
+
+    :param article_id: the article's 16-character id
+    :param q: query text whose matches to mark (a query that cannot be read marks nothing)
+    :raises NotFoundError: when no article has that id
+    :raises IndexMissingError: when there is no index at ``index_dir``
+    """
+    with _use(index_dir) as gen:
+        docnum = gen.searcher.document_number(id=article_id)
+        if docnum is None or not gen.tables.live[docnum]:
+            raise NotFoundError(f"No article with id {article_id!r}.")
+        stored = gen.searcher.stored_fields(docnum)
+        body = stored.get("body") or ""
+        title = stored.get("title") or ""
+        title_html = body_html = None
+        if q and q.strip():
+            reader = gen.searcher.reader()
+            try:
+                bound = gen.bind(querylib.parse(q))
+            except QueryError:
+                bound = None
+            terms = bind.positive_terms(bound, reader)
+            spans = {f: highlight.find_spans(reader, [docnum], f, terms.get(f, ())).get(docnum, ())
+                     for f in ("title", "body")}
+            title_html = highlight.mark_all(title, spans["title"])
+            body_html = highlight.mark_all(body, spans["body"])
+        hit = hit_from_stored(stored, title_html=title_html)
+        return ArticleView(hit=hit, body=body, caption=stored.get("caption") or "",
+                           authors=tuple(stored.get("authors") or ()),
+                           sources=tuple(stored.get("sources") or ()), body_html=body_html)
+
+
+def info(index_dir) -> dict:
+    """Counts, size and facets of the whole index (``newsfacet info --json``).
+
+    :raises IndexMissingError: when there is no index at ``index_dir``
+    """
+    with _use(index_dir) as gen:
+        tables = gen.tables
+        size = config.get("FACET_SIZE")
+        facets, _ = facetlib.count_facets(tables, tables.live, {}, {}, {n: size for n in FACETS})
+        return {
+            "articles": int(tables.live.sum()),
+            "size_bytes": sum(p.stat().st_size for p in gen.path.iterdir() if p.is_file()),
+            "facets": {n: [{"value": v.value, "count": v.count} for v in vs]
+                       for n, vs in facets.items()},
+        }

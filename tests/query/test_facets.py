@@ -1,0 +1,138 @@
+"""Facet counting: compared with Whoosh's groupedby, whole structures, disjunctive counts."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from whoosh import index as whoosh_index
+from whoosh import sorting
+from whoosh.filedb.filestore import RamStorage
+from whoosh.query import Every
+from whoosh.query import Term
+
+from search.query import service
+from search.query.facets import FacetTables
+from search.query.facets import count_facets
+from search.models import FacetValue
+from search.models import SearchRequest
+from search.schema import make_schema
+from search.schema import to_document
+from tests.conftest import HANDMADE
+
+NAMES = ("outlet", "year", "month", "lang", "person", "org", "place")
+
+
+def test_counts_equal_whoosh_groupedby(small_index):
+    ix = whoosh_index.open_dir(str(small_index / "current"))
+    with ix.searcher() as s:
+        tables = FacetTables(s.reader())
+        facets = sorting.Facets()
+        for n in NAMES:
+            facets.add_field(n, allow_overlap=True)
+        for query in (Every(), Term("place", "Damascus"), Term("body", "said")):
+            res = s.search(query, groupedby=facets, maptype=sorting.Count, limit=None)
+            mask = np.zeros(tables.n, dtype=bool)
+            mask[[h.docnum for h in res]] = True
+            for n in NAMES:
+                ours = {tables.values[n][i]: int(c) for i, c in enumerate(tables.count(n, mask))
+                        if c}
+                theirs = {k.decode() if isinstance(k, bytes) else k: v
+                          for k, v in res.groups(n).items() if k is not None}
+                assert ours == theirs, n
+
+
+def test_deleted_documents_are_not_counted():
+    ix = RamStorage().create_index(make_schema())
+    with ix.writer() as w:
+        for a in HANDMADE:
+            w.add_document(**to_document(a))
+    with ix.writer() as w:
+        w.delete_by_term("id", "a000000000000002")
+    with ix.searcher() as s:
+        tables = FacetTables(s.reader())
+        counts = dict(zip(tables.values["outlet"], tables.count("outlet", tables.live)))
+        assert counts["Reuters"] == 1
+        assert "Mikhail Bogdanov" not in tables.values["person"]
+
+
+def test_facets_whole_structure(small_index):
+    r = service.search(small_index, SearchRequest(q="damascus"))
+    assert r.total == 3
+    assert r.facets == {
+        "outlet": (FacetValue("Reuters", 2), FacetValue("Haaretz", 1)),
+        "year": (FacetValue("2022", 2),),
+        "month": (FacetValue("2022-06", 2),),
+        "lang": (FacetValue("en", 3),),
+        "person": (FacetValue("Dennis Ross", 1), FacetValue("Mikhail Bogdanov", 1)),
+        "org": (FacetValue("Hezbollah", 2), FacetValue("Pentagon", 1)),
+        "place": (FacetValue("Damascus", 2), FacetValue("Russia", 2), FacetValue("Syria", 2),
+                  FacetValue("Damascus International Airport", 1)),
+    }
+    assert r.truncated_facets == ()
+
+
+def test_disjunctive_counts(small_index):
+    req = SearchRequest(q="", filters={"outlet": ("Reuters",)})
+    r = service.search(small_index, req)
+    assert r.total == 2
+    # the outlet facet ignores its own selection: every outlet with its count
+    assert r.facets["outlet"] == (
+        FacetValue("Reuters", 2, True), FacetValue("Al Riyadh", 1), FacetValue("BBC", 1),
+        FacetValue("Der Standard", 1), FacetValue("Haaretz", 1))
+    # the others count within the selection
+    assert r.facets["place"] == (FacetValue("Damascus", 2), FacetValue("Russia", 2),
+                                 FacetValue("Syria", 1))
+    # several values of one facet: OR; another facet: AND
+    r = service.search(small_index, SearchRequest(
+        filters={"outlet": ("Reuters", "haaretz"), "year": ("2022",)}))
+    assert sorted(h.id[-1] for h in r.hits) == ["1", "2"]
+    assert r.facets["year"][0] == FacetValue("2022", 2, True)
+    assert r.facets["outlet"] == (FacetValue("Haaretz", 1, True), FacetValue("Reuters", 1, True))
+
+
+def test_selected_value_listed_with_zero_and_truncation_exact(small_index):
+    r = service.search(small_index, SearchRequest(q="football", filters={"lang": ("de",)},
+                                                  facet_size=1))
+    assert r.total == 0
+    assert r.facets["lang"] == (FacetValue("en", 1), FacetValue("de", 0, True))
+    r = service.search(small_index, SearchRequest(facet_size=2))
+    assert r.truncated_facets == ("outlet", "year", "month", "lang", "org", "place")
+    r = service.search(small_index, SearchRequest(facet_size=3))
+    assert "lang" not in r.truncated_facets  # exactly 3 languages: not truncated
+    r = service.search(small_index, SearchRequest(facet_size=2, more=("place",),
+                                                  facet_more_size=50))
+    assert len(r.facets["place"]) == 5 and "place" not in r.truncated_facets
+
+
+def test_count_facets_directly():
+    ix = RamStorage().create_index(make_schema())
+    with ix.writer() as w:
+        for a in HANDMADE:
+            w.add_document(**to_document(a))
+    with ix.searcher() as s:
+        t = FacetTables(s.reader())
+        facets, truncated = count_facets(t, t.live, {"lang": t.filter_mask("lang", ["ar"])},
+                                         {"lang": ("ar",)}, {n: 10 for n in NAMES})
+        assert facets["outlet"] == (FacetValue("Al Riyadh", 1),)
+        assert facets["lang"] == (FacetValue("en", 4), FacetValue("ar", 1, True),
+                                  FacetValue("de", 1))
+        assert truncated == ()
+
+
+@pytest.mark.corpus
+def test_facet_column_gives_the_same_values_and_documents_as_the_postings(news_index):
+    # The arrays are built from the one-pass facet column; the postings of each facet
+    # term are the index's own record of the same facts.
+    from search import storage
+
+    ix = whoosh_index.open_dir(str(storage.current(news_index)))
+    with ix.reader() as reader:
+        tables = FacetTables(reader)
+        columns = tables._from_column(reader)
+        assert columns is not None
+        for name in NAMES:
+            values, docs = tables._from_postings(reader, name)
+            col_values, col_docs = columns[name]
+            assert col_values == values, name
+            assert [sorted(d.tolist()) for d in col_docs] == [sorted(d.tolist()) for d in docs]
+        assert len(columns["person"][0]) > 50  # real NER output, not an empty facet
