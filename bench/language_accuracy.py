@@ -106,6 +106,7 @@ def print_table(title: str, rows: list[dict]) -> None:
 
 def bench_ner(texts: list[str], repeats: int = 3) -> None:
     from search.ingest.enrich.entities import EntityExtractor
+    from search.ingest.enrich.entities import model_version
 
     start = time.perf_counter()
     extractor = EntityExtractor()
@@ -119,7 +120,7 @@ def bench_ner(texts: list[str], repeats: int = 3) -> None:
         runs.append(time.perf_counter() - start)
     secs = statistics.median(runs)
     values = sum(len(e.person) + len(e.org) + len(e.place) for e in found)
-    print(f"\nNER: EntityExtractor.extract, {extractor.version}, 1 process, {len(texts)} BBC "
+    print(f"\nNER: EntityExtractor.extract, {model_version()}, 1 process, {len(texts)} BBC "
           f"articles ({words:,} words), median of {repeats}")
     print(f"  model load {load:.2f} s; {len(texts) / secs:.1f} articles/s; "
           f"{words / secs:,.0f} words/s; {values:,} distinct entity values "

@@ -26,16 +26,10 @@ from search import storage
 from search.query.bind import Lexicon
 from search.errors import IndexMissingError
 from search.query.evaluate import Evaluator
+from search.query.scoring import weighting
 from search.query.whoosh_postings import PostingCache
 from search.vocabulary import UNSTEMMED
 
-try:  # tuned BM25F from the ranking work; Whoosh's own until it lands
-    from search.query.scoring import weighting
-except ImportError:  # pragma: no cover - depends on another module's arrival
-    from whoosh.scoring import BM25F
-
-    def weighting():
-        return BM25F()
 
 # A generation's commits are looked for at most this often (it lists the folder).
 RECHECK_SECONDS = 0.5

@@ -229,7 +229,6 @@ class EntityExtractor:
                 f"install it with `pip install {model.replace('_', '-')}`"
             ) from e
         self.nlp.max_length = max(self.nlp.max_length, self.chunk_chars + 1)
-        self.version = f"{model_version(model)}-rules{CODE_VERSION}"
 
     def extract(self, texts: list[str]) -> list[Entities]:
         """The cleaned entities of each text, in order.
