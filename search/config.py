@@ -1,13 +1,17 @@
-"""Settings in one table: name, default, help. Environment variables ``NEWSFACET_<NAME>`` override.
+"""Settings in one table: name, default, help; :class:`Settings` holds one set of values.
 
-This module is the only place the environment is read for settings; the CLI (through
-click's ``envvar=``) and the web app (through :func:`load`) both use it.
+A :class:`Settings` is built ONCE, at an edge (a CLI command, ``create_app``), from the
+table's defaults, then ``NEWSFACET_<NAME>`` environment variables, then explicit
+overrides, and passed into the engine. No engine module reads the environment.
 """
 
 from __future__ import annotations
 
 import collections
 import os
+from collections.abc import Iterator
+from collections.abc import Mapping
+from types import MappingProxyType
 from typing import Any
 
 from search.errors import ConfigError
@@ -48,8 +52,8 @@ def _coerce(name: str, raw: str, default: Any) -> Any:
     return raw
 
 
-def load(environ: dict[str, str] | None = None) -> dict[str, Any]:
-    """Return every setting: its default, overridden by ``NEWSFACET_<NAME>`` when set.
+def load(environ: Mapping[str, str] | None = None) -> dict[str, Any]:
+    """Every setting: its default, overridden by ``NEWSFACET_<NAME>`` when set.
 
     :param environ: the environment to read (``os.environ`` when ``None``)
     :raises ConfigError: when a variable's value does not fit the setting
@@ -63,6 +67,46 @@ def load(environ: dict[str, str] | None = None) -> dict[str, Any]:
     return values
 
 
-def get(name: str) -> Any:
-    """One setting's current value (default or environment)."""
-    return load()[name]
+class Settings(Mapping[str, Any]):
+    """One immutable set of setting values, read by name: ``settings["PAGE_SIZE"]``.
+
+    ``Settings()`` is the table's defaults alone; :meth:`load` adds the environment and
+    overrides. Names outside the table (Flask's own keys, say) are kept but never
+    required by the engine.
+
+    >>> Settings({"PAGE_SIZE": 3})["PAGE_SIZE"], Settings()["PAGE_SIZE"]
+    (3, 10)
+    """
+
+    def __init__(self, values: Mapping[str, Any] | None = None):
+        merged = dict(DEFAULTS)
+        merged.update(values or {})
+        self._values = MappingProxyType(merged)
+
+    @classmethod
+    def load(cls, overrides: Mapping[str, Any] | None = None,
+             environ: Mapping[str, str] | None = None) -> Settings:
+        """Defaults, then ``NEWSFACET_*`` from ``environ`` (``os.environ``), then ``overrides``.
+
+        :raises ConfigError: when an environment variable's value does not fit its setting
+        """
+        values = load(environ)
+        values.update(overrides or {})
+        return cls(values)
+
+    def __getitem__(self, name: str) -> Any:
+        return self._values[name]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._values)
+
+    def __len__(self) -> int:
+        return len(self._values)
+
+    def __repr__(self) -> str:
+        changed = {k: v for k, v in self._values.items() if DEFAULTS.get(k, object()) != v}
+        return f"Settings({changed!r})"
+
+
+#: The table's defaults, for engine calls that are given no settings.
+DEFAULT_SETTINGS = Settings()

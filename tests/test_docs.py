@@ -23,3 +23,13 @@ def test_readme_starts_with_the_two_commands():
     first_block = README.split("```bash", 1)[1].split("```", 1)[0]
     assert "bash scripts/demo.sh" in first_block
     assert "bash scripts/test.sh" in first_block
+
+
+def test_only_the_settings_module_reads_the_environment():
+    # Settings are built once at an edge and passed in (search.config.Settings).
+    import re
+
+    readers = [str(p.relative_to(ROOT)) for top in ("search", "web")
+               for p in (ROOT / top).rglob("*.py")
+               if re.search(r"os\.environ|getenv\(", p.read_text(encoding="utf-8"))]
+    assert readers == ["search/config.py"]

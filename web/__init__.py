@@ -11,23 +11,25 @@ from typing import Any
 
 from flask import Flask
 
-from search import config as search_config
+from search.config import Settings
 
 
 def create_app(config: dict[str, Any] | None = None) -> Flask:
-    """Create the app: settings from :func:`search.config.load` (defaults, then
-    ``NEWSFACET_*`` environment variables), then ``config`` (e.g. test overrides).
+    """Create the app with its :class:`~search.config.Settings`, built here once: the
+    defaults, then ``NEWSFACET_*`` environment variables, then ``config`` (e.g. test
+    overrides). Views pass them to the engine; ``app.config`` shows the same values.
 
     :param config: settings that win over the environment, e.g.
         ``{"TESTING": True, "INDEX": "/tmp/ix"}``
+    :raises ConfigError: when an environment variable's value does not fit its setting
     """
     app = Flask(__name__)
-    app.config.from_mapping(search_config.load())
+    settings = Settings.load(config)
+    app.config.from_mapping(settings)
+    app.extensions["newsfacet"] = settings
     # Templates are full of loops; keep the HTML they produce readable.
     app.jinja_env.trim_blocks = True
     app.jinja_env.lstrip_blocks = True
-    if config:
-        app.config.from_mapping(config)
 
     from web import errors
     from web import views

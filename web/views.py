@@ -14,6 +14,7 @@ from flask import jsonify
 from flask import render_template
 from flask import request
 
+from search.config import Settings
 from search.query import service
 from search.errors import NotFoundError
 from search.errors import QueryError
@@ -24,6 +25,11 @@ bp = Blueprint("web", __name__)
 _ARTICLE_ID = re.compile(r"^[0-9a-f]{16}$")
 
 
+def _settings() -> Settings:
+    """The app's settings, built once by :func:`web.create_app`."""
+    return current_app.extensions["newsfacet"]
+
+
 def search_data(items, path: str) -> dict:
     """Run the search that request arguments describe.
 
@@ -32,8 +38,9 @@ def search_data(items, path: str) -> dict:
     :raises QueryError: for a bad parameter or a query that cannot be run
     """
     pairs = web_args.known_pairs(items)
-    req = web_args.to_request(pairs, current_app.config)
-    results = service.search(current_app.config["INDEX"], req)
+    settings = _settings()
+    req = web_args.to_request(pairs, settings)
+    results = service.search(settings["INDEX"], req, settings)
     toggles = {name: {v.value: web_args.toggle_url(path, pairs, name, v.value) for v in values}
                for name, values in results.facets.items()}
     return {"pairs": pairs, "req": req, "results": results, "toggles": toggles, "path": path}
@@ -46,16 +53,17 @@ def article_data(article_id: str):
     """
     if not _ARTICLE_ID.match(article_id):
         raise NotFoundError(f"There is no article {article_id[:40]!r}.")
+    settings = _settings()
     q = (request.args.get("q") or "").strip() or None
-    if q and len(q) > int(current_app.config["MAX_QUERY_LENGTH"]):
+    if q and len(q) > int(settings["MAX_QUERY_LENGTH"]):
         q = None  # a highlight is a nicety; an over-long q just goes without one
     try:
-        return service.article(current_app.config["INDEX"], article_id, q=q), q
+        return service.article(settings["INDEX"], article_id, q=q, settings=settings), q
     except QueryError:
         if q is None:
             raise
         # The article is still worth showing when its highlight query cannot be read.
-        return service.article(current_app.config["INDEX"], article_id), None
+        return service.article(settings["INDEX"], article_id, settings=settings), None
 
 
 @bp.route("/")

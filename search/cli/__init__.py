@@ -15,6 +15,7 @@ import click
 
 from search import storage
 from search.cli.search import search_command
+from search.config import Settings
 from search.errors import ConfigError
 from search.errors import IndexBusyError
 from search.errors import NewsfacetError
@@ -86,7 +87,7 @@ def index(paths, index_dir, rebuild, outlet, processes, quiet, verbose):
 
     with library_errors(), _progress_bar(quiet) as progress:
         result = index_paths(paths, index_dir, rebuild=rebuild, outlet=outlet,
-                             processes=processes, progress=progress)
+                             processes=processes, progress=progress, settings=Settings.load())
     _print_summary(result, verbose)
     if not result.usable:
         raise CliError(f"Nothing to index: no article found in {', '.join(paths)}.", 1)
@@ -142,7 +143,7 @@ def info(index_dir, as_json):
     from search.query.service import info as index_info
 
     with library_errors():
-        data = index_info(index_dir)
+        data = index_info(index_dir, Settings.load())
     if as_json:
         click.echo(json.dumps(data, ensure_ascii=False, indent=2))
         return

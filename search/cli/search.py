@@ -14,6 +14,7 @@ from html import unescape
 
 import click
 
+from search.config import Settings
 from search.errors import NewsfacetError
 from search.errors import QueryError
 from search.models import SORTS
@@ -86,7 +87,7 @@ def search_command(query, index_dir, as_json, limit, page, sort, date_from, date
         q=query, filters={k: tuple(v) for k, v in filters.items() if v},
         date_from=date_from, date_to=date_to, sort=sort, page=page, page_size=limit)
     try:
-        results = service.search(index_dir, request)
+        results = service.search(index_dir, request, Settings.load())
     except QueryError as e:
         raise _SearchError(str(e), 2) from e
     except NewsfacetError as e:

@@ -23,12 +23,13 @@ from dataclasses import dataclass
 from dataclasses import field
 from pathlib import Path
 
-from search import config
 from search import storage
 from search import vocabulary
 from search.ingest import writing
 from search.ingest.enrich.cache import EnrichCache
 from search.ingest.enrich.cache import cache_key
+from search.config import DEFAULT_SETTINGS
+from search.config import Settings
 from search.errors import ArticleReadError
 from search.errors import IndexMissingError
 from search.errors import IndexVersionError
@@ -102,7 +103,8 @@ def index_paths(paths: Iterable[str | os.PathLike], index_dir: str | os.PathLike
                 rebuild: bool = False, outlet: str | None = None,
                 processes: int | None = None, model: str | None = None,
                 progress: Callable[[Progress], None] | None = None,
-                report: Callable[[ArticleReadError], None] | None = None) -> IndexReport:
+                report: Callable[[ArticleReadError], None] | None = None,
+                settings: Settings = DEFAULT_SETTINGS) -> IndexReport:
     """Index the files under ``paths`` into ``index_dir``: update the live generation,
     or with ``rebuild`` build a new one and switch to it.
 
@@ -115,13 +117,13 @@ def index_paths(paths: Iterable[str | os.PathLike], index_dir: str | os.PathLike
     :param progress: called as the run advances; an exception from it aborts the run
         and leaves the index as it was
     :param report: called with each :class:`ArticleReadError` as it happens
+    :param settings: ``NER_PROCESSES``, ``NER_MODEL``, ``LOCK_TIMEOUT``, built at the edge
     :raises IndexBusyError: when another run holds the write lock past ``LOCK_TIMEOUT``
     """
     from whoosh import index as whoosh_index
     from whoosh.index import EmptyIndexError
 
     started = time.perf_counter()
-    settings = config.load()
     paths = [str(p) for p in paths]
     result = IndexReport(paths_given=len(paths))
     with storage.write_lock(index_dir, timeout=settings["LOCK_TIMEOUT"]):

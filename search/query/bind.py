@@ -18,7 +18,7 @@ from itertools import islice
 from whoosh import query as wq
 from whoosh.support.charset import accent_map
 
-from search import config
+from search.config import DEFAULTS
 from search.query.parse import _PARSER
 from search.query.parse import ENTITY_FIELDS
 from search.query.parse import FACET_FIELDS
@@ -107,18 +107,19 @@ class Lexicon:
 
 
 def bind(parsed: ParsedQuery, reader, lookups, lexicon: Lexicon,
-         max_terms: int | None = None) -> wq.Query | None:
+         max_terms: int = DEFAULTS["MAX_WILDCARD_TERMS"]) -> wq.Query | None:
     """Resolve the parts of a parsed query that need the index.
 
     :param parsed: from :func:`parse`; notices are appended to it
     :param reader: the Whoosh reader of the generation searched
     :param lookups: ``lookups(field) -> {lower-case value: display value}`` for facet fields
     :param lexicon: the generation's :class:`Lexicon`
-    :param max_terms: most index terms a prefix/fuzzy term may expand to
+    :param max_terms: most index terms a prefix/fuzzy term may expand to (setting
+        ``MAX_WILDCARD_TERMS``)
     """
     if parsed.query is None:
         return None
-    cap = max_terms or config.get("MAX_WILDCARD_TERMS")
+    cap = max_terms
     capped, missing = [], []
 
     def fix(q):

@@ -23,6 +23,7 @@ from whoosh import index as whoosh_index
 from search.query import bind
 from search.query import facets as facetlib
 from search import storage
+from search.config import DEFAULTS
 from search.query.bind import Lexicon
 from search.errors import IndexMissingError
 from search.query.evaluate import Evaluator
@@ -109,11 +110,11 @@ class Generation:
                 searcher.close()
             self.prewarmed.set()
 
-    def bind(self, parsed):
+    def bind(self, parsed, max_terms: int = DEFAULTS["MAX_WILDCARD_TERMS"]):
         """``parsed`` (:func:`search.query.parse.parse`) bound to this generation
         (:func:`search.query.bind.bind`): facet values, prefixes, wildcards, fuzzy terms."""
         return bind.bind(parsed, self.searcher.reader(), self.tables.lower.__getitem__,
-                            self.lexicon)
+                         self.lexicon, max_terms)
 
     def stale(self) -> bool:
         """Whether a newer commit or generation exists (checked at most every 0.5 s)."""

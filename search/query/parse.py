@@ -25,7 +25,7 @@ from whoosh import qparser
 from whoosh import query as wq
 from whoosh.fields import KEYWORD
 
-from search import config
+from search.config import DEFAULTS
 from search.errors import QueryError
 from search.schema import make_schema
 
@@ -283,15 +283,14 @@ def _fix_parens(toks: list[list[str]], notices: list[str]) -> list:
     return out
 
 
-def parse(text: str, max_length: int | None = None) -> ParsedQuery:
+def parse(text: str, max_length: int = DEFAULTS["MAX_QUERY_LENGTH"]) -> ParsedQuery:
     """Read a user's query text.
 
     :param text: the text as typed; empty (or blank) means every article
-    :param max_length: longest accepted text (default: setting ``MAX_QUERY_LENGTH``)
+    :param max_length: longest accepted text (setting ``MAX_QUERY_LENGTH``)
     :raises QueryError: when the text is too long or nothing usable is left in it
     """
     text = (text or "").strip()
-    max_length = max_length or config.get("MAX_QUERY_LENGTH")
     if len(text) > max_length:
         raise QueryError(f"Query too long: {len(text)} characters (at most {max_length}).")
     info = ParsedQuery(text="", query=None)

@@ -23,12 +23,13 @@ import numpy as np
 from whoosh.util.times import datetime_to_long
 
 from search.query import bind
-from search import config
 from search.query import facets as facetlib
 from search.query import highlight
 from search.query import parse as querylib
 from search.query import rank
 from search.query import suggest
+from search.config import DEFAULT_SETTINGS
+from search.config import Settings
 from search.errors import NotFoundError
 from search.errors import QueryError
 from search.query.generation import Generation
@@ -127,7 +128,8 @@ def _holders(gen: Generation, fieldname: str, btext: bytes):
         return None
 
 
-def _suggest(gen: Generation, parsed, total: int, restrict: np.ndarray) -> str | None:
+def _suggest(gen: Generation, parsed, total: int, restrict: np.ndarray,
+             settings: Settings) -> str | None:
     """A better-spelled query that finds more, or ``None``.
 
     A word is replaced by its nearest spelling among the indexed words (the most common
@@ -157,8 +159,8 @@ def _suggest(gen: Generation, parsed, total: int, restrict: np.ndarray) -> str |
     if not changed:
         return None
     try:
-        again = querylib.parse(text)
-        q = gen.bind(again)
+        again = querylib.parse(text, settings["MAX_QUERY_LENGTH"])
+        q = gen.bind(again, settings["MAX_WILDCARD_TERMS"])
     except QueryError:
         return None
     found = rank.matched(gen, q, rank.evaluate(gen, q)) & restrict
@@ -171,11 +173,14 @@ def _frequency(reader, word: str) -> int | None:
     return reader.doc_frequency("body", stems[0]) if stems else None
 
 
-def search(index_dir, request: SearchRequest) -> SearchResults:
+def search(index_dir, request: SearchRequest,
+           settings: Settings = DEFAULT_SETTINGS) -> SearchResults:
     """Run a search: a page of hits with snippets, and facet counts over every match.
 
     :param index_dir: the index directory (holding ``current``)
     :param request: what was asked; see :class:`~search.models.SearchRequest`
+    :param settings: the limits (``MAX_QUERY_LENGTH``, ``MAX_PAGE_SIZE``,
+        ``MAX_WILDCARD_TERMS``), built at the edge
     :raises QueryError: for a query or filter that cannot be run (the message says why)
     :raises IndexMissingError: when there is no index at ``index_dir``
     """
@@ -183,12 +188,12 @@ def search(index_dir, request: SearchRequest) -> SearchResults:
     timings = {}
     _check(request)
     start_long, end_long = _date_bounds(request)
-    parsed = querylib.parse(request.q)
-    size = min(request.page_size, config.get("MAX_PAGE_SIZE"))
+    parsed = querylib.parse(request.q, settings["MAX_QUERY_LENGTH"])
+    size = min(request.page_size, settings["MAX_PAGE_SIZE"])
     start = (request.page - 1) * size
     with _use(index_dir) as gen:
         tables = gen.tables
-        q = gen.bind(parsed)
+        q = gen.bind(parsed, settings["MAX_WILDCARD_TERMS"])
         selections = _selections(tables, request, parsed.notices)
         t1 = time.perf_counter()
         timings["parse"] = (t1 - t0) * 1000
@@ -220,7 +225,7 @@ def search(index_dir, request: SearchRequest) -> SearchResults:
         suggestion = None
         if q is not None:
             restrict = _restriction(tables, start_long, end_long, fmasks)
-            suggestion = _suggest(gen, parsed, total, restrict)
+            suggestion = _suggest(gen, parsed, total, restrict, settings)
         timings["suggest"] = (time.perf_counter() - t4) * 1000
     if total == 0 and not parsed.notices and not suggestion:
         # Never a silent empty page: say what found nothing and what to try.
@@ -249,7 +254,8 @@ def _restriction(tables, start_long, end_long, fmasks) -> np.ndarray:
     return mask
 
 
-def article(index_dir, article_id: str, q: str | None = None) -> ArticleView:
+def article(index_dir, article_id: str, q: str | None = None,
+            settings: Settings = DEFAULT_SETTINGS) -> ArticleView:
     """One whole article; with ``q``, its headline and body with every match marked.
 
     :param article_id: the article's 16-character id
@@ -268,7 +274,8 @@ def article(index_dir, article_id: str, q: str | None = None) -> ArticleView:
         if q and q.strip():
             reader = gen.searcher.reader()
             try:
-                bound = gen.bind(querylib.parse(q))
+                bound = gen.bind(querylib.parse(q, settings["MAX_QUERY_LENGTH"]),
+                                 settings["MAX_WILDCARD_TERMS"])
             except QueryError:
                 bound = None
             terms = bind.positive_terms(bound, reader)
@@ -282,14 +289,14 @@ def article(index_dir, article_id: str, q: str | None = None) -> ArticleView:
                            sources=tuple(stored.get("sources") or ()), body_html=body_html)
 
 
-def info(index_dir) -> dict:
+def info(index_dir, settings: Settings = DEFAULT_SETTINGS) -> dict:
     """Counts, size and facets of the whole index (``newsfacet info --json``).
 
     :raises IndexMissingError: when there is no index at ``index_dir``
     """
     with _use(index_dir) as gen:
         tables = gen.tables
-        size = config.get("FACET_SIZE")
+        size = settings["FACET_SIZE"]
         facets, _ = facetlib.count_facets(tables, tables.live, {}, {}, {n: size for n in FACETS})
         return {
             "articles": int(tables.live.sum()),

@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 
 from search.query import service
+from search.config import Settings
 from search.errors import QueryError
 from search.models import Article
 from search.models import SearchRequest
@@ -166,8 +167,7 @@ def test_hostile_input(small_index, q, kind, message):
     assert r.total > 0 or r.notice or r.suggestion, (q, r)
 
 
-def test_wildcard_expansion_is_capped(small_index, monkeypatch):
-    monkeypatch.setenv("NEWSFACET_MAX_WILDCARD_TERMS", "2")
-    r = service.search(small_index, SearchRequest(q="a*"))
+def test_wildcard_expansion_is_capped(small_index):
+    r = service.search(small_index, SearchRequest(q="a*"), Settings({"MAX_WILDCARD_TERMS": 2}))
     assert "matches more than 2 words; searched the first 2" in r.notice
     assert r.total > 0

@@ -72,6 +72,19 @@ def test_settings_layer_defaults_env_then_config(monkeypatch, small_index):
     assert app.test_client().get("/api/search").get_json()["page_size"] == 3
 
 
+def test_create_app_overrides_reach_the_engine(small_index):
+    # The limit is checked by the engine's parser too: it must see the app's settings.
+    app = create_app({"INDEX": str(small_index), "MAX_QUERY_LENGTH": 5000})
+    q = " OR ".join(["damascus"] * 150)  # 1,798 characters
+    assert 1000 < len(q) < 5000
+    r = app.test_client().get("/api/search", query_string={"q": q})
+    assert r.status_code == 200, r.get_json()
+    assert r.get_json()["total"] == len(matching("damascus")) > 0
+    short = create_app({"INDEX": str(small_index), "MAX_QUERY_LENGTH": 100})
+    r = short.test_client().get("/api/search", query_string={"q": q})
+    assert r.status_code == 400 and "at most 100" in r.get_json()["error"]
+
+
 def test_web_never_imports_whoosh():
     for path in (ROOT / "web").rglob("*.py"):
         text = path.read_text(encoding="utf-8")
