@@ -162,7 +162,8 @@ def _check_date(text: str, original: str) -> str:
         date(y, mo or 1, d or 1)
     except ValueError as e:
         raise QueryError(f"{original!r} is not a real date ({e}). {DATE_HELP}.") from None
-    return text
+    # Zero-padded: Whoosh's DATETIME reads digits by position, so "2022-6" was the year 2022.
+    return "-".join([f"{y:04d}", *(f"{n:02d}" for n in (mo, d) if n is not None)])
 
 
 def _date_clause(value: str) -> str:
@@ -174,8 +175,7 @@ def _date_clause(value: str) -> str:
         if not day:
             raise QueryError(f"date:{rel} needs a date right after it, as in "
                              f"date:{rel}2022-01-01. {DATE_HELP}.")
-        _check_date(day, day)
-        return f"{DATE_FIELD}:{rel}{day}"
+        return f"{DATE_FIELD}:{rel}{_check_date(day, day)}"
     if value.startswith(("[", "{")):
         m = _RANGE.match(value)
         if not m:
@@ -189,7 +189,7 @@ def _date_clause(value: str) -> str:
             raise QueryError(f"The date range {value!r} ends before it starts. {DATE_HELP}.")
         # Whoosh reads an open end only when nothing (not even a space) stands there.
         return f"{DATE_FIELD}:[{start + ' ' if start else ''}TO{' ' + end if end else ''}]"
-    _check_date(value, value)
+    value = _check_date(value, value)
     return f"{DATE_FIELD}:[{value} TO {value}]"
 
 

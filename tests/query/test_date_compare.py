@@ -131,3 +131,15 @@ def test_through_the_cli_and_its_json(month_ends_index):
     assert bad.exit_code == 2
     assert json.loads(bad.stdout)["status"] == 400
     assert "'June'" in json.loads(bad.stdout)["error"]
+
+
+@pytest.mark.parametrize(("q", "same_as"), [
+    ("date:2022-6", "date:2022-06"),
+    ("date:2022-6-16", "date:2022-06-16"),
+    ("date:[2022-6-1 TO 2022-6-30]", "date:[2022-06-01 TO 2022-06-30]"),
+    ("date:>=2022-1-1", "date:>=2022-01-01"),
+])
+def test_one_digit_months_and_days_are_read_as_written(month_ends_index, q, same_as):
+    # Whoosh's DATETIME reads digits by position: unpadded, date:2022-6 was all of 2022.
+    assert ids(month_ends_index, q) == ids(month_ends_index, same_as)
+    assert ids(month_ends_index, q)
