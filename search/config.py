@@ -43,12 +43,14 @@ def _coerce(name: str, raw: str, default: Any) -> Any:
         try:
             return int(raw)
         except ValueError as e:
-            raise ConfigError(f"{ENV_PREFIX}{name}={raw!r} is not a whole number") from e
+            raise ConfigError(f"{ENV_PREFIX}{name}={raw!r} is not a whole number: set one "
+                              f"(default {default}) or unset the variable.") from e
     if isinstance(default, float):
         try:
             return float(raw)
         except ValueError as e:
-            raise ConfigError(f"{ENV_PREFIX}{name}={raw!r} is not a number") from e
+            raise ConfigError(f"{ENV_PREFIX}{name}={raw!r} is not a number: set one "
+                              f"(default {default}) or unset the variable.") from e
     return raw
 
 

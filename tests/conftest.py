@@ -186,3 +186,31 @@ def news_index(tmp_path_factory) -> Path:
     build_index(inputs, index_dir, processes=2)
     index_paths([bbc], index_dir, outlet="BBC", processes=2)
     return index_dir
+
+
+# --- Month and year ends, to the second: date comparisons' boundaries ------------------
+
+MONTH_ENDS = [
+    Article(id="b000000000000001", source="handmade/month-end-1.txt", record=None,
+            title="Ceasefire talks stall at the end of June",
+            body="Negotiators in Cairo said the ceasefire talks stalled late on Thursday.",
+            outlet="Reuters", published=_utc(2022, 6, 30, 23, 59, 59), lang="en"),
+    Article(id="b000000000000002", source="handmade/month-end-2.txt", record=None,
+            title="Ceasefire talks resume in July",
+            body="Negotiators in Cairo resumed the ceasefire talks just after midnight.",
+            outlet="Reuters", published=_utc(2022, 7, 1, 0, 0, 0), lang="en"),
+    Article(id="b000000000000003", source="handmade/year-end-1.txt", record=None,
+            title="Fireworks over the harbour on New Year's Eve",
+            body="Crowds gathered at the harbour for the last fireworks of the year.",
+            outlet="BBC", published=_utc(2021, 12, 31, 23, 59, 59), lang="en"),
+    Article(id="b000000000000004", source="handmade/year-end-2.txt", record=None,
+            title="First baby of the new year born at midnight",
+            body="The hospital said the first baby of the year was born at midnight exactly.",
+            outlet="BBC", published=_utc(2022, 1, 1, 0, 0, 0), lang="en"),
+]
+
+
+@pytest.fixture(scope="session")
+def month_ends_index(tmp_path_factory) -> Path:
+    """Index directory holding HANDMADE and MONTH_ENDS (read-only for tests)."""
+    return write_articles_index(HANDMADE + MONTH_ENDS, tmp_path_factory.mktemp("month_ends"))

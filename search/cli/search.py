@@ -1,8 +1,8 @@
 """``newsfacet search``: a readable table, or the JSON contract with ``--json``.
 
 A thin shell over :func:`search.query.service.search`. Errors are one line with the exit
-codes of DESIGN.md: 2 for a query or option that cannot be run, 1 for a missing index.
-(Self-contained rather than importing ``search.cli``, which imports this module.)
+codes of DESIGN.md (2 for a query or option that cannot be run, 1 for a missing index),
+or with ``--json`` the JSON error object on stdout: see :mod:`search.cli.common`.
 """
 
 from __future__ import annotations
@@ -14,19 +14,14 @@ from html import unescape
 
 import click
 
-from search.config import Settings
-from search.errors import NewsfacetError
-from search.errors import QueryError
+from search.cli.common import command
+from search.cli.common import index_option
+from search.cli.common import json_option
+from search.cli.common import settings
 from search.models import SORTS
 from search.models import SearchRequest
 
 _MARK = re.compile(r"<mark>(.*?)</mark>", re.S)
-
-
-class _SearchError(click.ClickException):
-    def __init__(self, message: str, exit_code: int):
-        super().__init__(message)
-        self.exit_code = exit_code
 
 
 def terminal_text(html: str, color: bool) -> str:
@@ -47,12 +42,10 @@ def _filter_option(name: str, what: str):
                         help=f"Only articles with this {what} (repeat for any of several).")
 
 
-@click.command("search")
+@command("search")
 @click.argument("query", required=False, default="")
-@click.option("--index", "index_dir", default="index", envvar="NEWSFACET_INDEX",
-              show_default=True, type=click.Path(file_okay=False),
-              help="Index directory (env NEWSFACET_INDEX).")
-@click.option("--json", "as_json", is_flag=True, help="Print the JSON contract instead of a table.")
+@index_option
+@json_option("Print the JSON contract instead of a table (errors too, on stdout).")
 @click.option("--limit", default=10, show_default=True, type=click.IntRange(0, None),
               help="Hits per page (at most MAX_PAGE_SIZE).")
 @click.option("--page", default=1, show_default=True, type=click.IntRange(1, None),
@@ -75,7 +68,8 @@ def search_command(query, index_dir, as_json, limit, page, sort, date_from, date
 
     Query syntax: words (all required), "a phrase", "near words"~3, AND, OR, NOT, -word,
     (groups), title:, outlet:, person:, org:, place:, entity:, lang:,
-    date:[2022-01-01 TO 2022-06-30], prefix*, word~ (fuzzy).
+    date:[2022-01-01 TO 2022-06-30], date:>=2022-01-01 (also >, <, <=), prefix*,
+    word~ (fuzzy).
 
     Example:
 
@@ -86,12 +80,7 @@ def search_command(query, index_dir, as_json, limit, page, sort, date_from, date
     request = SearchRequest(
         q=query, filters={k: tuple(v) for k, v in filters.items() if v},
         date_from=date_from, date_to=date_to, sort=sort, page=page, page_size=limit)
-    try:
-        results = service.search(index_dir, request, Settings.load())
-    except QueryError as e:
-        raise _SearchError(str(e), 2) from e
-    except NewsfacetError as e:
-        raise _SearchError(str(e), 1) from e
+    results = service.search(index_dir, request, settings())
     if as_json:
         out = results.to_json()
         if explain:

@@ -20,10 +20,13 @@ import re
 from dataclasses import dataclass
 from dataclasses import field
 from datetime import date
+from datetime import datetime
 
 from whoosh import qparser
 from whoosh import query as wq
 from whoosh.fields import KEYWORD
+from whoosh.qparser import syntax
+from whoosh.util.times import datetime_to_long
 
 from search.config import DEFAULTS
 from search.errors import QueryError
@@ -51,8 +54,9 @@ ALIASES = {
     "entity": "entity", "entities": "entity",
 }
 OPERATORS = ("AND", "OR", "NOT")
-DATE_HELP = ("Write dates as date:2022-06-16, date:2022-06 or date:2022, and ranges as "
-             "date:[2022-01-01 TO 2022-06-30] (either end may be left out: date:[2022-01-01 TO])")
+DATE_HELP = ("Write dates as date:2022-06-16, date:2022-06 or date:2022, ranges as "
+             "date:[2022-01-01 TO 2022-06-30] (either end may be left out: date:[2022-01-01 TO]), "
+             "and open ranges as date:>=2022-01-01 (also >, < and <=)")
 
 _TOKEN = re.compile(
     r'(?P<ws>\s+)|(?P<quote>"[^"]*"(?:~\d+)?)|(?P<range>[\[{][^\[\]{}"]*[\]}])'
@@ -81,12 +85,65 @@ class ParsedQuery:
     wildcards: dict[str, str] = field(default_factory=dict)
 
 
+class DateComparePlugin(qparser.TaggingPlugin):
+    """``published:>2022-06`` and ``>=``, ``<``, ``<=``: a date range open at one end.
+
+    A partial date is the whole year or month, rounded as Elasticsearch rounds dates in
+    a range query: ``>2022-06`` is after the whole of June and ``<=2022-06`` includes
+    it; ``>=2022-06`` is from June 1 and ``<2022-06`` before it (00:00 UTC). Undated
+    articles match none of them. Only the date field takes these (Whoosh's own
+    ``GtLtPlugin`` would also read ``title:>x`` as a range of words, and its ``>``
+    keeps the start of the period); :func:`_date_clause` has checked the date already.
+    """
+
+    class DateCompareNode(syntax.SyntaxNode):
+        """One comparison, as tagged: the operator and the date text."""
+
+        boost = 1.0
+
+        def __init__(self, rel: str, day: str):
+            self.rel = rel
+            self.day = day
+
+        def __repr__(self):
+            return f"<{DATE_FIELD}:{self.rel}{self.day}>"
+
+        def query(self, parser):
+            start, after = _period(self.day)
+            lo, hi = datetime_to_long(start), datetime_to_long(after)
+            if self.rel == ">":
+                return wq.NumericRange(DATE_FIELD, hi, None, boost=self.boost)
+            if self.rel == ">=":
+                return wq.NumericRange(DATE_FIELD, lo, None, boost=self.boost)
+            if self.rel == "<":
+                return wq.NumericRange(DATE_FIELD, None, lo, endexcl=True, boost=self.boost)
+            return wq.NumericRange(DATE_FIELD, None, hi, endexcl=True, boost=self.boost)
+
+    # Before FieldsPlugin's tagger (priority 0) takes "published:" on its own.
+    priority = -1
+    expr = (rf"(?<![^\s(]){DATE_FIELD}:(?P<rel>>=|<=|>|<)"
+            r"(?P<day>\d{4}(?:-\d{1,2}){0,2})(?=[\s)]|$)")
+    nodetype = DateCompareNode
+
+
+def _period(text: str) -> tuple[datetime, datetime]:
+    """The start of the year, month or day ``text`` names and the start of the next one."""
+    y, mo, d = (int(g) if g else None for g in _DATE.match(text).groups())
+    start = datetime(y, mo or 1, d or 1)
+    if d is not None:
+        return start, datetime.fromordinal(start.toordinal() + 1)
+    if mo is not None:
+        return start, datetime(y + mo // 12, mo % 12 + 1, 1)
+    return start, datetime(y + 1, 1, 1)
+
+
 def _parser() -> qparser.QueryParser:
     schema = make_schema()
     # Parse-only field: `entity:X` parses like `person:X`, then bind() widens it.
     schema.add("entity", KEYWORD(commas=True, lowercase=False))
     p = qparser.MultifieldParser(list(TEXT_FIELDS), schema, group=qparser.AndGroup)
     p.add_plugin(qparser.FuzzyTermPlugin())
+    p.add_plugin(DateComparePlugin())
     # No DateParserPlugin: with it `[2022-01-01 TO 2022-06-30]` ends on 2022-12-31
     # (probe, whoosh-reloaded 2.7.5); DATETIME's own range parsing is right once the
     # dates are checked here first (bad ones make it raise).
@@ -105,11 +162,20 @@ def _check_date(text: str, original: str) -> str:
         date(y, mo or 1, d or 1)
     except ValueError as e:
         raise QueryError(f"{original!r} is not a real date ({e}). {DATE_HELP}.") from None
-    return text
+    # Zero-padded: Whoosh's DATETIME reads digits by position, so "2022-6" was the year 2022.
+    return "-".join([f"{y:04d}", *(f"{n:02d}" for n in (mo, d) if n is not None)])
 
 
 def _date_clause(value: str) -> str:
     """``published:`` + value rewritten as a range Whoosh's DATETIME field reads right."""
+    if value.startswith((">", "<")):
+        # An open range: checked here, read by DateComparePlugin.
+        rel = value[:2] if value[1:2] == "=" else value[:1]
+        day = value[len(rel):]
+        if not day:
+            raise QueryError(f"date:{rel} needs a date right after it, as in "
+                             f"date:{rel}2022-01-01. {DATE_HELP}.")
+        return f"{DATE_FIELD}:{rel}{_check_date(day, day)}"
     if value.startswith(("[", "{")):
         m = _RANGE.match(value)
         if not m:
@@ -123,7 +189,7 @@ def _date_clause(value: str) -> str:
             raise QueryError(f"The date range {value!r} ends before it starts. {DATE_HELP}.")
         # Whoosh reads an open end only when nothing (not even a space) stands there.
         return f"{DATE_FIELD}:[{start + ' ' if start else ''}TO{' ' + end if end else ''}]"
-    _check_date(value, value)
+    value = _check_date(value, value)
     return f"{DATE_FIELD}:[{value} TO {value}]"
 
 

@@ -1,0 +1,83 @@
+"""``newsfacet index``: build or update the index, then print what was read and skipped."""
+
+from __future__ import annotations
+
+import contextlib
+import sys
+
+import click
+
+from search.cli.common import CliError
+from search.cli.common import command
+from search.cli.common import index_option
+from search.cli.common import settings
+
+# Skipped files listed in the summary before "… and N more (use --verbose)".
+SKIPPED_SHOWN = 10
+
+
+@command("index")
+@click.argument("paths", nargs=-1, required=True, type=click.Path())
+@index_option
+@click.option("--rebuild", is_flag=True,
+              help="Read everything again into a new index generation, then switch to it.")
+@click.option("--outlet", metavar="NAME",
+              help="Outlet for articles whose metadata and URL name none.")
+@click.option("--processes", type=click.IntRange(min=1), metavar="N",
+              help="Worker processes for language detection and NER (default: setting "
+                   "NER_PROCESSES).")
+@click.option("--quiet", "-q", is_flag=True, help="No progress bar.")
+@click.option("--verbose", "-v", is_flag=True, help="List every skipped file and record.")
+def index_command(paths, index_dir, rebuild, outlet, processes, quiet, verbose):
+    """Build or update the index from files and folders (archives are read inside).
+
+    Only new and changed files are read; files gone from under PATHS are removed.
+
+    Example: newsfacet index corpora/bbc-news --outlet BBC --index index/
+    """
+    from search.ingest.indexer import index_paths
+
+    with _progress_bar(quiet) as progress:
+        result = index_paths(paths, index_dir, rebuild=rebuild, outlet=outlet,
+                             processes=processes, progress=progress, settings=settings())
+    _print_summary(result, verbose)
+    if not result.usable:
+        raise CliError(f"Nothing to index: no article found in {', '.join(paths)}.", 1, 400)
+
+
+@contextlib.contextmanager
+def _progress_bar(quiet: bool):
+    """A progress callback drawing a tqdm bar on stderr (none when quiet or not a TTY)."""
+    if quiet or not sys.stderr.isatty():
+        yield None
+        return
+    from tqdm import tqdm
+
+    with tqdm(unit=" articles", file=sys.stderr, dynamic_ncols=True, leave=False) as bar:
+        def progress(p):
+            bar.set_postfix_str(f"files {p.files_done}/{p.files_total}", refresh=False)
+            bar.update(p.articles - bar.n)
+
+        yield progress
+
+
+def _n(count: int, noun: str) -> str:
+    return f"{count:,} {noun}{'' if count == 1 else 's'}"
+
+
+def _print_summary(result, verbose: bool) -> None:
+    click.echo(
+        f"Indexed {_n(result.indexed, 'article')} from {_n(result.files_read, 'file')} read; "
+        f"{result.unchanged:,} unchanged ({_n(result.files_unchanged, 'file')} not read again); "
+        f"{result.removed:,} removed ({_n(result.files_removed, 'file')} gone); "
+        f"skipped {len(result.skipped):,}.")
+    if result.generation:
+        click.echo(f"The index holds {_n(result.articles_total, 'article')} "
+                   f"({result.generation}, {result.seconds:.1f} s).")
+    if result.skipped:
+        click.echo("Skipped:")
+        shown = result.skipped if verbose else result.skipped[:SKIPPED_SHOWN]
+        for e in shown:
+            click.echo(f"  {e}")
+        if len(shown) < len(result.skipped):
+            click.echo(f"  … and {len(result.skipped) - len(shown):,} more (use --verbose)")
