@@ -19,6 +19,7 @@ from search.errors import ConfigError
 from search.errors import IndexBusyError
 from search.errors import NewsfacetError
 from search.errors import QueryError
+from search.models import shown
 
 # Skipped files listed in the summary before "… and N more (use --verbose)".
 SKIPPED_SHOWN = 10
@@ -89,7 +90,8 @@ def index(paths, index_dir, rebuild, outlet, processes, quiet, verbose):
                              processes=processes, progress=progress)
     _print_summary(result, verbose)
     if not result.usable:
-        raise CliError(f"Nothing to index: no article found in {', '.join(paths)}.", 1)
+        raise CliError(f"Nothing to index: no article found in "
+                       f"{', '.join(shown(p) for p in paths)}.", 1)
 
 
 @contextlib.contextmanager
