@@ -207,6 +207,8 @@ def read_stream(stream, name: str, source: str, report: Report,
     if data is None:
         report(ArticleReadError(source, over_record(limits)))
         return
+    if getattr(stream, "cut", None):
+        return  # a truncated member's text is not the article: the cut is reported
     yield from reader(data, source, report)
 
 

@@ -129,11 +129,13 @@ def read_zip(stream, source: str, report: Report, dispatch: Dispatch,
         return
     with zf:
         for info in sorted(zf.infolist(), key=lambda i: i.filename):
-            if info.is_dir() or skip(info.filename):
-                continue
             where = f"{source}::{info.filename}"
-            if _unsafe(info.filename):
+            if info.is_dir():
+                continue
+            if _unsafe(info.filename):  # before skip(): ".." looks like a hidden name
                 report(ArticleReadError(where, UNSAFE))
+                continue
+            if skip(info.filename):
                 continue
             if budget.left <= 0:
                 budget.exceeded = True
@@ -256,10 +258,12 @@ def _read_local_headers(f, source: str, report: Report, dispatch: Dispatch,
             break
         members += 1
         data = _Inflate(f, method, csize if sized else None)
-        if name.endswith("/") or skip(name):
+        if name.endswith("/"):
             pass
         elif _unsafe(name):
             report(ArticleReadError(where, UNSAFE))
+        elif skip(name):
+            pass
         elif budget.left <= 0:
             budget.exceeded = True
             return
@@ -310,11 +314,13 @@ def read_tar(stream, source: str, report: Report, dispatch: Dispatch,
                         report(ArticleReadError(source, "not a readable tar archive, truncated "
                                                         "or corrupt (no members)"))
                     return
-                if not info.isfile() or skip(info.name):
+                if not info.isfile():
                     continue
                 where = f"{source}::{info.name}"
-                if _unsafe(info.name):
+                if _unsafe(info.name):  # before skip(): ".." looks like a hidden name
                     report(ArticleReadError(where, UNSAFE))
+                    continue
+                if skip(info.name):
                     continue
                 if budget.left <= 0:
                     budget.exceeded = True
