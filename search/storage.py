@@ -164,11 +164,16 @@ def remove_leftovers(index_dir: str | os.PathLike) -> list[Path]:
     live = current(root)
     removed = []
     for g in generations(root):
-        if g == live:
+        if g == live or is_complete(g) and (live is None or g.name < live.name):
             continue
-        if not is_complete(g) or (live is not None and g.name > live.name):
-            shutil.rmtree(g, ignore_errors=True)
-            removed.append(g)
+        if live is not None and g.name < live.name and \
+                time.time() - g.stat().st_mtime < KEEP_OLD_SECONDS:
+            # Unstamped yet older than the live one: made before stamps existed (this
+            # code removes its own leftovers while they are still the newest), so it
+            # may have been live and read: it gets the grace old generations get.
+            continue
+        shutil.rmtree(g, ignore_errors=True)
+        removed.append(g)
     if root.is_dir():
         for tmp in root.glob(f".{CURRENT}.*.tmp"):
             with contextlib.suppress(FileNotFoundError):

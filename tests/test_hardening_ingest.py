@@ -13,7 +13,6 @@ import tracemalloc
 import zipfile
 from pathlib import Path
 
-import pytest
 from click.testing import CliRunner
 from whoosh import index as whoosh_index
 
@@ -330,3 +329,13 @@ def test_an_unclosed_csv_quote_is_reported_where_it_opens(tmp_path):
     assert "unclosed quote" in err.reason and "line 3" in err.reason
     assert "record has no text" not in err.reason
     assert [a.title for a in out] == ["One", "Three", "Four"]
+
+
+def test_a_streamed_json_array_names_records_without_text_once_it_knows_the_file(tmp_path):
+    path = tmp_path / "recs.json"
+    path.write_text(json.dumps([{"id": 1, "note": "no text"}, rec(2), {"id": 3}]),
+                    encoding="utf-8")
+    out, errors = read(path)
+    assert [a.record for a in out] == [2]
+    assert [(e.line, e.reason) for e in errors] == [(1, "record has no text"),
+                                                    (3, "record has no text")]

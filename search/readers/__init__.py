@@ -36,6 +36,7 @@ from search.readers.limits import Budget
 from search.readers.limits import Limits
 from search.readers.limits import over_record
 from search.readers.limits import read_at_most
+from search.readers.limits import size_text
 from search.readers.text import read_text
 
 __all__ = ["discover", "read_file", "read_bytes", "read_stream", "is_not_article", "Limits"]
@@ -202,10 +203,13 @@ def read_stream(stream, name: str, source: str, report: Report,
         report(ArticleReadError(
             source, f"unsupported format ({suffix or 'no extension'}): expected {_SUPPORTED}"))
         return
-    # One article per file (text, a page) or a feed: read whole, within the article limit.
-    data = read_at_most(stream, limits.record)
+    # One article per file (text, a page): read whole, within the article limit. A feed
+    # holds many articles and its parser wants it whole: within the member limit.
+    data = read_at_most(stream, limits.member if reader is read_feed else limits.record)
     if data is None:
-        report(ArticleReadError(source, over_record(limits)))
+        report(ArticleReadError(source, over_record(limits) if reader is not read_feed else
+                                f"feed larger than the {size_text(limits.member)} limit; "
+                                "skipped (setting NEWSFACET_MAX_MEMBER_BYTES)"))
         return
     if getattr(stream, "cut", None):
         return  # a truncated member's text is not the article: the cut is reported

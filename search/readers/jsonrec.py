@@ -19,6 +19,7 @@ from collections.abc import Iterator
 
 from search.errors import ArticleReadError
 from search.models import Article
+from search.readers.fields import NO_TEXT
 from search.readers.fields import NO_TEXT_FIELD
 from search.readers.fields import has_text_field
 from search.readers.fields import lower_keys
