@@ -339,3 +339,28 @@ def test_a_streamed_json_array_names_records_without_text_once_it_knows_the_file
     assert [a.record for a in out] == [2]
     assert [(e.line, e.reason) for e in errors] == [(1, "record has no text"),
                                                     (3, "record has no text")]
+
+
+def test_a_manifest_written_with_text_paths_is_still_understood(tmp_path):
+    """Manifests of earlier versions hold paths as SQLite text; an update reads them."""
+    import sqlite3
+
+    data = tmp_path / "data"
+    data.mkdir()
+    a = data / "a.jsonl"
+    a.write_bytes(jsonl([rec(1), rec(2)]))
+    (data / "b.jsonl").write_bytes(jsonl([rec(3)]))
+    ix = tmp_path / "ix"
+    index_paths([data], ix, processes=1)
+    db = sqlite3.connect(storage.current(ix) / "manifest.sqlite")
+    db.execute("UPDATE files SET path = CAST(path AS TEXT)")
+    db.execute("UPDATE sources SET key = CAST(key AS TEXT), file = CAST(file AS TEXT)")
+    db.commit()
+    assert db.execute("SELECT DISTINCT typeof(path) FROM files").fetchall() == [("text",)]
+    db.close()
+
+    again = index_paths([data], ix, processes=1)
+    assert (again.files_unchanged, again.indexed) == (2, 0)
+    a.unlink()
+    gone = index_paths([data], ix, processes=1)
+    assert (gone.removed, gone.articles_total) == (2, 1)

@@ -4,7 +4,8 @@
   hidden files and index directories are not articles).
 - :func:`read_file` yields every article of one file, reading ``.gz``, ``.zip`` and
   ``.tar(.gz)`` transparently and dispatching each file or member by its name
-  (plain text, JSON, JSON Lines, CSV, HTML, RSS/Atom).
+  (plain text, JSON, JSON Lines, CSV, HTML, RSS/Atom). Everything is read as a stream
+  within the size limits of :mod:`search.readers.limits`, never whole first.
 
 Readers never raise for bad input: each bad file, member or record is reported as an
 :class:`~search.errors.ArticleReadError` naming the file and line, and skipped.
