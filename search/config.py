@@ -31,6 +31,15 @@ SETTINGS = (
     Setting("MAX_QUERY_LENGTH", 1000, "Longest query text accepted, in characters."),
     Setting("MAX_WILDCARD_TERMS", 1000, "Most index terms a prefix or fuzzy term may expand to."),
     Setting("LOCK_TIMEOUT", 10.0, "Seconds an `index` run waits for another run's write lock."),
+    # Read while streaming, never after reading all (search/readers/limits.py says why
+    # these sizes): what goes over is named in the run's summary and skipped.
+    Setting("MAX_RECORD_BYTES", 10 * 1024 * 1024,
+            "Largest article record read, in bytes (a JSON Lines line, a CSV row, a JSON "
+            "array item, a whole .txt or .html file)."),
+    Setting("MAX_MEMBER_BYTES", 200 * 1024 * 1024,
+            "Largest archive member or .gz stream read, in bytes once decompressed."),
+    Setting("MAX_FILE_BYTES", 1024 * 1024 * 1024,
+            "Most bytes read from one input file, in all its members once decompressed."),
 )
 
 DEFAULTS = {s.name: s.default for s in SETTINGS}

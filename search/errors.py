@@ -29,7 +29,10 @@ class ArticleReadError(NewsfacetError):
         self.path = str(path)
         self.line = line
         self.reason = reason
-        where = f"{self.path}:{line}" if line is not None else self.path
+        from search.models import shown
+
+        # The message is for people: a file name that is not UTF-8 shown escaped.
+        where = shown(self.path) + (f":{line}" if line is not None else "")
         super().__init__(f"{where}: {reason}")
 
 

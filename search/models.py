@@ -21,6 +21,16 @@ ENTITY_KINDS = ("person", "org", "place")
 SORTS = ("relevance", "newest", "oldest")
 
 
+def shown(path: str) -> str:
+    """A path (or source key) as text any terminal or page can show: the bytes of a file
+    name that is not UTF-8 (lone surrogates in a ``str``) escaped as ``\\xff``.
+
+    >>> shown("/news/caf\\udce9.txt")
+    '/news/caf\\\\xe9.txt'
+    """
+    return path.encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
+
+
 def source_key(path: str, record: int | None) -> str:
     """The text that names one record of one file: ``path`` or ``path#record``.
 
@@ -37,7 +47,8 @@ def article_id(canonical_url: str | None, path: str, record: int | None) -> str:
     'c4ed1c218d14a0f1'
     """
     key = canonical_url if canonical_url else "source:" + source_key(path, record)
-    return hashlib.sha1(key.encode("utf-8")).hexdigest()[:16]
+    # surrogateescape: a file name that is not UTF-8 hashes by its bytes on disk
+    return hashlib.sha1(key.encode("utf-8", "surrogateescape")).hexdigest()[:16]
 
 
 @dataclass(frozen=True)
@@ -223,7 +234,7 @@ class ArticleView:
         out.pop("score", None)
         out.pop("snippet", None)
         out.update(body=self.body, caption=self.caption, authors=list(self.authors),
-                   sources=list(self.sources))
+                   sources=[shown(s) for s in self.sources])
         if self.body_html is not None:
             out["body_html"] = self.body_html
         return out

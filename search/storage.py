@@ -3,7 +3,9 @@
 ``DIR/gen-000001/`` … are whole Whoosh indexes; ``DIR/current`` is a symlink to the
 live one. A rebuild writes a new generation beside it and switches ``current`` with
 ``os.replace`` on a new symlink, which is atomic: readers see the old index or the
-new one, never half of one. Anything else in ``DIR`` (its ``.gitignore``, the
+new one, never half of one. A generation is stamped ``COMPLETE`` (and flushed to disk)
+just before it first goes live; one without the stamp is a killed run's leftover, and
+the next run removes it (:func:`remove_leftovers`). Anything else in ``DIR`` (its ``.gitignore``, the
 enrichment cache) is left alone.
 """
 
@@ -23,6 +25,7 @@ from search.errors import IndexMissingError
 CURRENT = "current"
 VERSION_FILE = "SCHEMA_VERSION"
 LOCK_FILE = ".write.lock"
+COMPLETE_FILE = "COMPLETE"
 _GEN = re.compile(r"^gen-(\d{6})$")
 # Generations older than the live one and the one before it are removed once they
 # have not been live for this long (a reader may still hold one open).
@@ -81,37 +84,101 @@ def set_schema_version(generation: Path, version: int) -> None:
     (generation / VERSION_FILE).write_text(f"{version}\n")
 
 
+def is_complete(generation: Path) -> bool:
+    """Whether a generation was finished: stamped just before it was first made live.
+    One without the stamp is what a killed rebuild left, never read by anyone."""
+    return (generation / COMPLETE_FILE).exists()
+
+
+def _fsync_path(path: Path, directory: bool = False) -> None:
+    fd = os.open(path, os.O_RDONLY | (os.O_DIRECTORY if directory else 0))
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def _fsync_tree(generation: Path) -> None:
+    """Flush a generation's files and its folder to disk: the switch must never point
+    readers at a generation whose data a power cut could still take."""
+    for p in sorted(generation.iterdir()):
+        if p.is_file() and not p.is_symlink():
+            _fsync_path(p)
+    _fsync_path(generation, directory=True)
+
+
+def _stamp(generation: Path) -> None:
+    marker = generation / COMPLETE_FILE
+    if not marker.exists():
+        marker.write_text("finished; made live\n")
+        _fsync_path(marker)
+
+
 def switch(index_dir: str | os.PathLike, generation: Path) -> None:
-    """Make ``generation`` live, atomically, then remove generations long out of use."""
+    """Make ``generation`` live, atomically, then remove generations long out of use.
+
+    Its files are flushed to disk and it is stamped complete first; the index
+    directory is flushed after the ``os.replace``, so the switch itself is durable.
+    """
     root = Path(index_dir)
+    old = current(root)
+    if old is not None and old != generation:
+        _stamp(old)  # live once, so complete (one made before stamps existed has none)
+    _stamp(generation)
+    _fsync_tree(generation)
     tmp = root / f".{CURRENT}.{os.getpid()}.tmp"
     with contextlib.suppress(FileNotFoundError):
         tmp.unlink()
     os.symlink(generation.name, tmp)
     os.replace(tmp, root / CURRENT)
-    # Mark when each generation stopped being live, so old ones can go later.
+    _fsync_path(root, directory=True)
     prune(root)
 
 
 def prune(index_dir: str | os.PathLike, keep_seconds: float = KEEP_OLD_SECONDS) -> list[Path]:
-    """Delete generations other than the live one and the one before it that have been
-    out of use for ``keep_seconds``; return what was deleted."""
+    """Delete complete generations older than the live one, except the newest of them
+    (kept for readers still on it), once out of use for ``keep_seconds``; return what
+    was deleted. Unfinished generations are :func:`remove_leftovers`' job."""
     root = Path(index_dir)
     live = current(root)
-    gens = generations(root)
     if live is None:
         return []
-    older = [g for g in gens if g.name < live.name]
+    older = [g for g in generations(root) if g.name < live.name and is_complete(g)]
     removed = []
     for g in older[:-1]:
         if time.time() - g.stat().st_mtime >= keep_seconds:
             shutil.rmtree(g, ignore_errors=True)
             removed.append(g)
-    # Half-built generations newer than the live one are left by a crashed rebuild.
-    for g in gens:
-        if g.name > live.name and time.time() - g.stat().st_mtime >= keep_seconds:
-            shutil.rmtree(g, ignore_errors=True)
-            removed.append(g)
+    return removed
+
+
+def remove_leftovers(index_dir: str | os.PathLike) -> list[Path]:
+    """Delete what killed runs left: generations never made live (a killed ``--rebuild``'s
+    or first build's: newer than the live one, or without the complete stamp) and
+    ``.current.*.tmp`` links of a switch killed half-way. Never the live generation, nor
+    a complete one before it. Call it holding :func:`write_lock` (no run is building).
+
+    :returns: what was deleted
+    """
+    root = Path(index_dir)
+    live = current(root)
+    removed = []
+    for g in generations(root):
+        if g == live or is_complete(g) and (live is None or g.name < live.name):
+            continue
+        if live is not None and g.name < live.name and \
+                time.time() - g.stat().st_mtime < KEEP_OLD_SECONDS:
+            # Unstamped yet older than the live one: made before stamps existed (this
+            # code removes its own leftovers while they are still the newest), so it
+            # may have been live and read: it gets the grace old generations get.
+            continue
+        shutil.rmtree(g, ignore_errors=True)
+        removed.append(g)
+    if root.is_dir():
+        for tmp in root.glob(f".{CURRENT}.*.tmp"):
+            with contextlib.suppress(FileNotFoundError):
+                tmp.unlink()
+                removed.append(tmp)
     return removed
 
 

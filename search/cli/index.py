@@ -11,6 +11,7 @@ from search.cli.common import CliError
 from search.cli.common import command
 from search.cli.common import index_option
 from search.cli.common import settings
+from search.models import shown
 
 # Skipped files listed in the summary before "… and N more (use --verbose)".
 SKIPPED_SHOWN = 10
@@ -42,7 +43,8 @@ def index_command(paths, index_dir, rebuild, outlet, processes, quiet, verbose):
                              processes=processes, progress=progress, settings=settings())
     _print_summary(result, verbose)
     if not result.usable:
-        raise CliError(f"Nothing to index: no article found in {', '.join(paths)}.", 1, 400)
+        raise CliError(f"Nothing to index: no article found in "
+                       f"{', '.join(shown(p) for p in paths)}.", 1, 400)
 
 
 @contextlib.contextmanager

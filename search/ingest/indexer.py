@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import sqlite3
 import time
 from collections.abc import Callable
 from collections.abc import Iterable
@@ -36,6 +37,7 @@ from search.errors import IndexVersionError
 from search.ingest.manifest import Manifest
 from search.ingest.manifest import under
 from search.models import source_key
+from search.ingest.readers.limits import Limits
 from search.schema import SCHEMA_VERSION
 from search.schema import to_document
 from search.ingest.workers import Batches
@@ -117,7 +119,8 @@ def index_paths(paths: Iterable[str | os.PathLike], index_dir: str | os.PathLike
     :param progress: called as the run advances; an exception from it aborts the run
         and leaves the index as it was
     :param report: called with each :class:`ArticleReadError` as it happens
-    :param settings: ``NER_PROCESSES``, ``NER_MODEL``, ``LOCK_TIMEOUT``, built at the edge
+    :param settings: ``NER_PROCESSES``, ``NER_MODEL``, ``LOCK_TIMEOUT`` and the input size
+        limits (``MAX_RECORD_BYTES``, ``MAX_MEMBER_BYTES``, ``MAX_FILE_BYTES``), built at the edge
     :raises IndexBusyError: when another run holds the write lock past ``LOCK_TIMEOUT``
     """
     from whoosh import index as whoosh_index
@@ -127,6 +130,9 @@ def index_paths(paths: Iterable[str | os.PathLike], index_dir: str | os.PathLike
     paths = [str(p) for p in paths]
     result = IndexReport(paths_given=len(paths))
     with storage.write_lock(index_dir, timeout=settings["LOCK_TIMEOUT"]):
+        # What a killed run left (its unfinished generation, a half-made switch): gone
+        # before this run adds anything. The enrichment cache keeps its NER work.
+        storage.remove_leftovers(index_dir)
         live = storage.current(index_dir)
         fresh = rebuild or live is None
         if fresh:
@@ -142,7 +148,8 @@ def index_paths(paths: Iterable[str | os.PathLike], index_dir: str | os.PathLike
                 raise IndexMissingError(str(index_dir)) from e
         run = _Run(ix, gen, Path(index_dir), fresh, result, outlet=outlet,
                    processes=settings["NER_PROCESSES"] if processes is None else processes,
-                   model=model or settings["NER_MODEL"], progress=progress, report=report)
+                   model=model or settings["NER_MODEL"], progress=progress, report=report,
+                   limits=Limits.from_settings(settings))
         run.execute(paths)
         if fresh and result.records_read == 0:
             # Nothing read: never replace the live index with an empty one.
@@ -161,10 +168,13 @@ class _Run:
     """One run's state: what to read, what each article's sources are, what was written."""
 
     def __init__(self, ix, gen: Path, index_dir: Path, fresh: bool, result: IndexReport,
-                 *, outlet, processes, model, progress, report):
+                 *, outlet, processes, model, progress, report, limits: Limits):
         self.ix, self.gen, self.index_dir, self.fresh = ix, gen, index_dir, fresh
         self.result, self.outlet, self.processes, self.model = result, outlet, processes, model
-        self.progress, self.report = progress, report
+        self.progress, self.report, self.limits = progress, report, limits
+        # file -> (source key -> article id, record errors), filled as files are read
+        # and corrected when an article of the file fails later (in enrichment)
+        self.read: dict[str, tuple[dict[str, str], list[ArticleReadError]]] = {}
         self.stale: dict[str, str] = {}        # source key -> article id, of files re-read or gone
         self.stale_file: dict[str, str] = {}   # source key -> file it came from
         self.run_sources: dict[str, list[str]] = {}
@@ -250,12 +260,20 @@ class _Run:
         for p in gone:
             manifest.forget(p)
         for path, (st, keys, ok, errors) in outcomes.items():
-            if ok:
-                manifest.record(path, st.st_size, st.st_mtime_ns, keys, errors)
-            else:
-                old = {k: a for k, a in self.stale.items() if self.stale_file[k] == path}
-                if keys or old:
-                    manifest.record(path, -1, -1, {**old, **keys})
+            record_errors = [e for e in errors if e.path != path or e.line is not None]
+            try:
+                if ok:
+                    manifest.record(path, st.st_size, st.st_mtime_ns, keys, record_errors)
+                else:
+                    old = {k: a for k, a in self.stale.items() if self.stale_file[k] == path}
+                    if keys or old:
+                        manifest.record(path, -1, -1, {**old, **keys})
+            except (sqlite3.Error, ValueError, UnicodeError) as e:
+                # Whoosh is committed: never raise now. Unrecorded, the file is read
+                # again next run (which rewrites the same documents).
+                manifest.forget(path)
+                self._error(ArticleReadError(path, f"indexed, but could not be recorded in "
+                                                   f"the manifest ({e}); it will be read again"))
         manifest.commit()
 
     def _read_all(self, to_read, writer, cache, version, batches, searcher) -> dict:
@@ -272,15 +290,23 @@ class _Run:
                 self._error(e)
 
             keys: dict[str, str] = {}
-            for raw in read_file(path, on_error):
-                article = clean(raw)
+            self.read[str(path)] = (keys, errors)
+            for raw in read_file(path, on_error, self.limits):
                 key = source_key(raw.source, raw.record)
+                try:
+                    article = clean(raw)
+                    ckey = cache_key(article, version)
+                    hit = cache.get(ckey)
+                except Exception as e:  # noqa: BLE001 - one bad record must not cost the others
+                    on_error(ArticleReadError(raw.source, f"could not clean this article "
+                                                          f"({type(e).__name__}: {e}); skipped",
+                                              raw.record))
+                    continue
                 keys[key] = article.id
                 known = self.run_sources.setdefault(article.id, [])
                 if key not in known:
                     known.append(key)
-                ckey = cache_key(article, version)
-                pending.append((article, ckey, cache.get(ckey)))
+                pending.append((article, ckey, hit, key, str(path)))
                 if len(pending) >= BATCH_SIZE:
                     self._submit(batches, pending)
                     pending = []
@@ -290,8 +316,7 @@ class _Run:
             # A whole-file failure (unreadable, truncated archive) keeps what the file
             # gave before: it is not recorded as read, and its old keys stay.
             ok = not any(e.line is None and e.path == str(path) for e in errors)
-            outcomes[str(path)] = (st, keys, ok, [e for e in errors if e.path != str(path)
-                                                  or e.line is not None])
+            outcomes[str(path)] = (st, keys, ok, errors)
             self.files_done += 1
             self._tick()
         if pending:
@@ -301,7 +326,7 @@ class _Run:
 
     @staticmethod
     def _submit(batches: Batches, items: list) -> None:
-        batches.submit(items, [a for a, _, hit in items if hit is None])
+        batches.submit(items, [a for a, _, hit, _, _ in items if hit is None])
 
     def _flush(self, finished, writer, cache, searcher) -> None:
         from search.ingest.enrich.pipeline import apply
@@ -309,9 +334,12 @@ class _Run:
         for items, results in finished:
             fresh_results = iter(results)
             new_cache = []
-            for article, ckey, hit in items:
+            for article, ckey, hit, key, path in items:
                 if hit is None:
                     hit = next(fresh_results)
+                    if isinstance(hit, BaseException):
+                        self._drop_failed(article, key, path, hit)
+                        continue
                     new_cache.append((ckey, *hit))
                 article = apply(article, hit[0], hit[1], default_outlet=self.outlet)
                 self.words.add(article.title, article.body, article.caption)
@@ -332,6 +360,20 @@ class _Run:
                 self.result.enriched += len(new_cache)
             self.result.indexed = len(self.written)
             self._tick()
+
+    def _drop_failed(self, article, key: str, path: str, error: BaseException) -> None:
+        """Skip one article whose enrichment failed: out of its file's keys (so the
+        manifest does not claim it), reported with its file and record."""
+        keys, errors = self.read[path]
+        keys.pop(key, None)
+        sources = self.run_sources.get(article.id, [])
+        if key in sources:
+            sources.remove(key)
+        e = ArticleReadError(article.source, f"could not enrich this article "
+                                             f"({type(error).__name__}: {error}); skipped",
+                             article.record)
+        errors.append(e)
+        self._error(e)
 
     def _sources(self, aid: str, searcher) -> list[str]:
         """The article's sources: those still valid from before this run, then this run's."""

@@ -8,6 +8,11 @@ id of each, say what to take out of the index when the file changes or disappear
 
 The indexer commits Whoosh first and this file second: a crash between the two only
 makes the next run read some files again, which rewrites the same documents.
+
+Paths (and the source keys made of them) are stored as their bytes
+(:func:`os.fsencode`), not as text: a file name need not be UTF-8 (``b"\\xff.txt"``
+is a ``str`` with a lone surrogate in Python, which SQLite text cannot hold). Rows an
+older Newsfacet wrote as text are turned into bytes when the manifest opens.
 """
 
 from __future__ import annotations
@@ -29,7 +34,20 @@ CREATE TABLE IF NOT EXISTS files(
 CREATE TABLE IF NOT EXISTS sources(
     key TEXT PRIMARY KEY, file TEXT NOT NULL, article TEXT NOT NULL);
 CREATE INDEX IF NOT EXISTS sources_file ON sources(file);
+UPDATE files SET path = CAST(path AS BLOB) WHERE typeof(path) = 'text';
+UPDATE sources SET key = CAST(key AS BLOB), file = CAST(file AS BLOB)
+    WHERE typeof(key) = 'text' OR typeof(file) = 'text';
 """
+
+
+def _b(path: str) -> bytes:
+    """A path or source key as stored: its bytes on disk."""
+    return os.fsencode(path)
+
+
+def _s(stored) -> str:
+    """A stored path or source key back as the ``str`` the rest of the code uses."""
+    return os.fsdecode(stored) if isinstance(stored, bytes) else stored
 
 
 @dataclass(frozen=True)
@@ -48,7 +66,9 @@ class FileState:
 
 
 def _errors_json(errors) -> str:
-    return json.dumps([[e.path, e.reason, e.line] for e in errors], ensure_ascii=False)
+    # ASCII escapes: a path that is not UTF-8 holds lone surrogates, which only an
+    # escape carries through SQLite text.
+    return json.dumps([[e.path, e.reason, e.line] for e in errors])
 
 
 def _errors_from(text: str) -> tuple[ArticleReadError, ...]:
@@ -77,12 +97,12 @@ class Manifest:
     def files(self) -> dict[str, FileState]:
         """Every recorded file, by absolute path."""
         rows = self.db.execute("SELECT path, size, mtime_ns, articles, errors FROM files")
-        return {p: FileState(s, m, n, _errors_from(e)) for p, s, m, n, e in rows}
+        return {_s(p): FileState(s, m, n, _errors_from(e)) for p, s, m, n, e in rows}
 
     def keys_of(self, path: str) -> dict[str, str]:
         """The source keys a file gave, each with its article id."""
-        rows = self.db.execute("SELECT key, article FROM sources WHERE file = ?", (path,))
-        return dict(rows.fetchall())
+        rows = self.db.execute("SELECT key, article FROM sources WHERE file = ?", (_b(path),))
+        return {_s(k): a for k, a in rows.fetchall()}
 
     def record(self, path: str, size: int, mtime_ns: int, keys: dict[str, str],
                errors=()) -> None:
@@ -96,13 +116,13 @@ class Manifest:
         """
         self.forget(path)
         self.db.execute("INSERT INTO files VALUES (?, ?, ?, ?, ?)",
-                        (path, size, mtime_ns, len(keys), _errors_json(errors)))
+                        (_b(path), size, mtime_ns, len(keys), _errors_json(errors)))
         self.db.executemany("INSERT OR REPLACE INTO sources VALUES (?, ?, ?)",
-                            [(k, path, a) for k, a in keys.items()])
+                            [(_b(k), _b(path), a) for k, a in keys.items()])
 
     def forget(self, path: str) -> None:
-        self.db.execute("DELETE FROM files WHERE path = ?", (path,))
-        self.db.execute("DELETE FROM sources WHERE file = ?", (path,))
+        self.db.execute("DELETE FROM files WHERE path = ?", (_b(path),))
+        self.db.execute("DELETE FROM sources WHERE file = ?", (_b(path),))
 
     def commit(self) -> None:
         self.db.commit()

@@ -121,10 +121,29 @@ class Batches:
     def _finish(self, entry) -> None:
         if entry[3] is not None:
             return
-        if entry[2] is not None:
-            entry[3] = entry[2].get()
-        else:
-            entry[3] = self.local.enrich(entry[1])
+        try:
+            if entry[2] is not None:
+                entry[3] = entry[2].get()
+            else:
+                entry[3] = self.local.enrich(entry[1])
+        except Exception:  # noqa: BLE001 - one bad article must not cost its batch
+            entry[3] = self._one_by_one(entry[1])
+
+    def _one_by_one(self, articles: list[Article]) -> list:
+        """Results of a batch that failed, article by article in this process: the
+        exception of each article that fails again takes its place (the indexer skips
+        and reports it). A model that cannot load fails every article, and is raised."""
+        from search.errors import ConfigError
+
+        out: list = []
+        for article in articles:
+            try:
+                out.extend(self.local.enrich([article]))
+            except ConfigError:
+                raise
+            except Exception as e:  # noqa: BLE001
+                out.append(e)
+        return out
 
     def ready(self):
         """Finished batches at the head of the queue, in order (blocks only when full)."""

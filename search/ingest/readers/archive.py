@@ -2,12 +2,15 @@
 
 Each member is read by its own name (``x.jsonl.gz`` is JSON Lines); its articles'
 ``source`` is ``"<archive>::<member>"``. A truncated archive is reported and what
-could be read from it is kept.
+could be read from it is kept. Archives are read as streams, member after member, each
+within the limits of :mod:`search.ingest.readers.limits`; a member whose path is absolute or
+holds ``..`` is reported, never read (nothing is ever extracted to disk).
 """
 
 from __future__ import annotations
 
 import io
+import struct
 import tarfile
 import zipfile
 import zlib
@@ -16,99 +19,288 @@ from collections.abc import Iterator
 
 from search.errors import ArticleReadError
 from search.models import Article
+from search.ingest.readers.limits import CHUNK
+from search.ingest.readers.limits import Bounded
+from search.ingest.readers.limits import Budget
+from search.ingest.readers.limits import Gunzip
+from search.ingest.readers.limits import Reader
+from search.ingest.readers.limits import size_text
 
 Report = Callable[[ArticleReadError], None]
-Dispatch = Callable[[bytes, str, str, Report], Iterator[Article]]
-# Formats in which what precedes a truncation is still whole records.
-_LINE_FORMATS = (".jsonl", ".ndjson", ".jsonlines", ".csv", ".tsv")
+# dispatch(stream, name, source, report, budget): the articles of one stream, by its name
+Dispatch = Callable[..., Iterator[Article]]
 
 
-def gunzip(data: bytes) -> tuple[bytes, str | None]:
-    """The decompressed bytes of a gzip file (every member), and an error or ``None``.
+def _unsafe(name: str) -> bool:
+    """Whether a member's path is absolute or climbs out with ``..`` (never extracted here,
+    only read, but named rather than silently dropped)."""
+    parts = name.replace("\\", "/").split("/")
+    return name.startswith(("/", "\\")) or ".." in parts or (len(name) > 1 and name[1] == ":")
 
-    :param data: the compressed bytes
-    :returns: ``(bytes, None)``, or what decompressed before the error and the error
+
+def read_member(raw, name: str, where: str, report: Report, dispatch: Dispatch,
+                budget: Budget, limit: int | None) -> Iterator[Article]:
+    """Articles of one stream (a file, an archive member, a decompressed ``.gz``) read
+    within ``limit`` bytes and the file's ``budget``.
+
+    A stream that ends early (a truncated ``.gz`` or zip member, or one cut at a limit)
+    keeps the articles read before the cut and is reported once, with the reason of the
+    cut (what the reader said of the fragment it saw is left out: the cut explains it).
+
+    :param raw: the stream of bytes
+    :param name: its name (decides the format)
+    :param where: the file, or ``archive::member``, named in reports
+    :param limit: its own size limit, or ``None`` (a plain file has only the budget)
     """
-    out: list[bytes] = []
-    rest = data
-    while rest:
-        d = zlib.decompressobj(wbits=31)
-        try:
-            out.append(d.decompress(rest))
-            out.append(d.flush())
-        except zlib.error as e:
-            return b"".join(out), f"corrupt gzip data ({e})"
-        if not d.eof:
-            return b"".join(out), "truncated gzip file (it ends before the compressed data does)"
-        rest = d.unused_data.lstrip(b"\x00")
-    return b"".join(out), None
+    stream = Reader(Bounded(raw, limit, budget))
+    held: list[ArticleReadError] = []
+
+    def hold(e: ArticleReadError) -> None:
+        if e.line is None and e.path == where:
+            held.append(e)
+        else:
+            report(e)
+
+    count = 0
+    for article in dispatch(stream, name, where, hold, budget):
+        count += 1
+        yield article
+    cut = stream.cut
+    if not cut:
+        for e in held:
+            report(e)
+        return
+    kept = f"; kept the {count} article{'s' if count != 1 else ''} read before the cut" \
+        if count else "; skipped"
+    if cut == "member":
+        reason = (f"larger than the {size_text(budget.limits.member)} limit for one archive "
+                  "member or .gz stream, decompressed (setting NEWSFACET_MAX_MEMBER_BYTES)")
+    elif cut == "file":
+        # Named once, by the file: every later member is cut too.
+        return
+    else:
+        reason = cut
+    report(ArticleReadError(where, reason + kept))
 
 
-def read_gzip(data: bytes, name: str, source: str, report: Report,
-              dispatch: Dispatch) -> Iterator[Article]:
-    """Articles of a ``.gz`` file, read by its inner name (``x.jsonl.gz`` -> ``x.jsonl``).
+def file_over(path: str, budget: Budget) -> ArticleReadError:
+    return ArticleReadError(path, f"larger than the {size_text(budget.limits.file)} limit for "
+                                  "one input file (all its members, decompressed); stopped "
+                                  "reading it there (setting NEWSFACET_MAX_FILE_BYTES)")
 
-    :param data: the compressed bytes
+
+def read_gzip(stream, name: str, source: str, report: Report, dispatch: Dispatch,
+              budget: Budget) -> Iterator[Article]:
+    """Articles of a ``.gz`` stream, read by its inner name (``x.jsonl.gz`` -> ``x.jsonl``),
+    decompressed as it is read and at most :attr:`Limits.member` bytes of it.
+
+    :param stream: the compressed bytes
     :param name: the file's name
     :param source: the file, or ``archive::member``
     :param report: called with each error
-    :param dispatch: reads the decompressed bytes by name
+    :param dispatch: reads the decompressed stream by name
     """
-    inner = name[:-3]
-    raw, error = gunzip(data)
-    if error:
-        keeps = inner.lower().endswith(_LINE_FORMATS) and raw
-        report(ArticleReadError(source, error + ("; reading the records before the cut"
-                                                 if keeps else "; skipped")))
-        if not keeps:
-            return
-        # The last line is cut short: drop it rather than report it as malformed.
-        raw = raw[: raw.rfind(b"\n") + 1]
-    yield from dispatch(raw, inner, source, report)
+    yield from read_member(Gunzip(stream), name[:-3], source, report, dispatch, budget,
+                           budget.limits.member)
 
 
-def read_zip(data: bytes, source: str, report: Report, dispatch: Dispatch,
-             skip: Callable[[str], bool]) -> Iterator[Article]:
-    """Articles of every member of a zip archive.
+def read_zip(stream, source: str, report: Report, dispatch: Dispatch,
+             skip: Callable[[str], bool], budget: Budget) -> Iterator[Article]:
+    """Articles of every member of a zip archive, each member streamed.
 
-    :param data: the archive's bytes
+    An archive whose central directory (at its end) is missing, as in a truncated
+    download, is read by its local headers, member after member, up to the cut: what
+    ``unzip`` cannot open, ``zip -FF`` and streaming readers do the same way.
+
+    :param stream: the archive's bytes
     :param source: the archive (or ``archive::member``)
     :param report: called with each error
-    :param dispatch: reads one member's bytes by name
+    :param dispatch: reads one member's stream by name
     :param skip: whether a member (by its path) is not an article (README, hidden, ...)
     """
+    if not stream.seekable():
+        data = stream.read()  # a member of another archive: already within its limit
+        stream = io.BytesIO(data)
     try:
-        zf = zipfile.ZipFile(io.BytesIO(data))
+        zf = zipfile.ZipFile(stream)
     except (zipfile.BadZipFile, OSError, ValueError) as e:
-        report(ArticleReadError(source, f"not a readable zip archive, truncated or corrupt ({e})"))
+        stream.seek(0)
+        yield from _read_local_headers(stream, source, report, dispatch, skip, budget, str(e))
         return
     with zf:
         for info in sorted(zf.infolist(), key=lambda i: i.filename):
-            if info.is_dir() or skip(info.filename):
-                continue
             where = f"{source}::{info.filename}"
+            if info.is_dir():
+                continue
+            if _unsafe(info.filename):  # before skip(): ".." looks like a hidden name
+                report(ArticleReadError(where, UNSAFE))
+                continue
+            if skip(info.filename):
+                continue
+            if budget.left <= 0:
+                budget.exceeded = True
+                return
             try:
-                member = zf.read(info)
+                member = zf.open(info)
             except (zipfile.BadZipFile, zlib.error, EOFError, OSError, ValueError,
                     NotImplementedError, RuntimeError) as e:
                 report(ArticleReadError(where, f"could not read this archive member ({e})"))
                 continue
-            yield from dispatch(member, info.filename, where, report)
+            with member:
+                yield from read_member(_Guarded(member), info.filename, where, report,
+                                       dispatch, budget, budget.limits.member)
 
 
-def read_tar(data: bytes, source: str, report: Report, dispatch: Dispatch,
-             skip: Callable[[str], bool]) -> Iterator[Article]:
-    """Articles of every regular file in a tar archive (plain, gzip, bz2 or xz).
+UNSAFE = "unsafe path in archive (absolute or with '..'); skipped"
+_LOCAL = struct.Struct("<4sHHHHHIIIHH")
+_ZIP_ERRORS = (zipfile.BadZipFile, tarfile.TarError, zlib.error, EOFError, OSError, ValueError,
+               NotImplementedError, RuntimeError)
 
-    :param data: the archive's bytes
+
+class _Guarded(io.RawIOBase):
+    """A member stream whose read errors (bad CRC, corrupt data) end it, kept in
+    :attr:`error`, rather than escape into the reader."""
+
+    def __init__(self, raw):
+        super().__init__()
+        self.raw = raw
+        self.error: str | None = None
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer) -> int:
+        if self.error:
+            return 0
+        try:
+            data = self.raw.read(len(buffer))
+        except _ZIP_ERRORS as e:
+            self.error = f"could not read this archive member ({e})"
+            return 0
+        buffer[: len(data)] = data
+        return len(data)
+
+
+class _Inflate(io.RawIOBase):
+    """The data of one member found by its local header: stored bytes of a known size, or
+    a deflate stream read up to its own end (the size may be unknown, flag bit 3)."""
+
+    def __init__(self, f, method: int, csize: int | None):
+        super().__init__()
+        self.f, self.method, self.left = f, method, csize
+        self.z = zlib.decompressobj(-15) if method == 8 else None
+        self.done = False
+        self.error: str | None = None
+        self.pending = b""
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer) -> int:
+        while not self.done and not self.error and not self.pending:
+            self._step(len(buffer))
+        n = min(len(buffer), len(self.pending))
+        buffer[:n] = self.pending[:n]
+        self.pending = self.pending[n:]
+        return n
+
+    def _step(self, want: int) -> None:
+        if self.z is None:  # stored
+            chunk = self.f.read(min(want, self.left))
+            self.left -= len(chunk)
+            if not chunk and self.left:
+                self.error = "archive member cut short (the zip file is truncated)"
+            self.pending, self.done = chunk, self.left == 0
+            return
+        if self.z.unconsumed_tail:
+            data = self.z.unconsumed_tail
+        else:
+            data = self.f.read(CHUNK)
+            if not data:
+                self.error = "archive member cut short (the zip file is truncated)"
+                return
+        try:
+            self.pending = self.z.decompress(data, max(want, CHUNK))
+        except zlib.error as e:
+            self.error = f"corrupt archive member ({e})"
+            return
+        if self.z.eof:
+            self.done = True
+            # Give back what the deflate stream did not use: the next header starts there.
+            self.f.seek(-len(self.z.unused_data), io.SEEK_CUR)
+
+    def finish(self) -> None:
+        """Read to the end of the member, so the file stands at the next header."""
+        while not self.done and not self.error:
+            self.pending = b""
+            self._step(CHUNK)
+
+
+def _read_local_headers(f, source: str, report: Report, dispatch: Dispatch,
+                        skip: Callable[[str], bool], budget: Budget,
+                        why: str) -> Iterator[Article]:
+    """Members of a zip archive without its central directory, by their local headers."""
+    members = 0
+    while True:
+        head = f.read(_LOCAL.size)
+        if len(head) < _LOCAL.size or head[:4] != b"PK\x03\x04":
+            break
+        _, _, flags, method, _, _, _, csize, _, nlen, xlen = _LOCAL.unpack(head)
+        raw_name = f.read(nlen)
+        f.read(xlen)
+        name = raw_name.decode("utf-8" if flags & 0x800 else "cp437", errors="replace")
+        where = f"{source}::{name}"
+        sized = not flags & 0x08
+        if flags & 0x01 or method not in (0, 8) or (method == 0 and not sized):
+            # Encrypted, another compression, or stored with no size: its end is unknown.
+            report(ArticleReadError(where, "archive member that cannot be read without the "
+                                           "zip's central directory; stopped here"))
+            break
+        members += 1
+        data = _Inflate(f, method, csize if sized else None)
+        if name.endswith("/"):
+            pass
+        elif _unsafe(name):
+            report(ArticleReadError(where, UNSAFE))
+        elif skip(name):
+            pass
+        elif budget.left <= 0:
+            budget.exceeded = True
+            return
+        else:
+            yield from read_member(data, name, where, report, dispatch, budget,
+                                   budget.limits.member)
+        data.finish()
+        if data.error:
+            break
+        if not sized:
+            # The data descriptor: crc and sizes, with or without its signature.
+            desc = f.read(16)
+            back = 0 if desc[:4] == b"PK\x07\x08" else 4
+            f.seek(-back, io.SEEK_CUR)
+    if members == 0:
+        report(ArticleReadError(source, f"not a readable zip archive, truncated or corrupt "
+                                        f"({why})"))
+        return
+    report(ArticleReadError(source, f"zip archive without its central directory, truncated or "
+                                    f"corrupt ({why}); read its {members} members found before "
+                                    "the cut"))
+
+
+def read_tar(stream, source: str, report: Report, dispatch: Dispatch,
+             skip: Callable[[str], bool], budget: Budget) -> Iterator[Article]:
+    """Articles of every regular file in a tar archive (plain, gzip, bz2 or xz), read as a
+    stream: one member at a time, never the whole archive.
+
+    :param stream: the archive's bytes
     :param source: the archive (or ``archive::member``)
     :param report: called with each error
-    :param dispatch: reads one member's bytes by name
+    :param dispatch: reads one member's stream by name
     :param skip: whether a member (by its path) is not an article (README, hidden, ...)
     """
     errors = (tarfile.TarError, EOFError, zlib.error, OSError, ValueError)
     try:
-        tf = tarfile.open(fileobj=io.BytesIO(data), mode="r:*")
+        tf = tarfile.open(fileobj=stream, mode="r|*")
     except errors as e:
         report(ArticleReadError(source, f"not a readable tar archive, truncated or corrupt ({e})"))
         return
@@ -118,13 +310,26 @@ def read_tar(data: bytes, source: str, report: Report, dispatch: Dispatch,
             try:
                 info = tf.next()
                 if info is None:
+                    if count == 0 and tf.offset == 0:
+                        report(ArticleReadError(source, "not a readable tar archive, truncated "
+                                                        "or corrupt (no members)"))
                     return
-                if not info.isfile() or skip(info.name):
+                if not info.isfile():
                     continue
-                member = tf.extractfile(info).read()
+                where = f"{source}::{info.name}"
+                if _unsafe(info.name):  # before skip(): ".." looks like a hidden name
+                    report(ArticleReadError(where, UNSAFE))
+                    continue
+                if skip(info.name):
+                    continue
+                if budget.left <= 0:
+                    budget.exceeded = True
+                    return
+                member = tf.extractfile(info)
             except errors as e:
                 report(ArticleReadError(
                     source, f"tar archive truncated or corrupt after {count} members ({e})"))
                 return
             count += 1
-            yield from dispatch(member, info.name, f"{source}::{info.name}", report)
+            yield from read_member(_Guarded(member), info.name, where, report, dispatch,
+                                   budget, budget.limits.member)

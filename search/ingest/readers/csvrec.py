@@ -1,9 +1,14 @@
-"""CSV with a header row; the delimiter is sniffed among ``,`` ``;`` and tab."""
+"""CSV with a header row; the delimiter is sniffed among ``,`` ``;`` and tab.
+
+Read line by line (:mod:`search.ingest.readers.limits`): a row is at most the article limit,
+NUL bytes and bytes no encoding reads are replaced, and a quote left open (which would
+swallow every later row into one field) is reported where it opened, and the rows after
+that line are read again as rows.
+"""
 
 from __future__ import annotations
 
 import csv
-import io
 import sys
 from collections.abc import Callable
 from collections.abc import Iterator
@@ -13,11 +18,21 @@ from search.models import Article
 from search.ingest.readers.fields import TEXT
 from search.ingest.readers.fields import has_text_field
 from search.ingest.readers.fields import to_article
-from search.ingest.readers.text import decode
+from search.ingest.readers.limits import CHUNK
+from search.ingest.readers.limits import Limits
+from search.ingest.readers.limits import decode_line
+from search.ingest.readers.limits import lines
+from search.ingest.readers.limits import looks_binary
+from search.ingest.readers.limits import over_record
 
 _DELIMITERS = ",;\t"
-# Article bodies are longer than csv's default 128 KiB field limit allows for.
+# Article bodies are longer than csv's default 128 KiB field limit allows for; a row's
+# size is bounded by the article limit, line by line, instead.
 csv.field_size_limit(min(sys.maxsize, 2**31 - 1))
+
+
+class _Over(Exception):
+    """A row longer than the article limit."""
 
 
 def _delimiter(sample: str) -> str:
@@ -28,21 +43,80 @@ def _delimiter(sample: str) -> str:
         return max(_DELIMITERS, key=header.count)
 
 
-def read_csv(data: bytes, source: str, report: Callable[[ArticleReadError], None]
-             ) -> Iterator[Article]:
+class _Lines:
+    """The file's lines as text, numbered, for ``csv.reader``; lines can be put back
+    (to read again after a quote left open) and a row's size is counted against the
+    article limit."""
+
+    def __init__(self, stream, limit: int):
+        self.source = lines(stream, limit)
+        self.limit = limit
+        self.back: list[tuple[int, str]] = []
+        self.taken: list[tuple[int, str]] = []  # the lines of the row being read
+        self.size = 0
+        self.ended = False
+
+    def __iter__(self):
+        return self
+
+    def __next__(self) -> str:
+        if self.back:
+            n, text = self.back.pop()
+        else:
+            try:
+                n, raw = next(self.source)
+            except StopIteration:
+                self.ended = True
+                raise
+            if raw is None:
+                self.taken.append((n, ""))
+                raise _Over
+            text = decode_line(raw)
+            if n == 1:
+                text = text.lstrip("\ufeff")
+        self.size += len(text)
+        self.taken.append((n, text))
+        if self.size > self.limit:
+            raise _Over
+        return text
+
+    def start_row(self) -> None:
+        self.taken, self.size = [], 0
+
+
+def _open_quote(rows: list[tuple[int, str]], quote: str = '"') -> int | None:
+    """The line on which a quote that is never closed opens, or ``None``."""
+    opened = None
+    inside = False
+    for n, text in rows:
+        for ch in text:
+            if ch == quote:
+                inside = not inside
+                if inside:
+                    opened = n
+    return opened if inside else None
+
+
+def read_csv(stream, source: str, report: Callable[[ArticleReadError], None],
+             limit: int = Limits.record) -> Iterator[Article]:
     """Every article of a CSV file; rows are numbered from 1 after the header.
 
-    :param data: the file's bytes
+    :param stream: a buffered binary stream of the file
     :param source: the file, or ``archive::member``
     :param report: called with each error; the row or file is skipped
+    :param limit: the largest row, in bytes
     """
-    text = decode(data, source, report)
-    if text is None:
+    head = stream.peek(CHUNK)[:CHUNK]
+    if looks_binary(head):
+        report(ArticleReadError(source, "binary file (too many control characters), not text"))
         return
-    reader = csv.reader(io.StringIO(text, newline=""), delimiter=_delimiter(text[:65536]))
+    sample = decode_line(head)
+    delimiter = _delimiter(sample)
+    src = _Lines(stream, limit)
+    reader = csv.reader(src, delimiter=delimiter)
     try:
         header = next(reader)
-    except (StopIteration, csv.Error):
+    except (StopIteration, csv.Error, _Over):
         report(ArticleReadError(source, "no CSV header row"))
         return
     names = [h.strip().lower() for h in header]
@@ -53,17 +127,44 @@ def read_csv(data: bytes, source: str, report: Callable[[ArticleReadError], None
         return
     row_no = 0
     while True:
+        src.start_row()
         try:
             row = next(reader)
         except StopIteration:
             return
+        except _Over:
+            row_no += 1
+            first = src.taken[0][0] if src.taken else "?"
+            report(ArticleReadError(source, f"row (from line {first}) {over_record(Limits(record=limit))}", row_no))
+            # Start again after the line that went over: a fresh reader, no half-read row.
+            reader = csv.reader(src, delimiter=delimiter)
+            continue
         except csv.Error as e:
             row_no += 1
             report(ArticleReadError(source, f"malformed CSV row ({e})", row_no))
             continue
+        if src.ended:
+            opened = _open_quote(src.taken)
+            if opened is not None:
+                row_no += 1
+                report(ArticleReadError(
+                    source, f"unclosed quote: the quoted field that opens on line {opened} "
+                            "never ends; skipped that row, read the lines after it again",
+                    row_no))
+                # Read the lines after the one where the quote opened as rows again.
+                rest = [(n, t) for n, t in src.taken if n > opened]
+                src.back = list(reversed(rest))
+                src.ended = False
+                reader = csv.reader(src, delimiter=delimiter)
+                continue
         if not any(c.strip() for c in row):
             continue
         row_no += 1
-        article = to_article(dict(zip(header, row)), source, row_no, report)
+        try:
+            article = to_article(dict(zip(header, row)), source, row_no, report)
+        except Exception as e:  # noqa: BLE001 - one bad row must not cost the others
+            report(ArticleReadError(source, f"could not read this row ({type(e).__name__}: "
+                                            f"{e}); skipped", row_no))
+            continue
         if article is not None:
             yield article

@@ -1,22 +1,35 @@
 """JSON (an object, an array of objects, or an object wrapping a list) and JSON Lines.
 
 A record without text is reported and skipped; a file none of whose records has a
-text field at all (such as a ground-truth file keyed by id) is reported once.
+text field at all (such as a ground-truth file keyed by id) is reported once. Both are
+read as streams, one record at a time (:mod:`search.ingest.readers.limits`): a record larger
+than the article limit, or one that cannot be read for any reason, is reported with its
+line or position and skipped; the rest of the file is read.
 """
 
 from __future__ import annotations
 
+import codecs
+import io
 import json
+import re
 from collections.abc import Callable
+from collections.abc import Iterable
 from collections.abc import Iterator
 
 from search.errors import ArticleReadError
 from search.models import Article
+from search.ingest.readers.fields import NO_TEXT
 from search.ingest.readers.fields import NO_TEXT_FIELD
 from search.ingest.readers.fields import has_text_field
 from search.ingest.readers.fields import lower_keys
 from search.ingest.readers.fields import to_article
-from search.ingest.readers.text import decode
+from search.ingest.readers.limits import CHUNK
+from search.ingest.readers.limits import Limits
+from search.ingest.readers.limits import decode_line
+from search.ingest.readers.limits import lines
+from search.ingest.readers.limits import looks_binary
+from search.ingest.readers.limits import over_record
 
 # Keys under which exports wrap their list of records.
 _WRAPPERS = ("articles", "items", "data", "results", "records", "docs", "documents",
@@ -48,67 +61,322 @@ def _records(doc: object) -> list[object]:
     return [doc]
 
 
-def _emit(records: list[tuple[int, object]], source: str, report: Report) -> Iterator[Article]:
-    """Articles of ``(number, record)`` pairs; one report when no record has a text field."""
-    objects = [(n, r) for n, r in records if isinstance(r, dict)]
-    if objects and not any(has_text_field(lower_keys(r)) for _, r in objects):
-        report(ArticleReadError(source, NO_TEXT_FIELD))
-        return
+class _NoTextField:
+    """Records with no text field at all are reported one by one only once some record
+    of the file has one; a file none of whose records has one (a ground-truth file keyed
+    by id) is reported once, as a whole."""
+
+    def __init__(self, source: str, report: Report):
+        self.source, self.report = source, report
+        self.waiting: list[int | None] = []
+        self.seen_text = False
+
+    def record(self, number: int | None, has_text: bool) -> bool:
+        """Note a record; ``False`` when it is held back (no text field, none seen yet)."""
+        if has_text and not self.seen_text:
+            self.seen_text = True
+            for n in self.waiting:
+                self.report(ArticleReadError(self.source, NO_TEXT, n))
+            self.waiting = []
+        if has_text or self.seen_text:
+            return True
+        self.waiting.append(number)
+        return False
+
+    def close(self) -> None:
+        if self.waiting:
+            self.report(ArticleReadError(self.source, NO_TEXT_FIELD))
+
+
+def _one(rec: object, n: int, source: str, report: Report, fields: _NoTextField
+         ) -> Article | None:
+    """The article of one parsed record, or ``None`` (reported); never raises: any error
+    in one record (one nested thousands deep ends in RecursionError) skips that record."""
+    if not isinstance(rec, dict):
+        report(ArticleReadError(source, f"record is a JSON {type(rec).__name__}, "
+                                        "not an object", n))
+        return None
+    try:
+        if not fields.record(n, has_text_field(lower_keys(rec))):
+            return None
+        return to_article(rec, source, n, report)
+    except RecursionError:
+        report(ArticleReadError(source, "record nested too deeply to read; skipped", n))
+    except Exception as e:  # noqa: BLE001 - one bad record must not cost the others
+        report(ArticleReadError(source, f"could not read this record ({type(e).__name__}: "
+                                        f"{e}); skipped", n))
+    return None
+
+
+def _emit(records: Iterable[tuple[int, object]], source: str, report: Report,
+          limit: int) -> Iterator[Article]:
+    """Articles of ``(number, record)`` pairs (:data:`_OVER` for one over ``limit``
+    bytes); one report when no record has a text field."""
+    fields = _NoTextField(source, report)
     for n, rec in records:
-        if not isinstance(rec, dict):
-            report(ArticleReadError(source, f"record is a JSON {type(rec).__name__}, "
-                                            "not an object", n))
+        if rec is _OVER:
+            report(ArticleReadError(source, "record " + over_record(Limits(record=limit)), n))
             continue
-        article = to_article(rec, source, n, report)
+        article = _one(rec, n, source, report, fields)
         if article is not None:
             yield article
+    fields.close()
 
 
-def read_json(data: bytes, source: str, report: Report) -> Iterator[Article]:
-    """Every article of a JSON file.
+_OVER = object()  # a record over the size limit, skipped
+_OPEN = ("start_map", "start_array")
+_CLOSE = ("end_map", "end_array")
+def _size(value: object) -> int:
+    return len(value) + 2 if isinstance(value, str) else 8
 
-    :param data: the file's bytes
+
+def _build(events, event: str, value: object, limit: int) -> object:
+    """One JSON value from ``ijson`` events, starting at ``(event, value)``, built without
+    recursion (any depth) and given up as :data:`_OVER` once larger than ``limit``: its
+    remaining events are consumed, never kept."""
+    if event not in _OPEN:
+        return _OVER if _size(value) > limit else value
+    root: object = {} if event == "start_map" else []
+    stack: list = [root]
+    keys: list = [None]
+    size, depth = 2, 1
+    for event, value in events:
+        if event in _CLOSE:
+            depth -= 1
+            if depth == 0:
+                return root if stack is not None else _OVER
+            if stack is not None:
+                stack.pop()
+                keys.pop()
+            continue
+        if event in _OPEN:
+            depth += 1
+        if stack is None:
+            continue
+        if event == "map_key":
+            keys[-1] = value
+            size += _size(value)
+            continue
+        node = value
+        if event in _OPEN:
+            node = {} if event == "start_map" else []
+        parent = stack[-1]
+        if isinstance(parent, dict):
+            parent[keys[-1]] = node
+        else:
+            parent.append(node)
+        size += _size(value) if event not in _OPEN else 2
+        if event in _OPEN:
+            stack.append(node)
+            keys.append(None)
+        if size > limit:
+            stack = keys = root = None  # let it go now, not at its end
+    raise ValueError("the JSON ends inside a value")
+
+
+def _items(events, limit: int, first: int = 1) -> Iterator[tuple[int, object]]:
+    """``(position, item)`` of the array whose ``start_array`` was just read."""
+    n = first - 1
+    for event, value in events:
+        if event == "end_array":
+            return
+        n += 1
+        yield n, _build(events, event, value, limit)
+    raise ValueError("the JSON ends inside an array")
+
+
+def _stream_records(events, limit: int, found: list) -> Iterator[tuple[int, object]]:
+    """Records of a JSON document as they are parsed: the items of a top-level array or
+    of an array under a wrapper key (``{"articles": [...]}``, at any depth of wrappers).
+    Anything else is built (each member within ``limit``) and left in ``found`` for
+    :func:`_records` to judge (one record, or records keyed by id)."""
+    event, value = next(events)
+    if event == "start_array":
+        found.append(True)
+        yield from _items(events, limit)
+        return
+    if event != "start_map":
+        found.append(_build(events, event, value, limit))
+        return
+    doc: dict = {}
+    streamed = False
+    for event, key in events:
+        if event == "end_map":
+            if not streamed:
+                found.append(doc)
+            return
+        event, value = next(events)
+        lk = key.strip().lower() if isinstance(key, str) else key
+        if lk in _WRAPPERS and not has_text_field(lower_keys(doc)) and event in _OPEN \
+                and not streamed:
+            if event == "start_array":
+                streamed = True
+                yield from _items(events, limit)
+                continue
+            inner: list = []
+            sub = _stream_records(_Prepend(("start_map", None), events), limit, inner)
+            for pair in sub:
+                streamed = True
+                yield pair
+            if not streamed:
+                doc[key] = inner[0] if inner else {}
+            continue
+        doc[key] = _build(events, event, value, limit)
+    raise ValueError("the JSON ends inside an object")
+
+
+class _Prepend:
+    """An iterator of one event and then the rest of ``events``."""
+
+    def __init__(self, first, events):
+        self.first, self.events = first, events
+
+    def __iter__(self):
+        return self
+
+    def __next__(self):
+        if self.first is not None:
+            first, self.first = self.first, None
+            return first
+        return next(self.events)
+
+
+def _utf8(stream):
+    """The stream as UTF-8 bytes for ``ijson``: UTF-16 (by its BOM) and non-UTF-8 text
+    (cp1252, its missing bytes replaced) are transcoded as they are read."""
+    head = stream.peek(CHUNK)[:CHUNK]
+    if head.startswith((b"\xff\xfe", b"\xfe\xff")):
+        return _Transcode(stream, "utf-16")
+    try:
+        head.decode("utf-8")
+    except UnicodeDecodeError as e:
+        if e.start < len(head) - 4:  # not just a character cut at the end of the sample
+            return _Transcode(stream, "cp1252")
+    return _Transcode(stream, "utf-8")
+
+
+class _Transcode(io.RawIOBase):
+    def __init__(self, raw, encoding: str):
+        super().__init__()
+        self.raw = raw
+        self.decoder = codecs.getincrementaldecoder(encoding)(errors="replace")
+        self.pending = b""
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer) -> int:
+        while not self.pending:
+            chunk = self.raw.read(CHUNK)
+            self.pending = self.decoder.decode(chunk, final=not chunk).encode(
+                "utf-8", "surrogatepass")
+            if not chunk:
+                break
+        n = min(len(buffer), len(self.pending))
+        buffer[:n] = self.pending[:n]
+        self.pending = self.pending[n:]
+        return n
+
+
+def read_json(stream, source: str, report: Report, limit: int = Limits.record
+              ) -> Iterator[Article]:
+    """Every article of a JSON file, parsed as a stream (``ijson``): an array of a million
+    records is read one record at a time, each at most ``limit`` bytes.
+
+    :param stream: a buffered binary stream of the file
     :param source: the file, or ``archive::member``
     :param report: called with each error; the file or record is skipped
+    :param limit: the largest record, in bytes (as parsed)
     """
-    text = decode(data, source, report)
-    if text is None:
+    import ijson
+
+    head = stream.peek(CHUNK)[:CHUNK]
+    if looks_binary(head):
+        report(ArticleReadError(source, "binary file (too many control characters), not text"))
         return
+    body = head.lstrip(b"\xef\xbb\xbf \t\r\n")
+    if body.startswith(b"{") and re.search(rb"}\s*\r?\n\s*{", head):
+        # One object per line under a .json name: JSON Lines.
+        yield from read_jsonl(stream, source, report, limit)
+        return
+    events = ijson.basic_parse(_utf8(stream), use_float=True)
+    found: list = []
+    pairs = [0]
+
+    def counted():
+        for pair in _stream_records(events, limit, found):
+            pairs[0] += 1
+            yield pair
+
+    count = 0
     try:
-        doc = json.loads(text)
-    except json.JSONDecodeError as e:
-        if e.msg == "Extra data" and e.lineno > 1 and text.lstrip().startswith("{"):
-            # One object per line under a .json name: JSON Lines.
-            yield from read_jsonl(data, source, report)
-            return
-        report(ArticleReadError(source, f"malformed JSON ({e.msg}, column {e.colno})", e.lineno))
-        return
-    records = _records(doc)
-    if not records:
-        report(ArticleReadError(source, "no records (an empty JSON array)"))
-        return
-    yield from _emit(list(enumerate(records, 1)), source, report)
+        for article in _emit(counted(), source, report, limit):
+            count += 1
+            yield article
+        records = _records(found[0]) if found and found[0] is not True else []
+        if not pairs[0] and not records:
+            report(ArticleReadError(source, "no records (an empty JSON array)"))
+        yield from _emit(list(enumerate(records, 1)), source, report, limit)
+        for _ in events:
+            report(ArticleReadError(source, "more than one JSON value: if this is JSON Lines "
+                                            "(one record a line), name it .jsonl"))
+            break
+    except StopIteration:
+        report(ArticleReadError(source, "empty file"))
+    except (ijson.JSONError, ValueError) as e:
+        what = " ".join(str(e).split())[:120]
+        kept = f" after {count} records" if count else ""
+        report(ArticleReadError(source, f"malformed JSON{kept} ({what})"))
+    except RecursionError:
+        report(ArticleReadError(source, "JSON nested too deeply to read"))
 
 
-def read_jsonl(data: bytes, source: str, report: Report) -> Iterator[Article]:
-    """Every article of a JSON Lines file; a bad line is reported with its number.
+def read_jsonl(stream, source: str, report: Report, limit: int = Limits.record
+               ) -> Iterator[Article]:
+    """Every article of a JSON Lines file, read line by line; a bad or oversized line is
+    reported with its number and skipped.
 
-    :param data: the file's bytes
+    :param stream: a buffered binary stream of the file
     :param source: the file, or ``archive::member``
     :param report: called with each error; the line or file is skipped
+    :param limit: the longest line, in bytes
     """
-    text = decode(data, source, report)
-    if text is None:
+    head = stream.peek(CHUNK)[:CHUNK]
+    if looks_binary(head):
+        report(ArticleReadError(source, "binary file (too many control characters), not text"))
         return
-    records: list[tuple[int, object]] = []
-    for n, line in enumerate(text.splitlines(), 1):
-        if not line.strip():
-            continue
-        try:
-            records.append((n, json.loads(line)))
-        except json.JSONDecodeError as e:
-            report(ArticleReadError(source, f"malformed JSON ({e.msg}, column {e.colno})", n))
-    if not records:
+    any_record = [False]
+
+    def records() -> Iterator[tuple[int, object]]:
+        for n, raw in lines(_lines_of(stream), limit):
+            if raw is None:
+                any_record[0] = True
+                yield n, _OVER
+                continue
+            line = decode_line(raw)
+            if n == 1:
+                line = line.lstrip("\ufeff")
+            if not line.strip():
+                continue
+            try:
+                value = json.loads(line)
+            except json.JSONDecodeError as e:
+                report(ArticleReadError(source, f"malformed JSON ({e.msg}, column {e.colno})", n))
+                continue
+            except RecursionError:
+                report(ArticleReadError(source, "record nested too deeply to read; skipped", n))
+                continue
+            any_record[0] = True
+            yield n, value
+
+    yield from _emit(records(), source, report, limit)
+    if not any_record[0]:
         report(ArticleReadError(source, "no JSON records"))
-        return
-    yield from _emit(records, source, report)
+
+
+def _lines_of(stream):
+    """UTF-16 JSON Lines (by its BOM) transcoded to UTF-8, so lines split on ``\\n``."""
+    head = stream.peek(4)[:4]
+    if head.startswith((b"\xff\xfe", b"\xfe\xff")):
+        return io.BufferedReader(_Transcode(stream, "utf-16"), CHUNK)
+    return stream

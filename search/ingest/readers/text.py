@@ -3,7 +3,7 @@
 A file may open with an image caption instead of a headline (the caption, then the
 same caption with the photo credit glued on): then the title is the article's first
 sentence. Bytes are decoded as UTF-8, falling back to cp1252 (BBC's ``sport/199.txt``
-holds a lone Latin-1 ``£``).
+holds a lone Latin-1 ``£``), and then to cp1252 with the bytes it lacks replaced.
 """
 
 from __future__ import annotations
@@ -27,6 +27,12 @@ def decode(data: bytes, where: str, report: Callable[[ArticleReadError], None],
            encoding: str | None = None) -> str | None:
     """Text of ``data``, or ``None`` (reported) when it is empty or binary.
 
+    UTF-8 is tried first, then the ``encoding`` the file declares, then cp1252; a file
+    none of them reads whole (cp1252 has no character for five bytes, ``\\x81`` among
+    them) is read as cp1252 with those bytes replaced by U+FFFD, so one bad byte never
+    costs the article. NUL bytes are replaced the same way; a file full of control
+    characters is binary, not text.
+
     :param data: the file's bytes
     :param where: the file (or member) named in a report
     :param report: called with the error when the bytes are not text
@@ -37,25 +43,17 @@ def decode(data: bytes, where: str, report: Callable[[ArticleReadError], None],
         return None
     for name, bom in _BOMS:
         if data.startswith(bom):
-            try:
-                return data.decode(name)
-            except UnicodeDecodeError:
-                break
-    if b"\x00" in data:
-        report(ArticleReadError(where, "binary file (contains NUL bytes), not text"))
-        return None
-    for name in ("utf-8", encoding, "cp1252"):
-        if not name:
-            continue
+            return data.decode(name, errors="replace").replace("\x00", "\ufffd")
+    for name in ("utf-8", encoding, "cp1252", None):
         try:
-            text = data.decode(name)
+            text = data.decode(name) if name else data.decode("cp1252", errors="replace")
         except (UnicodeDecodeError, LookupError):
             continue
         controls = len(_CONTROLS.findall(text, 0, 4096))
         if controls > max(4, len(text[:4096]) // 50):
             break
-        return text
-    report(ArticleReadError(where, "binary file (not UTF-8 or cp1252 text)"))
+        return text.replace("\x00", "\ufffd")
+    report(ArticleReadError(where, "binary file (too many control characters), not text"))
     return None
 
 
