@@ -36,6 +36,7 @@ from search.errors import IndexMissingError
 from search.errors import IndexVersionError
 from search.ingest.manifest import Manifest
 from search.ingest.manifest import under
+from search.models import Article
 from search.models import source_key
 from search.ingest.readers.limits import Limits
 from search.schema import SCHEMA_VERSION
@@ -93,6 +94,46 @@ class IndexReport:
         if self.indexed or self.unchanged:
             return True
         return self.articles_total > 0 and self.missing_paths < self.paths_given
+
+
+@dataclass
+class FileRead:
+    """What reading one file gave this run.
+
+    :param stat: the file's ``os.stat`` when it was listed (recorded in the manifest)
+    :param keys: source key -> article id of each record read (a record whose enrichment
+        fails later is taken out again)
+    :param errors: the file's own errors and its records'
+    :param whole: ``False`` when the file failed as a whole (unreadable, truncated
+        archive): it keeps what it gave before, and is not recorded as read
+    """
+
+    stat: os.stat_result
+    keys: dict[str, str] = field(default_factory=dict)
+    errors: list[ArticleReadError] = field(default_factory=list)
+    whole: bool = True
+
+
+@dataclass
+class Pending:
+    """An article read and cleaned, on its way through enrichment to the writer.
+
+    :param cached: its ``(lang, entities)`` from the enrichment cache, ``None`` to enrich
+    """
+
+    article: Article
+    cache_key: str
+    cached: tuple | None
+    key: str
+    path: str
+
+
+@dataclass(frozen=True)
+class StaleKey:
+    """A source key of a file read again or gone: the article it held and its file."""
+
+    article_id: str
+    path: str
 
 
 def build_index(paths: Iterable[str | os.PathLike], index_dir: str | os.PathLike,
@@ -172,12 +213,9 @@ class _Run:
         self.ix, self.gen, self.index_dir, self.fresh = ix, gen, index_dir, fresh
         self.result, self.outlet, self.processes, self.model = result, outlet, processes, model
         self.progress, self.report, self.limits = progress, report, limits
-        # file -> (source key -> article id, record errors), filled as files are read
-        # and corrected when an article of the file fails later (in enrichment)
-        self.read: dict[str, tuple[dict[str, str], list[ArticleReadError]]] = {}
-        self.stale: dict[str, str] = {}        # source key -> article id, of files re-read or gone
-        self.stale_file: dict[str, str] = {}   # source key -> file it came from
-        self.run_sources: dict[str, list[str]] = {}
+        self.files: dict[str, FileRead] = {}   # what each file read in this run gave
+        self.stale: dict[str, StaleKey] = {}   # source keys of files re-read or gone
+        self.run_sources: dict[str, list[str]] = {}  # id -> its source keys read in this run
         self.base: dict[str, list[str]] = {}   # id -> stored sources still valid
         self.dropped: dict[str, list[str]] = {}  # id -> stale keys it had before this run
         self.written: set[str] = set()
@@ -216,13 +254,13 @@ class _Run:
                     self.result.files_unchanged += 1
                     self.result.skipped.extend(state.errors)
                 else:
-                    to_read.append((f, st))
+                    to_read.append((f, st))  # (path, stat)
             roots = [str(Path(p).resolve()) for p in paths]
             present = {str(f) for f in files}
             gone = [p for p in known if p not in present and under(p, roots)]
             for p in [str(f) for f, _ in to_read if str(f) in known] + gone:
                 for key, aid in manifest.keys_of(p).items():
-                    self.stale[key], self.stale_file[key] = aid, p
+                    self.stale[key] = StaleKey(aid, p)
             self.result.files_removed = len(gone)
             self.files_total = len(to_read)
             if to_read or gone or self.fresh:
@@ -238,9 +276,8 @@ class _Run:
         local = make_enricher(self.model)
         batches = Batches(self.processes, self.model, local)
         try:
-            outcomes = self._read_all(to_read, writer, cache, local.version, batches, searcher)
-            failed = {p for p, (_, _, ok, _) in outcomes.items() if not ok}
-            restore = self._drop_stale(writer, searcher, outcomes, failed)
+            self._read_all(to_read, writer, cache, local.version, batches, searcher)
+            restore = self._drop_stale(writer, searcher)
             # The words before the commit: a reader of the commit always has them.
             vocabulary.save(self.gen, self.words.words())
             writer.commit()
@@ -259,15 +296,16 @@ class _Run:
             self._second_pass(restore)
         for p in gone:
             manifest.forget(p)
-        for path, (st, keys, ok, errors) in outcomes.items():
-            record_errors = [e for e in errors if e.path != path or e.line is not None]
+        for path, read in self.files.items():
+            record_errors = [e for e in read.errors if e.path != path or e.line is not None]
             try:
-                if ok:
-                    manifest.record(path, st.st_size, st.st_mtime_ns, keys, record_errors)
+                if read.whole:
+                    manifest.record(path, read.stat.st_size, read.stat.st_mtime_ns, read.keys,
+                                    record_errors)
                 else:
-                    old = {k: a for k, a in self.stale.items() if self.stale_file[k] == path}
-                    if keys or old:
-                        manifest.record(path, -1, -1, {**old, **keys})
+                    old = {k: s.article_id for k, s in self.stale.items() if s.path == path}
+                    if read.keys or old:
+                        manifest.record(path, -1, -1, {**old, **read.keys})
             except (sqlite3.Error, ValueError, UnicodeError) as e:
                 # Whoosh is committed: never raise now. Unrecorded, the file is read
                 # again next run (which rewrites the same documents).
@@ -276,21 +314,18 @@ class _Run:
                                                    f"the manifest ({e}); it will be read again"))
         manifest.commit()
 
-    def _read_all(self, to_read, writer, cache, version, batches, searcher) -> dict:
+    def _read_all(self, to_read, writer, cache, version, batches, searcher) -> None:
         from search.ingest.enrich.cleanup import clean
         from search.ingest.readers import read_file
 
-        outcomes = {}
-        pending: list = []
+        pending: list[Pending] = []
         for path, st in to_read:
-            errors: list[ArticleReadError] = []
+            read = self.files[str(path)] = FileRead(st)
 
-            def on_error(e, errors=errors):
+            def on_error(e, errors=read.errors):
                 errors.append(e)
                 self._error(e)
 
-            keys: dict[str, str] = {}
-            self.read[str(path)] = (keys, errors)
             for raw in read_file(path, on_error, self.limits):
                 key = source_key(raw.source, raw.record)
                 try:
@@ -302,31 +337,29 @@ class _Run:
                                                           f"({type(e).__name__}: {e}); skipped",
                                               raw.record))
                     continue
-                keys[key] = article.id
+                read.keys[key] = article.id
                 known = self.run_sources.setdefault(article.id, [])
                 if key not in known:
                     known.append(key)
-                pending.append((article, ckey, hit, key, str(path)))
+                pending.append(Pending(article, ckey, hit, key, str(path)))
                 if len(pending) >= BATCH_SIZE:
                     self._submit(batches, pending)
                     pending = []
                     self._flush(batches.ready(), writer, cache, searcher)
-            self.result.records_read += len(keys)
+            self.result.records_read += len(read.keys)
             self.result.files_read += 1
             # A whole-file failure (unreadable, truncated archive) keeps what the file
             # gave before: it is not recorded as read, and its old keys stay.
-            ok = not any(e.line is None and e.path == str(path) for e in errors)
-            outcomes[str(path)] = (st, keys, ok, errors)
+            read.whole = not any(e.line is None and e.path == str(path) for e in read.errors)
             self.files_done += 1
             self._tick()
         if pending:
             self._submit(batches, pending)
         self._flush(batches.drain(), writer, cache, searcher)
-        return outcomes
 
     @staticmethod
-    def _submit(batches: Batches, items: list) -> None:
-        batches.submit(items, [a for a, _, hit, _, _ in items if hit is None])
+    def _submit(batches: Batches, items: list[Pending]) -> None:
+        batches.submit(items, [p.article for p in items if p.cached is None])
 
     def _flush(self, finished, writer, cache, searcher) -> None:
         from search.ingest.enrich.pipeline import apply
@@ -334,14 +367,16 @@ class _Run:
         for items, results in finished:
             fresh_results = iter(results)
             new_cache = []
-            for article, ckey, hit, key, path in items:
-                if hit is None:
-                    hit = next(fresh_results)
-                    if isinstance(hit, BaseException):
-                        self._drop_failed(article, key, path, hit)
+            for p in items:
+                found = p.cached
+                if found is None:
+                    found = next(fresh_results)
+                    if isinstance(found, BaseException):
+                        self._drop_failed(p, found)
                         continue
-                    new_cache.append((ckey, *hit))
-                article = apply(article, hit[0], hit[1], default_outlet=self.outlet)
+                    new_cache.append((p.cache_key, *found))
+                lang, entities = found
+                article = apply(p.article, lang, entities, default_outlet=self.outlet)
                 self.words.add(article.title, article.body, article.caption)
                 if article.id in self.written:
                     # Whoosh cannot delete a document added by the same writer, so a
@@ -361,18 +396,18 @@ class _Run:
             self.result.indexed = len(self.written)
             self._tick()
 
-    def _drop_failed(self, article, key: str, path: str, error: BaseException) -> None:
+    def _drop_failed(self, p: Pending, error: BaseException) -> None:
         """Skip one article whose enrichment failed: out of its file's keys (so the
         manifest does not claim it), reported with its file and record."""
-        keys, errors = self.read[path]
-        keys.pop(key, None)
-        sources = self.run_sources.get(article.id, [])
-        if key in sources:
-            sources.remove(key)
-        e = ArticleReadError(article.source, f"could not enrich this article "
-                                             f"({type(error).__name__}: {error}); skipped",
-                             article.record)
-        errors.append(e)
+        read = self.files[p.path]
+        read.keys.pop(p.key, None)
+        sources = self.run_sources.get(p.article.id, [])
+        if p.key in sources:
+            sources.remove(p.key)
+        e = ArticleReadError(p.article.source, f"could not enrich this article "
+                                               f"({type(error).__name__}: {error}); skipped",
+                             p.article.record)
+        read.errors.append(e)
         self._error(e)
 
     def _sources(self, aid: str, searcher) -> list[str]:
@@ -385,19 +420,20 @@ class _Run:
         base = self.base[aid]
         return base + [k for k in self.run_sources[aid] if k not in base]
 
-    def _drop_stale(self, writer, searcher, outcomes, failed) -> dict[str, list[str]]:
+    def _drop_stale(self, writer, searcher) -> dict[str, list[str]]:
         """Take the keys of changed and gone files out of the articles not rewritten in
         this run (deleting those left with none); return the keys to put back into
         rewritten articles because their file failed to read this time."""
         # A key read again still holds its article only if it gives the same article:
         # when a record is taken out of the middle of a file, the keys after it move.
-        produced = {(k, aid) for _, keys, _, _ in outcomes.values() for k, aid in keys.items()}
-        moved = {k for k, aid in self.stale.items() if (k, aid) not in produced}
+        produced = {(k, aid) for read in self.files.values() for k, aid in read.keys.items()}
+        moved = {k for k, s in self.stale.items() if (k, s.article_id) not in produced}
         read_again = {k for k, _ in produced}
-        kept = {k for k in moved if k not in read_again and self.stale_file[k] in failed}
+        failed = {p for p, read in self.files.items() if not read.whole}
+        kept = {k for k in moved if k not in read_again and self.stale[k].path in failed}
         restore: dict[str, list[str]] = {}
         final = moved - kept
-        for aid in dict.fromkeys(self.stale.values()):
+        for aid in dict.fromkeys(s.article_id for s in self.stale.values()):
             if aid in self.written:
                 back = [k for k in self.dropped.get(aid, ()) if k in kept]
                 if back:

@@ -15,6 +15,7 @@ import collections
 import multiprocessing
 import os
 import sys
+from dataclasses import dataclass
 
 from search.models import Article
 from search.models import Entities
@@ -69,6 +70,19 @@ def make_enricher(model: str | None, ner: bool = True):
     return _enrichers[(model, ner)]
 
 
+@dataclass
+class _Batch:
+    """One queued batch: what the caller gave, the articles to enrich, and their results."""
+
+    payload: object
+    articles: list[Article]
+    pending: object = None          # the pool's AsyncResult while a worker enriches it
+    results: list | None = None     # one (lang, entities) or exception per article, in order
+
+    def started(self) -> bool:
+        return self.results is not None or self.pending is not None
+
+
 class Batches:
     """Ordered enrichment of batches, in a pool when there is enough work for one.
 
@@ -89,8 +103,7 @@ class Batches:
         self.local = local
         self.pool = None
         self.uncached = 0
-        # Each entry: [payload, articles, async result or None, results or None]
-        self.queue: collections.deque = collections.deque()
+        self.queue: collections.deque[_Batch] = collections.deque()
 
     @property
     def limit(self) -> int:
@@ -105,29 +118,29 @@ class Batches:
         ctx = multiprocessing.get_context("forkserver")
         self.pool = ctx.Pool(self.processes, initializer=_init_worker,
                              initargs=(self.model, self.ner))
-        for entry in self.queue:
-            if entry[3] is None and entry[2] is None and entry[1]:
-                entry[2] = self.pool.apply_async(_enrich_in_worker, (entry[1],))
+        for batch in self.queue:
+            if not batch.started() and batch.articles:
+                batch.pending = self.pool.apply_async(_enrich_in_worker, (batch.articles,))
 
     def submit(self, payload, articles: list[Article]) -> None:
-        entry = [payload, articles, None, None if articles else []]
+        batch = _Batch(payload, articles, results=None if articles else [])
         self.uncached += len(articles)
-        self.queue.append(entry)
+        self.queue.append(batch)
         if self.pool is None and self.processes > 1 and self.uncached >= POOL_THRESHOLD:
             self._start_pool()
         elif self.pool is not None and articles:
-            entry[2] = self.pool.apply_async(_enrich_in_worker, (articles,))
+            batch.pending = self.pool.apply_async(_enrich_in_worker, (articles,))
 
-    def _finish(self, entry) -> None:
-        if entry[3] is not None:
+    def _finish(self, batch: _Batch) -> None:
+        if batch.results is not None:
             return
         try:
-            if entry[2] is not None:
-                entry[3] = entry[2].get()
+            if batch.pending is not None:
+                batch.results = batch.pending.get()
             else:
-                entry[3] = self.local.enrich(entry[1])
+                batch.results = self.local.enrich(batch.articles)
         except Exception:  # noqa: BLE001 - one bad article must not cost its batch
-            entry[3] = self._one_by_one(entry[1])
+            batch.results = self._one_by_one(batch.articles)
 
     def _one_by_one(self, articles: list[Article]) -> list:
         """Results of a batch that failed, article by article in this process: the
@@ -149,21 +162,22 @@ class Batches:
         """Finished batches at the head of the queue, in order (blocks only when full)."""
         while self.queue:
             head = self.queue[0]
-            done = head[3] is not None or (head[2] is not None and head[2].ready())
+            done = head.results is not None or (head.pending is not None
+                                                and head.pending.ready())
             # A deferred batch (no pool yet) waits for more work unless the queue is full.
-            if not done and len(self.queue) <= self.limit and (head[2] is not None
+            if not done and len(self.queue) <= self.limit and (head.pending is not None
                                                               or self.pool is None):
                 return
             self._finish(head)
             self.queue.popleft()
-            yield head[0], head[3]
+            yield head.payload, head.results
 
     def drain(self):
         """Every remaining batch, in order."""
         while self.queue:
             head = self.queue.popleft()
             self._finish(head)
-            yield head[0], head[3]
+            yield head.payload, head.results
 
     def close(self) -> None:
         """Stop the workers (also after an error: no stray processes are left)."""
