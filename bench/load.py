@@ -23,9 +23,7 @@ import argparse
 import http.client
 import json
 import random
-import socket
 import statistics
-import subprocess
 import sys
 import threading
 import time
@@ -37,6 +35,9 @@ CORPORA = ROOT.parent / "shared" / "corpora"
 sys.path.insert(0, str(ROOT))
 
 from bench import corpus  # noqa: E402
+from bench._server import free_port  # noqa: E402
+from bench._server import start_server  # noqa: E402
+from bench._server import stop_server  # noqa: E402
 from search.models import Article  # noqa: E402
 from search.models import Entities  # noqa: E402
 from search.schema import SCHEMA_VERSION  # noqa: E402
@@ -65,36 +66,6 @@ def build_index(index_dir: Path, n: int) -> float:
                                                 place=r["place"]))
                       for r in corpus.records(n)), index_dir, procs=2)
     return time.perf_counter() - t0
-
-
-# --- the server ------------------------------------------------------------------------
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def start_server(index_dir: Path, port: int, workers: int = 1) -> tuple[subprocess.Popen, str]:
-    how = f"python -m search serve --workers {workers}"
-    cmd = [sys.executable, "-m", "search", "serve", "--index", str(index_dir),
-           "--host", "127.0.0.1", "--port", str(port), "--workers", str(workers)]
-    # A file, not a pipe: an unread pipe fills up and stalls the server.
-    log = open(SERVER_LOG, "wb")  # noqa: SIM115 (closed with the process, in main)
-    proc = subprocess.Popen(cmd, cwd=ROOT, stdout=log, stderr=subprocess.STDOUT)
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            raise SystemExit(f"server exited: {SERVER_LOG.read_text()[-2000:]}")
-        try:
-            conn = http.client.HTTPConnection("127.0.0.1", port, timeout=5)
-            conn.request("GET", "/static/style.css")
-            if conn.getresponse().status == 200:
-                return proc, how
-        except OSError:
-            time.sleep(0.2)
-    proc.kill()
-    raise SystemExit("server did not answer within 60 s")
 
 
 # --- the clients -----------------------------------------------------------------------
@@ -208,7 +179,8 @@ def main(argv=None) -> int:
         secs = build_index(index_dir, opts.articles)
         print(f"index: built {opts.articles:,} articles in {secs:.0f} s at {index_dir}")
     port = free_port()
-    proc, how = start_server(index_dir, port, opts.workers)
+    SERVER_LOG.write_bytes(b"")
+    proc, how = start_server(index_dir, port, SERVER_LOG, opts.workers)
     try:
         print(f"server: {how}, 127.0.0.1:{port}, pid {proc.pid}")
         # Open the searcher and build the facet arrays before anything is measured.
@@ -220,11 +192,7 @@ def main(argv=None) -> int:
         base = run_phase(port, opts.clients, opts.baseline_seconds, True, seed=100)
         load = run_phase(port, opts.clients, opts.seconds, False, seed=1000)
     finally:
-        proc.terminate()
-        try:
-            proc.wait(10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
+        stop_server(proc)
     print(f"\n{opts.clients} clients; baseline {opts.baseline_seconds:.0f} s, "
           f"mix {opts.seconds:.0f} s; latency in ms")
     print(f"{'phase':<26}{'requests':>9}{'req/s':>9}{'p50':>9}{'p95':>9}{'p99':>9}{'errors':>8}")

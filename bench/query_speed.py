@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import argparse
 import random
+import shutil
 import sqlite3
 import statistics
 import sys
@@ -125,10 +126,16 @@ def build_tantivy(recs, path: Path) -> None:
     w.wait_merging_threads()
 
 
-def ensure(n: int) -> Path:
+def ensure(n: int, engines: tuple[str, ...] = ("whoosh", "fts", "tantivy")) -> Path:
+    """The cache folder of ``n`` articles, with the indexes of ``engines`` built in it.
+
+    ``bench.abuse`` asks for ``("whoosh",)`` alone and shares this cache: the Newsfacet
+    index is at ``ensure(n) / "whoosh"``.
+    """
     base = CACHE / f"n{n}"
     todo = [(base / "whoosh", build_whoosh), (base / "fts.sqlite", build_fts),
             (base / "tantivy", build_tantivy)]
+    todo = [(p, b) for p, b in todo if p.stem in engines]
     if all(p.exists() for p, _ in todo):
         return base
     base.mkdir(parents=True, exist_ok=True)
@@ -137,6 +144,11 @@ def ensure(n: int) -> Path:
         if not p.exists():
             t0 = time.perf_counter()
             tmp = p.with_name(p.name + ".building")
+            # What an interrupted build left behind: no builder expects to find it there.
+            if tmp.is_dir():
+                shutil.rmtree(tmp)
+            elif tmp.exists():
+                tmp.unlink()
             build(recs, tmp)
             tmp.rename(p)
             print(f"built {p.name}: {time.perf_counter() - t0:.0f} s", flush=True)
