@@ -41,13 +41,13 @@ from bench._server import stop_server  # noqa: E402
 from search.models import Article  # noqa: E402
 from search.models import Entities  # noqa: E402
 from search.schema import SCHEMA_VERSION  # noqa: E402
+from search.schema import FACETS
 
 QUERIES = ["election", "football", "blair", "mobile phone", '"prime minister"', "government",
            "film OR music", "oil prices", "economy growth", "world cup", "iraq", "chelsea",
            "microsoft", "trump", "hollywood", "budget tax", "internet", "champions league",
            "الرياض", "السعودية", "court ruling", "bank interest rates", "elect*", "music award",
            "-football sport", "obama", "police", "technology", "china trade", "actor"]
-FACETS = ("outlet", "year", "month", "lang", "person", "org", "place")
 SERVER_LOG = Path("/tmp/newsfacet-load-server.log")
 
 

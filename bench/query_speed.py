@@ -38,10 +38,10 @@ sys.path.insert(0, str(ROOT))
 from bench.corpus import PEOPLE  # noqa: E402
 from bench.corpus import records  # noqa: E402
 from search.schema import SCHEMA_VERSION  # noqa: E402
+from search.schema import FACETS
 
 # Keyed by schema version: an index of an older schema would be measured wrongly.
 CACHE = Path(f"/tmp/newsfacet-bench-query-v{SCHEMA_VERSION}")
-FACETS = ("outlet", "year", "month", "lang", "person", "org", "place")
 WORDS = ["election", "football", "government", "film", "music", "minister", "economy", "market",
          "company", "police", "court", "england", "china", "oil", "bank", "technology", "mobile",
          "internet", "games", "tax", "trump", "labour", "iraq", "chelsea", "growth", "sales",

@@ -16,8 +16,6 @@ from datetime import datetime
 
 # The facets, in the order a page shows them. ``year`` and ``month`` are derived from
 # ``published``; ``person``, ``org`` and ``place`` are multi-valued.
-FACETS = ("outlet", "year", "month", "lang", "person", "org", "place")
-ENTITY_KINDS = ("person", "org", "place")
 SORTS = ("relevance", "newest", "oldest")
 
 

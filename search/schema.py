@@ -20,21 +20,38 @@ from whoosh.analysis import StemmingAnalyzer
 from whoosh.columns import VarBytesColumn
 from whoosh.fields import COLUMN
 from whoosh.fields import DATETIME
-from whoosh.fields import ID
+from whoosh.fields import ID as IDENTIFIER  # the field type; ID below is a field name
 from whoosh.fields import KEYWORD
 from whoosh.fields import STORED
 from whoosh.fields import TEXT
 from whoosh.fields import Schema
 from whoosh.support.charset import accent_map
 
-from search.models import ENTITY_KINDS
-from search.models import FACETS
 from search.models import Article
 from search.models import Entities
 from search.models import Hit
 
-__all__ = ["FACETS", "SCHEMA_VERSION", "TEXT_ANALYZER", "make_schema", "to_document",
-           "hit_from_stored", "stored_entities", "encode_facets", "decode_facets"]
+__all__ = ["ID", "URL", "TITLE", "BODY", "CAPTION", "SOURCES", "DATE_FIELD", "OUTLET", "YEAR",
+           "MONTH", "LANG", "PERSON", "ORG", "PLACE", "ENTITY", "FACET_COLUMN", "TEXT_FIELDS",
+           "SINGLE_FACETS", "ENTITY_KINDS", "FACETS", "SCHEMA_VERSION", "TEXT_ANALYZER",
+           "make_schema", "query_schema", "to_document", "hit_from_stored", "stored_entities",
+           "encode_facets", "decode_facets"]
+
+# The field names: every other module imports them from here.
+ID, URL, TITLE, BODY, CAPTION, SOURCES = "id", "url", "title", "body", "caption", "sources"
+DATE_FIELD = "published"
+OUTLET, YEAR, MONTH, LANG = "outlet", "year", "month", "lang"
+PERSON, ORG, PLACE = "person", "org", "place"
+# A query-only field: any of person, org, place (search.query.bind expands it).
+ENTITY = "entity"
+# Every facet value of a document in one column (see encode_facets).
+FACET_COLUMN = "facetcol"
+
+TEXT_FIELDS = (TITLE, BODY, CAPTION)
+SINGLE_FACETS = (OUTLET, YEAR, MONTH, LANG)
+ENTITY_KINDS = (PERSON, ORG, PLACE)
+# The facets, in the order the sidebar, the JSON contract and the facet column use.
+FACETS = SINGLE_FACETS + ENTITY_KINDS
 
 # Bump when the schema or the text analysis changes: a rebuild is then required.
 SCHEMA_VERSION = 3
@@ -47,7 +64,7 @@ TEXT_ANALYZER = StemmingAnalyzer() | CharsetFilter(accent_map)
 def make_schema() -> Schema:
     """A new schema object (Whoosh schemas are mutable; never share one)."""
     return Schema(
-        id=ID(stored=True, unique=True),
+        id=IDENTIFIER(stored=True, unique=True),
         url=STORED(),
         title=TEXT(analyzer=TEXT_ANALYZER, stored=True, chars=True, field_boost=2.0),
         # Unstemmed words are kept beside the index, not as a spelling field
@@ -57,10 +74,10 @@ def make_schema() -> Schema:
         authors=STORED(),
         sources=STORED(),
         published=DATETIME(stored=True, sortable=True),
-        outlet=ID(stored=True),
-        year=ID(stored=True),
-        month=ID(stored=True),
-        lang=ID(stored=True),
+        outlet=IDENTIFIER(stored=True),
+        year=IDENTIFIER(stored=True),
+        month=IDENTIFIER(stored=True),
+        lang=IDENTIFIER(stored=True),
         person=KEYWORD(stored=True, commas=True, lowercase=False, scorable=False),
         org=KEYWORD(stored=True, commas=True, lowercase=False, scorable=False),
         place=KEYWORD(stored=True, commas=True, lowercase=False, scorable=False),
@@ -68,6 +85,14 @@ def make_schema() -> Schema:
         # arrays are built from it in one pass, not one postings lookup per value.
         facetcol=COLUMN(VarBytesColumn()),
     )
+
+
+def query_schema() -> Schema:
+    """The schema the query parser reads field names against: the index's fields plus
+    :data:`ENTITY`, which names any of the entity facets."""
+    schema = make_schema()
+    schema.add(ENTITY, KEYWORD(commas=True, lowercase=False))
+    return schema
 
 
 def _naive_utc(dt: datetime | None) -> datetime | None:

@@ -14,13 +14,18 @@ from datetime import date
 from urllib.parse import urlencode
 
 from search.errors import QueryError
-from search.models import FACETS
 from search.models import SORTS
 from search.models import SearchRequest
+from search.schema import ENTITY_KINDS
+from search.schema import FACETS
+from search.schema import LANG
+from search.schema import MONTH
+from search.schema import OUTLET
+from search.schema import YEAR
 
 # Facet filters, in the order the chips show them. ``year``/``month`` come from the
 # date chart.
-FILTERS = ("outlet", "lang", "person", "org", "place", "year", "month")
+FILTERS = (OUTLET, LANG, *ENTITY_KINDS, YEAR, MONTH)
 PARAMS = ("q", "page", "sort", "from", "to", "more") + FILTERS
 # Deep pages cost the searcher ``page * page_size`` hits; nobody reads page 1,000.
 MAX_PAGE = 1000
@@ -28,7 +33,7 @@ MAX_PAGE = 1000
 MAX_FILTER_VALUES = 50
 MAX_VALUE_LENGTH = 200
 # The chart needs every period, not the top ten by count.
-CHART_FACETS = ("year", "month")
+CHART_FACETS = (YEAR, MONTH)
 
 _YEAR = re.compile(r"^\d{4}$")
 _MONTH = re.compile(r"^\d{4}-(0[1-9]|1[0-2])$")
@@ -106,9 +111,9 @@ def to_request(items: Iterable[tuple[str, str]], settings: dict) -> SearchReques
     for name, value in values:
         if len(value) > MAX_VALUE_LENGTH:
             raise QueryError(f"The {name} filter value is too long.")
-        if name == "year" and not _YEAR.match(value):
+        if name == YEAR and not _YEAR.match(value):
             raise QueryError(f"year must be written YYYY, not {value[:20]!r}.")
-        if name == "month" and not _MONTH.match(value):
+        if name == MONTH and not _MONTH.match(value):
             raise QueryError(f"month must be written YYYY-MM, not {value[:20]!r}.")
         filters.setdefault(name, [])
         if value not in filters[name]:

@@ -9,6 +9,13 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from search.models import FacetValue
+from search.schema import LANG
+from search.schema import MONTH
+from search.schema import ORG
+from search.schema import OUTLET
+from search.schema import PERSON
+from search.schema import PLACE
+from search.schema import YEAR
 
 # A small table: codes langdetect gives for news we hold, else the code itself is shown.
 LANGUAGES = {
@@ -18,8 +25,8 @@ LANGUAGES = {
     "sv": "Swedish", "da": "Danish", "no": "Norwegian", "pl": "Polish", "ro": "Romanian",
     "und": "Undetermined",
 }
-FACET_LABELS = {"outlet": "Outlet", "year": "Year", "month": "Month", "lang": "Language",
-                "person": "People", "org": "Organisations", "place": "Places",
+FACET_LABELS = {OUTLET: "Outlet", YEAR: "Year", MONTH: "Month", LANG: "Language",
+                PERSON: "People", ORG: "Organisations", PLACE: "Places",
                 "from": "From", "to": "To"}
 
 # Months are drawn while they fit; a longer span is drawn by year.
@@ -40,7 +47,7 @@ def show_date(dt: datetime | None) -> str:
 
 def filter_label(name: str, value: str) -> str:
     """A chip's text: ``Language: German``, ``Outlet: BBC``."""
-    shown = language_name(value) if name == "lang" else value
+    shown = language_name(value) if name == LANG else value
     return f"{FACET_LABELS.get(name, name)}: {shown}"
 
 
@@ -76,17 +83,17 @@ def chart_bars(months: tuple[FacetValue, ...], years: tuple[FacetValue, ...],
     """
     months = [v for v in months if v.count or v.selected]
     years = [v for v in years if v.count or v.selected]
-    facet, values = "year", years
+    facet, values = YEAR, years
     if months and month_complete:
         ordered = sorted(v.value for v in months)
         span = _months_between(ordered[0], ordered[-1])
         if len(span) <= MAX_MONTH_BARS:
-            facet, values = "month", months
+            facet, values = MONTH, months
     if not values:
         return facet, []
     by_period = {v.value: v for v in values}
     ordered = sorted(by_period)
-    if facet == "month":
+    if facet == MONTH:
         periods = _months_between(ordered[0], ordered[-1])
     else:
         periods = [f"{y:04d}" for y in range(int(ordered[0]), int(ordered[-1]) + 1)]

@@ -16,6 +16,8 @@ from flask import request
 
 from search.config import Settings
 from search.query import service
+from search.schema import MONTH
+from search.schema import YEAR
 from search.errors import NotFoundError
 from search.errors import QueryError
 from web import args as web_args
@@ -71,9 +73,9 @@ def search():
     """Show the results of a query, with facets, filters and pages."""
     data = search_data(request.args.items(multi=True), "/")
     results = data["results"]
-    chart_facet, bars = present.chart_bars(results.facets.get("month", ()),
-                                           results.facets.get("year", ()),
-                                           "month" not in results.truncated_facets)
+    chart_facet, bars = present.chart_bars(results.facets.get(MONTH, ()),
+                                           results.facets.get(YEAR, ()),
+                                           MONTH not in results.truncated_facets)
     return render_template("search.html", chart_facet=chart_facet, bars=bars, **data)
 
 

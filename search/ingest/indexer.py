@@ -39,7 +39,9 @@ from search.ingest.manifest import under
 from search.models import Article
 from search.models import source_key
 from search.ingest.readers.limits import Limits
+from search.schema import ID
 from search.schema import SCHEMA_VERSION
+from search.schema import SOURCES
 from search.schema import to_document
 from search.ingest.workers import Batches
 from search.ingest.workers import make_enricher
@@ -413,8 +415,8 @@ class _Run:
     def _sources(self, aid: str, searcher) -> list[str]:
         """The article's sources: those still valid from before this run, then this run's."""
         if aid not in self.base:
-            stored = searcher.document(id=aid) if searcher is not None else None
-            before = list((stored or {}).get("sources") or ())
+            stored = searcher.document(**{ID: aid}) if searcher is not None else None
+            before = list((stored or {}).get(SOURCES) or ())
             self.base[aid] = [s for s in before if s not in self.stale]
             self.dropped[aid] = [s for s in before if s in self.stale]
         base = self.base[aid]
@@ -439,22 +441,22 @@ class _Run:
                 if back:
                     restore[aid] = back
                 continue
-            stored = searcher.document(id=aid) if searcher is not None else None
+            stored = searcher.document(**{ID: aid}) if searcher is not None else None
             if stored is None:
                 continue
-            sources = [s for s in stored.get("sources") or () if s not in final]
+            sources = [s for s in stored.get(SOURCES) or () if s not in final]
             if not sources:
-                writer.delete_by_term("id", aid)
+                writer.delete_by_term(ID, aid)
                 self.result.removed += 1
-            elif sources != list(stored.get("sources") or ()):
-                writer.update_document(**{**stored, "sources": sources})
+            elif sources != list(stored.get(SOURCES) or ()):
+                writer.update_document(**{**stored, SOURCES: sources})
         return restore
 
     def _second_pass(self, restore: dict[str, list[str]]) -> None:
         """Write the articles read more than once in this run (their last record, with
         every source), and put back keys of files that failed to read this time."""
         with self.ix.searcher() as searcher:
-            docs = {aid: searcher.document(id=aid) for aid in restore if aid not in self.late}
+            docs = {aid: searcher.document(**{ID: aid}) for aid in restore if aid not in self.late}
         with writing.open_writer(self.ix) as writer:
             for aid, article in self.late.items():
                 sources = self._sources(aid, None)
@@ -462,6 +464,6 @@ class _Run:
                 writer.update_document(**to_document(article.replace(sources=tuple(sources))))
             for aid, doc in docs.items():
                 if doc is not None:
-                    sources = list(doc.get("sources") or ())
-                    writer.update_document(**{**doc, "sources": sources + [
+                    sources = list(doc.get(SOURCES) or ())
+                    writer.update_document(**{**doc, SOURCES: sources + [
                         k for k in restore[aid] if k not in sources]})

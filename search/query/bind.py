@@ -20,11 +20,14 @@ from whoosh.support.charset import accent_map
 
 from search.config import DEFAULTS
 from search.query.parse import _PARSER
-from search.query.parse import ENTITY_FIELDS
-from search.query.parse import FACET_FIELDS
-from search.query.parse import TEXT_FIELDS
 from search.query.parse import ParsedQuery
+from search.schema import ENTITY
+from search.schema import ENTITY_KINDS
+from search.schema import FACETS
+from search.schema import OUTLET
 from search.schema import TEXT_ANALYZER
+from search.schema import TEXT_FIELDS
+from search.schema import TITLE
 from search.query.suggest import Speller
 from search.vocabulary import UNSTEMMED
 from search.vocabulary import load as load_words
@@ -39,7 +42,7 @@ def _lookup(lookups, fname: str, text: str, prefix: bool = False) -> list[str]:
         return [values[low]]
     # "person:ross" finds "Dennis Ross": every word of the text is a word of the value.
     words = low.split()
-    if fname in ENTITY_FIELDS or fname == "outlet":
+    if fname in ENTITY_KINDS or fname == OUTLET:
         return [v for k, v in values.items() if all(w in k.split() for w in words)]
     return []
 
@@ -125,9 +128,9 @@ def bind(parsed: ParsedQuery, reader, lookups, lexicon: Lexicon,
     def fix(q):
         fname = getattr(q, "fieldname", None)
         if isinstance(q, (wq.Term, wq.Prefix, wq.Wildcard, wq.Phrase)) and (
-                fname in FACET_FIELDS or fname == "entity"):
+                fname in FACETS or fname == ENTITY):
             text = q.text if not isinstance(q, wq.Phrase) else " ".join(q.words)
-            fields = ENTITY_FIELDS if fname == "entity" else (fname,)
+            fields = ENTITY_KINDS if fname == ENTITY else (fname,)
             prefix = isinstance(q, (wq.Prefix, wq.Wildcard))
             text = text.rstrip("*") if prefix else text
             terms = [wq.Term(f, v) for f in fields for v in _lookup(lookups, f, text, prefix)]
@@ -219,7 +222,7 @@ def title_bonus(q: wq.Query | None, boost: float = 3.0) -> wq.Query | None:
         if isinstance(node, wq.AndNot):
             walk(node.a)
             return
-        if isinstance(node, (wq.Term, wq.Phrase)) and node.fieldname == "title":
+        if isinstance(node, (wq.Term, wq.Phrase)) and node.fieldname == TITLE:
             parts.append(node)
             return
         if not node.is_leaf():

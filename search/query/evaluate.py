@@ -27,6 +27,8 @@ import numpy as np
 from whoosh import query as wq
 from whoosh import scoring
 
+from search.schema import DATE_FIELD
+
 __all__ = ["Unsupported", "Evaluator"]
 
 
@@ -234,7 +236,7 @@ class Evaluator:
         return np.unique(np.concatenate(hits) >> 24)
 
     def _range(self, q):
-        if q.fieldname != "published" or not q.constantscore:
+        if q.fieldname != DATE_FIELD or not q.constantscore:
             raise Unsupported("range other than a constant-score date range")
         pub = self.published
         mask = pub >= 0

@@ -19,12 +19,13 @@ from __future__ import annotations
 
 import numpy as np
 
-from search.models import FACETS
 from search.models import FacetValue
+from search.schema import DATE_FIELD
+from search.schema import FACET_COLUMN
+from search.schema import FACETS
+from search.schema import SINGLE_FACETS
 from search.schema import decode_facets
 
-SINGLE = ("outlet", "year", "month", "lang")
-MULTI = ("person", "org", "place")
 # Whoosh's NumericColumn default for documents without a value (2**64 - 1).
 _NO_DATE = np.iinfo(np.uint64).max
 
@@ -45,7 +46,7 @@ class FacetTables:
         self.csr: dict[str, tuple[np.ndarray, np.ndarray]] = {}
         self.value_docs: dict[str, list[np.ndarray]] = {}
         columns = self._from_column(reader)
-        for name in SINGLE + MULTI:
+        for name in FACETS:
             values, docs = columns[name] if columns else self._from_postings(reader, name)
             self._load(name, values, docs)
         self.published = self._dates(reader)
@@ -57,13 +58,13 @@ class FacetTables:
         tens of thousands of entity values: seconds to open a generation. The column
         is read segment by segment instead. ``None`` for an index built before it.
         """
-        if "facetcol" not in reader.schema.names():
+        if FACET_COLUMN not in reader.schema.names():
             return None
         found: dict[str, dict[str, list[int]]] = {name: {} for name in FACETS}
         for leaf, offset in reader.leaf_readers():
-            if not leaf.has_column("facetcol"):
+            if not leaf.has_column(FACET_COLUMN):
                 continue
-            for i, raw in enumerate(leaf.column_reader("facetcol")):
+            for i, raw in enumerate(leaf.column_reader(FACET_COLUMN)):
                 d = offset + i
                 if not raw or not self.live[d]:
                     continue
@@ -96,7 +97,7 @@ class FacetTables:
         self.lower[name] = {}
         for v in values:
             self.lower[name].setdefault(v.lower(), v)
-        if name in SINGLE:
+        if name in SINGLE_FACETS:
             arr = np.full(self.n, -1, dtype=np.int32)
             for vid, ids in enumerate(docs):
                 arr[ids] = vid
@@ -113,13 +114,13 @@ class FacetTables:
     def _dates(self, reader) -> np.ndarray:
         """Publication time per document (Whoosh's long: 0.1 µs ticks), -1 for none."""
         out = np.full(self.n, -1, dtype=np.int64)
-        if "published" not in reader.schema.names():
+        if DATE_FIELD not in reader.schema.names():
             return out
         # Segment by segment: a segment without dated documents has no column at all.
         for leaf, offset in reader.leaf_readers():
-            if not leaf.has_column("published"):
+            if not leaf.has_column(DATE_FIELD):
                 continue
-            raw = np.fromiter(leaf.column_reader("published", translate=False),
+            raw = np.fromiter(leaf.column_reader(DATE_FIELD, translate=False),
                               dtype=np.uint64)[: leaf.doc_count_all()]
             has = raw != _NO_DATE
             seg = out[offset: offset + len(raw)]
@@ -192,7 +193,7 @@ def top_values(tables: FacetTables, name: str, counts: np.ndarray, size: int,
 
 def count_facets(tables: FacetTables, query_mask: np.ndarray, filter_masks: dict[str, np.ndarray],
                  selections: dict[str, tuple[str, ...]], sizes: dict[str, int],
-                 names=SINGLE + MULTI) -> tuple[dict[str, tuple[FacetValue, ...]], tuple[str, ...]]:
+                 names=FACETS) -> tuple[dict[str, tuple[FacetValue, ...]], tuple[str, ...]]:
     """Count every facet: each over the query and every filter except its own.
 
     :param query_mask: documents matching the query (and any non-facet filter, e.g. dates)

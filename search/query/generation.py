@@ -26,6 +26,9 @@ from search import storage
 from search.config import DEFAULTS
 from search.query.bind import Lexicon
 from search.errors import IndexMissingError
+from search.schema import BODY
+from search.schema import TEXT_FIELDS
+from search.schema import TITLE
 from search.query.evaluate import Evaluator
 from search.query.scoring import weighting
 from search.query.whoosh_postings import PostingCache
@@ -35,10 +38,10 @@ from search.vocabulary import UNSTEMMED
 # A generation's commits are looked for at most this often (it lists the folder).
 RECHECK_SECONDS = 0.5
 # Word lists read when a generation opens (prefix expansion; UNSTEMMED: written words).
-PREFIX_FIELDS = ("title", "body", "caption", UNSTEMMED)
+PREFIX_FIELDS = (*TEXT_FIELDS, UNSTEMMED)
 # Words decoded in the background when a generation opens: those in PREWARM_SHARE of
 # the articles or more (at least PREWARM_MIN_DOCS), up to PREWARM_BYTES of arrays.
-PREWARM_FIELDS = ("title", "body")
+PREWARM_FIELDS = (TITLE, BODY)
 PREWARM_SHARE = 0.01
 PREWARM_MIN_DOCS = 200
 PREWARM_BYTES = 256 * 1024 * 1024

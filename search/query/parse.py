@@ -24,34 +24,41 @@ from datetime import datetime
 
 from whoosh import qparser
 from whoosh import query as wq
-from whoosh.fields import KEYWORD
 from whoosh.qparser import syntax
 from whoosh.util.times import datetime_to_long
 
 from search.config import DEFAULTS
 from search.errors import QueryError
-from search.schema import make_schema
+from search.schema import BODY
+from search.schema import CAPTION
+from search.schema import DATE_FIELD
+from search.schema import ENTITY
+from search.schema import LANG
+from search.schema import MONTH
+from search.schema import ORG
+from search.schema import OUTLET
+from search.schema import PERSON
+from search.schema import PLACE
+from search.schema import TEXT_FIELDS
+from search.schema import TITLE
+from search.schema import YEAR
+from search.schema import query_schema
 
-TEXT_FIELDS = ("title", "body", "caption")
-FACET_FIELDS = ("outlet", "year", "month", "lang", "person", "org", "place")
-ENTITY_FIELDS = ("person", "org", "place")
-DATE_FIELD = "published"
-
-# Friendly names (lower-case) -> schema field. ``entity`` is a parse-only field that
-# :func:`search.query.bind.bind` turns into person OR org OR place.
+# The names a user may write before ``:`` (lower-case) -> schema field. ``entity`` is a
+# parse-only field that :func:`search.query.bind.bind` turns into person OR org OR place.
 ALIASES = {
-    "title": "title", "headline": "title",
-    "body": "body", "text": "body",
-    "caption": "caption",
-    "outlet": "outlet", "source": "outlet", "publication": "outlet", "site": "outlet",
+    "title": TITLE, "headline": TITLE,
+    "body": BODY, "text": BODY,
+    "caption": CAPTION,
+    "outlet": OUTLET, "source": OUTLET, "publication": OUTLET, "site": OUTLET,
     "date": DATE_FIELD, "published": DATE_FIELD,
-    "year": "year", "month": "month",
-    "lang": "lang", "language": "lang",
-    "person": "person", "people": "person",
-    "org": "org", "organisation": "org", "organization": "org", "organisations": "org",
-    "organizations": "org",
-    "place": "place", "places": "place", "location": "place",
-    "entity": "entity", "entities": "entity",
+    "year": YEAR, "month": MONTH,
+    "lang": LANG, "language": LANG,
+    "person": PERSON, "people": PERSON,
+    "org": ORG, "organisation": ORG, "organization": ORG, "organisations": ORG,
+    "organizations": ORG,
+    "place": PLACE, "places": PLACE, "location": PLACE,
+    "entity": ENTITY, "entities": ENTITY,
 }
 OPERATORS = ("AND", "OR", "NOT")
 DATE_HELP = ("Write dates as date:2022-06-16, date:2022-06 or date:2022, ranges as "
@@ -138,10 +145,8 @@ def _period(text: str) -> tuple[datetime, datetime]:
 
 
 def _parser() -> qparser.QueryParser:
-    schema = make_schema()
-    # Parse-only field: `entity:X` parses like `person:X`, then bind() widens it.
-    schema.add("entity", KEYWORD(commas=True, lowercase=False))
-    p = qparser.MultifieldParser(list(TEXT_FIELDS), schema, group=qparser.AndGroup)
+    # `entity:X` parses like `person:X`, then bind() widens it.
+    p = qparser.MultifieldParser(list(TEXT_FIELDS), query_schema(), group=qparser.AndGroup)
     p.add_plugin(qparser.FuzzyTermPlugin())
     p.add_plugin(DateComparePlugin())
     # No DateParserPlugin: with it `[2022-01-01 TO 2022-06-30]` ends on 2022-12-31

@@ -12,6 +12,8 @@ from math import log
 from whoosh import query
 from whoosh import scoring
 
+from search.schema import BODY
+
 __all__ = ["NewsBM25", "proximity_boost", "weighting"]
 
 
@@ -70,7 +72,7 @@ def weighting() -> scoring.WeightingModel:
     return NewsBM25(B=0.9, K1=2.0)
 
 
-def proximity_boost(terms, fieldname: str = "body", slop: int = 8,
+def proximity_boost(terms, fieldname: str = BODY, slop: int = 8,
                     boost: float = 0.1) -> query.Query | None:
     """A bonus for documents where consecutive query terms occur near each other.
 

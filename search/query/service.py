@@ -35,12 +35,17 @@ from search.errors import QueryError
 from search.query.generation import Generation
 from search.query.generation import use as _use
 from search.query.evaluate import Unsupported
-from search.models import FACETS
 from search.models import SORTS
 from search.models import ArticleView
 from search.models import SearchRequest
 from search.models import SearchResults
+from search.schema import BODY
+from search.schema import CAPTION
+from search.schema import FACETS
+from search.schema import ID
+from search.schema import SOURCES
 from search.schema import TEXT_ANALYZER
+from search.schema import TITLE
 from search.schema import hit_from_stored
 from search.vocabulary import UNSTEMMED
 
@@ -105,19 +110,19 @@ def _hits(gen: Generation, q, page) -> tuple:
     terms = bind.positive_terms(q, reader)
     docnums = [d for d, _ in page]
     spans = {}
-    for f in ("body", "title"):
+    for f in (BODY, TITLE):
         # Only the page's documents that hold a term are read (the generation's decoded
         # postings say which): the rest of its posting list is never unpickled.
         spans[f] = highlight.find_spans(reader, docnums, f, terms.get(f, ()),
                                         lambda t, f=f: _holders(gen, f, t))
-    body, title = spans["body"], spans["title"]
+    body, title = spans[BODY], spans[TITLE]
     hits = []
     for d, score in page:
         stored = gen.searcher.stored_fields(d)
-        text = stored.get("body") or ""
+        text = stored.get(BODY) or ""
         hits.append(hit_from_stored(
             stored, score=score, snippet=highlight.snippet(text, body.get(d, ())),
-            title_html=highlight.mark_all(stored.get("title") or "", title.get(d, ()))))
+            title_html=highlight.mark_all(stored.get(TITLE) or "", title.get(d, ()))))
     return tuple(hits)
 
 
@@ -170,7 +175,7 @@ def _suggest(gen: Generation, parsed, total: int, restrict: np.ndarray,
 def _frequency(reader, word: str) -> int | None:
     """In how many articles' bodies ``word`` stands (as its stem); ``None`` for a stop word."""
     stems = [t.text for t in TEXT_ANALYZER(word)]
-    return reader.doc_frequency("body", stems[0]) if stems else None
+    return reader.doc_frequency(BODY, stems[0]) if stems else None
 
 
 def search(index_dir, request: SearchRequest,
@@ -264,12 +269,12 @@ def article(index_dir, article_id: str, q: str | None = None,
     :raises IndexMissingError: when there is no index at ``index_dir``
     """
     with _use(index_dir) as gen:
-        docnum = gen.searcher.document_number(id=article_id)
+        docnum = gen.searcher.document_number(**{ID: article_id})
         if docnum is None or not gen.tables.live[docnum]:
             raise NotFoundError(f"No article with id {article_id!r}.")
         stored = gen.searcher.stored_fields(docnum)
-        body = stored.get("body") or ""
-        title = stored.get("title") or ""
+        body = stored.get(BODY) or ""
+        title = stored.get(TITLE) or ""
         title_html = body_html = None
         if q and q.strip():
             reader = gen.searcher.reader()
@@ -280,13 +285,13 @@ def article(index_dir, article_id: str, q: str | None = None,
                 bound = None
             terms = bind.positive_terms(bound, reader)
             spans = {f: highlight.find_spans(reader, [docnum], f, terms.get(f, ())).get(docnum, ())
-                     for f in ("title", "body")}
-            title_html = highlight.mark_all(title, spans["title"])
-            body_html = highlight.mark_all(body, spans["body"])
+                     for f in (TITLE, BODY)}
+            title_html = highlight.mark_all(title, spans[TITLE])
+            body_html = highlight.mark_all(body, spans[BODY])
         hit = hit_from_stored(stored, title_html=title_html)
-        return ArticleView(hit=hit, body=body, caption=stored.get("caption") or "",
+        return ArticleView(hit=hit, body=body, caption=stored.get(CAPTION) or "",
                            authors=tuple(stored.get("authors") or ()),
-                           sources=tuple(stored.get("sources") or ()), body_html=body_html)
+                           sources=tuple(stored.get(SOURCES) or ()), body_html=body_html)
 
 
 def info(index_dir, settings: Settings = DEFAULT_SETTINGS) -> dict:
