@@ -34,16 +34,17 @@ from search.vocabulary import load as load_words
 
 
 def _lookup(lookups, fname: str, text: str, prefix: bool = False) -> list[str]:
-    values = lookups(fname)
+    values = lookups(fname)  # lower-case value -> its display forms
     low = text.lower()
     if prefix:
-        return [v for k, v in values.items() if k.startswith(low)]
+        return [v for k, forms in values.items() if k.startswith(low) for v in forms]
     if low in values:
-        return [values[low]]
+        return list(values[low])
     # "person:ross" finds "Dennis Ross": every word of the text is a word of the value.
     words = low.split()
     if fname in ENTITY_KINDS or fname == OUTLET:
-        return [v for k, v in values.items() if all(w in k.split() for w in words)]
+        return [v for k, forms in values.items() if all(w in k.split() for w in words)
+                for v in forms]
     return []
 
 

@@ -41,7 +41,7 @@ class FacetTables:
         self.live = np.zeros(self.n, dtype=bool)
         self.live[np.fromiter(reader.all_doc_ids(), dtype=np.int64)] = True
         self.values: dict[str, list[str]] = {}
-        self.lower: dict[str, dict[str, str]] = {}
+        self.lower: dict[str, dict[str, list[str]]] = {}
         self.single: dict[str, np.ndarray] = {}
         self.csr: dict[str, tuple[np.ndarray, np.ndarray]] = {}
         self.value_docs: dict[str, list[np.ndarray]] = {}
@@ -93,10 +93,11 @@ class FacetTables:
     def _load(self, name: str, values: list[str], docs: list[np.ndarray]) -> None:
         self.values[name] = values
         self.value_docs[name] = docs
-        # Several display forms may differ only in case; the first (sorted) one wins.
+        # Several display forms may differ only in case ("Kim" and "KIM" from a
+        # transcript's speaker label): a typed value stands for all of them.
         self.lower[name] = {}
         for v in values:
-            self.lower[name].setdefault(v.lower(), v)
+            self.lower[name].setdefault(v.lower(), []).append(v)
         if name in SINGLE_FACETS:
             arr = np.full(self.n, -1, dtype=np.int32)
             for vid, ids in enumerate(docs):

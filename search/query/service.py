@@ -94,12 +94,11 @@ def _selections(tables, req: SearchRequest, notices: list[str]) -> dict[str, tup
         shown = []
         for v in values:
             v = str(v).strip()
-            display = v if v in tables.values[name] else tables.lower[name].get(v.lower())
-            if display is None:
+            forms = [v] if v in tables.values[name] else tables.lower[name].get(v.lower())
+            if forms is None:
                 notices.append(f"no article has {name} {v!r}")
-                display = v
-            if display not in shown:
-                shown.append(display)
+                forms = [v]
+            shown.extend(f for f in forms if f not in shown)
         if shown:
             out[name] = tuple(shown)
     return out

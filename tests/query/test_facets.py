@@ -136,3 +136,22 @@ def test_facet_column_gives_the_same_values_and_documents_as_the_postings(news_i
             assert col_values == values, name
             assert [sorted(d.tolist()) for d in col_docs] == [sorted(d.tolist()) for d in docs]
         assert len(columns["person"][0]) > 50  # real NER output, not an empty facet
+
+
+def test_a_typed_value_stands_for_every_case_form_of_it(tmp_path):
+    # "KIM" (a transcript's speaker label) sorts before "Kim": both are the value typed.
+    from search.models import Article
+    from search.models import Entities
+    from tests.conftest import write_articles_index
+
+    def art(i, person):
+        return Article(id=f"{i:016x}", source=f"k{i}.txt", record=None, title=f"Story {i}",
+                       body="The talks went on.", lang="en", entities=Entities(person=(person,)))
+
+    ix = write_articles_index([art(1, "KIM"), art(2, "Kim"), art(3, "Kim"), art(4, "Lee")],
+                              tmp_path / "ix")
+    for q, filters in (('person:"kim"', {}), ("person:Kim", {}), ("", {"person": ("kim",)})):
+        r = service.search(ix, SearchRequest(q=q, filters=filters))
+        assert r.total == 3, (q, filters, r.notice)
+    exact = service.search(ix, SearchRequest(filters={"person": ("Kim",)}))
+    assert exact.total == 2  # a value clicked in the sidebar is that value only
