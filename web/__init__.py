@@ -10,8 +10,23 @@ from __future__ import annotations
 from typing import Any
 
 from flask import Flask
+from werkzeug.routing import Map
 
 from search import config as search_config
+
+
+class _Map(Map):
+    """Rules that never merge slashes: Werkzeug answers "/api//search" with a redirect
+    whose ``Location`` is built from the Host header (issue 9, point 8); unmerged, such
+    a path is a plain 404. (Set on the map class: rules take it when they are added.)"""
+
+    def __init__(self, *args, **kwargs):
+        kwargs["merge_slashes"] = False
+        super().__init__(*args, **kwargs)
+
+
+class _Flask(Flask):
+    url_map_class = _Map
 
 
 def create_app(config: dict[str, Any] | None = None) -> Flask:
@@ -21,7 +36,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     :param config: settings that win over the environment, e.g.
         ``{"TESTING": True, "INDEX": "/tmp/ix"}``
     """
-    app = Flask(__name__)
+    app = _Flask(__name__)
     app.config.from_mapping(search_config.load())
     # Templates are full of loops; keep the HTML they produce readable.
     app.jinja_env.trim_blocks = True
@@ -32,6 +47,9 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     from web import errors
     from web import views
 
+    from web import headers
+
     app.register_blueprint(views.bp)
     errors.register(app)
+    app.wsgi_app = headers.wrap(app.wsgi_app)
     return app
