@@ -62,25 +62,54 @@ class Generation:
             self.ix = whoosh_index.open_dir(str(path))
         except (whoosh_index.EmptyIndexError, OSError) as e:
             raise IndexMissingError(str(path.parent)) from e
-        self.searcher = self.ix.searcher(weighting=weighting())
-        self.tables = facetlib.FacetTables(self.searcher.reader())
-        self.postings = PostingCache(self.searcher.reader(), self.tables.live)
-        self.evaluator = Evaluator(self.searcher, self.postings, self.tables.published)
-        self.lexicon = Lexicon(self.searcher.reader(), path)
+        # Whoosh's readers seek and read shared file objects (concurrent reads through
+        # one searcher raised zlib "truncated stream" errors under waitress's threads),
+        # so each thread reads through a searcher of its own (:attr:`searcher`), opened
+        # on its first use of this generation; the arrays decoded from them (facet
+        # tables, postings, scores, word lists) are shared. Requests no longer take
+        # turns for their whole duration: a slow one does not stall the others.
+        self._local = threading.local()
+        self._searchers: list = []
+        self._searchers_lock = threading.Lock()
+        self._closed = False
+        main = self.searcher  # this (the opening) thread's
+        self.tables = facetlib.FacetTables(main.reader())
+        self.postings = PostingCache(main.reader(), self.tables.live)
+        self._scored: dict = {}
+        self.lexicon = Lexicon(main.reader(), path)
         for name in PREFIX_FIELDS:  # read now, not by the first prefix query
             self.lexicon.words(name)
         self.users = 0
-        # A Whoosh reader shares its file positions between callers (concurrent reads
-        # through one searcher raised zlib "truncated stream" errors under waitress's
-        # threads), so requests take turns at it. The work is pure Python and NumPy
-        # under the GIL, so taking turns costs little throughput.
-        self.reading = threading.Lock()
         self.checked = time.monotonic()
         # Counters for benchmarks: queries evaluated by NumPy / by Whoosh's searcher.
         self.stats = {"numpy": 0, "whoosh": 0}
         self.prewarmed = threading.Event()
-        self._closed = False
         threading.Thread(target=self._prewarm, name="newsfacet-prewarm", daemon=True).start()
+
+    @property
+    def searcher(self):
+        """This thread's Whoosh searcher of the generation (opened on first use)."""
+        got = getattr(self._local, "searcher", None)
+        if got is None:
+            got = self.ix.searcher(weighting=weighting())
+            with self._searchers_lock:
+                if self._closed:
+                    got.close()
+                    raise IndexMissingError(str(self.path.parent))
+                self._searchers.append(got)
+            self._local.searcher = got
+        return got
+
+    @property
+    def evaluator(self) -> Evaluator:
+        """This thread's query evaluator: its own reader, the generation's shared arrays."""
+        got = getattr(self._local, "evaluator", None)
+        if got is None:
+            searcher = self.searcher
+            got = Evaluator(searcher, self.postings.using(searcher.reader()),
+                            self.tables.published, scored=self._scored)
+            self._local.evaluator = got
+        return got
 
     def _prewarm(self) -> None:
         """Decode and score the frequent words of the text fields, in the background.
@@ -95,8 +124,7 @@ class Generation:
             searcher = self.ix.searcher(weighting=weighting())
             reader = searcher.reader()
             view = self.postings.using(reader)
-            evaluator = Evaluator(searcher, view, self.tables.published,
-                                  scored=self.evaluator._scored)
+            evaluator = Evaluator(searcher, view, self.tables.published, scored=self._scored)
             for name in PREFIX_FIELDS[:3]:  # the text fields' lengths, used by every score
                 view.lengths(name)
             floor = max(PREWARM_MIN_DOCS, int(PREWARM_SHARE * reader.doc_count_all()))
@@ -127,11 +155,15 @@ class Generation:
         if now - self.checked < RECHECK_SECONDS:
             return False
         self.checked = now
-        return not self.searcher.up_to_date()
+        return not self.searcher.up_to_date()  # reads the folder, not the shared files
 
     def close(self) -> None:
-        self._closed = True
-        self.searcher.close()
+        """Close every thread's searcher (called once no request uses the generation)."""
+        with self._searchers_lock:
+            self._closed = True
+            searchers, self._searchers = self._searchers, []
+        for searcher in searchers:
+            searcher.close()
 
 
 class _Slot:
@@ -193,8 +225,7 @@ def use(index_dir):
     try:
         if gen is None:
             gen = _open(slot, path)
-        with gen.reading:
-            yield gen
+        yield gen
     finally:
         if gen is not None:
             with _lock:

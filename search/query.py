@@ -55,7 +55,7 @@ DATE_HELP = ("Write dates as date:2022-06-16, date:2022-06 or date:2022, and ran
              "date:[2022-01-01 TO 2022-06-30] (either end may be left out: date:[2022-01-01 TO])")
 
 _TOKEN = re.compile(
-    r'(?P<ws>\s+)|(?P<quote>"[^"]*"(?:~\d+)?)|(?P<range>[\[{][^\[\]{}"]*[\]}])'
+    r'(?P<ws>\s+)|(?P<quote>"[^"]*"(?:~[0-9]+)?)|(?P<range>[\[{][^\[\]{}"]*[\]}])'
     r'|(?P<open>\()|(?P<close>\))|(?P<word>[^\s()"\[\]{}]+)|(?P<other>.)'
 )
 _FIELD = re.compile(r"^([A-Za-z_]+):(.*)$", re.S)
@@ -304,6 +304,12 @@ def parse(text: str, max_length: int | None = None) -> ParsedQuery:
     toks = _rewrite_words(_tokens(text), notices, info)
     toks = _fix_parens(toks, notices)
     _fix_operators(toks, notices)
+    clauses = sum(1 for kind, _, _ in toks if kind in ("word", "quote"))
+    max_clauses = config.get("MAX_QUERY_CLAUSES")
+    if clauses > max_clauses:
+        # Refused, not cut: dropping words would silently change what an AND/OR means.
+        raise QueryError(f"The query has {clauses} words and phrases; at most {max_clauses} "
+                         "are allowed. Search for fewer words.")
     repaired = "".join(g + t for _, t, g in toks).strip()
     info.text = repaired
     try:
@@ -321,5 +327,26 @@ def parse(text: str, max_length: int | None = None) -> ParsedQuery:
                 '"exact phrase", or person:"Dennis Ross".')
         info.text = " OR ".join(words)
         notices.append(f"could not read the query as written; searched for any of: {info.text}")
-    info.query = q
+    info.query = _cap(q, notices)
     return info
+
+
+def _cap(q: wq.Query, notices: list[str]) -> wq.Query:
+    """``q`` with phrase slop and fuzzy edit distance held to the settings'
+    ``MAX_PHRASE_SLOP`` and ``MAX_FUZZY_DISTANCE``, saying so in ``notices``.
+
+    A huge slop (``"a b"~1000000``) once cost seconds and hundreds of MB per query; a
+    fuzzy distance above 2 matches nearly every short word.
+    """
+    max_slop = config.get("MAX_PHRASE_SLOP")
+    max_dist = config.get("MAX_FUZZY_DISTANCE")
+    for leaf in q.leaves() if not q.is_leaf() else [q]:
+        if isinstance(leaf, wq.Phrase) and leaf.slop > max_slop:
+            leaf.slop = max_slop
+            notices.append(f"slop capped at {max_slop}")
+        elif isinstance(leaf, wq.FuzzyTerm):
+            if leaf.maxdist > max_dist:
+                leaf.maxdist = max_dist
+                notices.append(f"edit distance capped at {max_dist}")
+            leaf.prefixlength = min(leaf.prefixlength, len(leaf.text))
+    return q

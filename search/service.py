@@ -23,6 +23,7 @@ import numpy as np
 from whoosh.util.times import datetime_to_long
 
 from search import binding
+from search import budget
 from search import config
 from search import facets as facetlib
 from search import highlight
@@ -31,6 +32,7 @@ from search import ranking
 from search import spelling
 from search.errors import NotFoundError
 from search.errors import QueryError
+from search.errors import QueryTimeoutError
 from search.generation import Generation
 from search.generation import use as _use
 from search.matching import Unsupported
@@ -99,16 +101,20 @@ def _selections(tables, req: SearchRequest, notices: list[str]) -> dict[str, tup
     return out
 
 
-def _hits(gen: Generation, q, page) -> tuple:
+def _hits(gen: Generation, q, page, notices: list[str]) -> tuple:
     reader = gen.searcher.reader()
-    terms = binding.positive_terms(q, reader)
     docnums = [d for d, _ in page]
-    spans = {}
-    for f in ("body", "title"):
-        # Only the page's documents that hold a term are read (the generation's decoded
-        # postings say which): the rest of its posting list is never unpickled.
-        spans[f] = highlight.find_spans(reader, docnums, f, terms.get(f, ()),
-                                        lambda t, f=f: _holders(gen, f, t))
+    spans = {"body": {}, "title": {}}
+    if budget.expired():
+        # The matches are complete; only the marks in the snippets are left out.
+        notices.append(budget.stopped_notice())
+    else:
+        terms = binding.positive_terms(q, reader)
+        for f in ("body", "title"):
+            # Only the page's documents that hold a term are read (the generation's
+            # decoded postings say which): the rest of its posting list is never unpickled.
+            spans[f] = highlight.find_spans(reader, docnums, f, terms.get(f, ()),
+                                            lambda t, f=f: _holders(gen, f, t))
     body, title = spans["body"], spans["title"]
     hits = []
     for d, score in page:
@@ -179,6 +185,11 @@ def search(index_dir, request: SearchRequest) -> SearchResults:
     :raises QueryError: for a query or filter that cannot be run (the message says why)
     :raises IndexMissingError: when there is no index at ``index_dir``
     """
+    with budget.limit(config.get("QUERY_TIMEOUT")):
+        return _search(index_dir, request)
+
+
+def _search(index_dir, request: SearchRequest) -> SearchResults:
     t0 = time.perf_counter()
     timings = {}
     _check(request)
@@ -214,13 +225,16 @@ def search(index_dir, request: SearchRequest) -> SearchResults:
             facets, truncated = facetlib.count_facets(tables, qmask, fmasks, selections, sizes)
         t3 = time.perf_counter()
         timings["facets"] = (t3 - t2) * 1000
-        hits = _hits(gen, q, page)
+        hits = _hits(gen, q, page, parsed.notices)
         t4 = time.perf_counter()
         timings["snippets"] = (t4 - t3) * 1000
         suggestion = None
-        if q is not None:
+        if q is not None and not budget.expired():  # a suggestion is a nicety
             restrict = _restriction(tables, start_long, end_long, fmasks)
-            suggestion = _suggest(gen, parsed, total, restrict)
+            try:
+                suggestion = _suggest(gen, parsed, total, restrict)
+            except QueryTimeoutError:  # the matches stand; only the suggestion is dropped
+                parsed.notices.append(budget.stopped_notice())
         timings["suggest"] = (time.perf_counter() - t4) * 1000
     if total == 0 and not parsed.notices and not suggestion:
         # Never a silent empty page: say what found nothing and what to try.
@@ -257,7 +271,7 @@ def article(index_dir, article_id: str, q: str | None = None) -> ArticleView:
     :raises NotFoundError: when no article has that id
     :raises IndexMissingError: when there is no index at ``index_dir``
     """
-    with _use(index_dir) as gen:
+    with budget.limit(config.get("QUERY_TIMEOUT")), _use(index_dir) as gen:
         docnum = gen.searcher.document_number(id=article_id)
         if docnum is None or not gen.tables.live[docnum]:
             raise NotFoundError(f"No article with id {article_id!r}.")
