@@ -125,9 +125,8 @@ class Evaluator:
         if len(subs) == 1:
             return self._eval(subs[0])
         mask, score = self._empty()
-        for i, s in enumerate(subs):
-            if i % 64 == 63:  # a prefix may bring 1,000 terms, each decoded on first use
-                budget.check()
+        for s in subs:
+            budget.check()  # a prefix may bring 1,000 terms, each decoded on first use
             if type(s) is wq.Term and s.boost == 1.0:
                 # Sparse: cost in postings, not documents (a prefix may bring 1,000 terms).
                 btext = self._btext(s.fieldname, s.text)

@@ -185,11 +185,6 @@ def search(index_dir, request: SearchRequest) -> SearchResults:
     :raises QueryError: for a query or filter that cannot be run (the message says why)
     :raises IndexMissingError: when there is no index at ``index_dir``
     """
-    with budget.limit(config.get("QUERY_TIMEOUT")):
-        return _search(index_dir, request)
-
-
-def _search(index_dir, request: SearchRequest) -> SearchResults:
     t0 = time.perf_counter()
     timings = {}
     _check(request)
@@ -197,7 +192,9 @@ def _search(index_dir, request: SearchRequest) -> SearchResults:
     parsed = querylib.parse(request.q)
     size = min(request.page_size, config.get("MAX_PAGE_SIZE"))
     start = (request.page - 1) * size
-    with _use(index_dir) as gen:
+    # The budget starts once the generation is open: opening one (facet arrays, word
+    # lists) is the server's work, done once, not this query's.
+    with _use(index_dir) as gen, budget.limit(config.get("QUERY_TIMEOUT")):
         tables = gen.tables
         q = gen.bind(parsed)
         selections = _selections(tables, request, parsed.notices)
@@ -271,7 +268,7 @@ def article(index_dir, article_id: str, q: str | None = None) -> ArticleView:
     :raises NotFoundError: when no article has that id
     :raises IndexMissingError: when there is no index at ``index_dir``
     """
-    with budget.limit(config.get("QUERY_TIMEOUT")), _use(index_dir) as gen:
+    with _use(index_dir) as gen, budget.limit(config.get("QUERY_TIMEOUT")):
         docnum = gen.searcher.document_number(id=article_id)
         if docnum is None or not gen.tables.live[docnum]:
             raise NotFoundError(f"No article with id {article_id!r}.")

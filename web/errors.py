@@ -14,6 +14,7 @@ from werkzeug.exceptions import HTTPException
 
 from search.errors import IndexMissingError
 from search.errors import NewsfacetError
+from search.errors import QueryTimeoutError
 
 
 def error_body(message: str, status: int) -> dict:
@@ -48,6 +49,10 @@ def _newsfacet_error(e: NewsfacetError):
     if isinstance(e, IndexMissingError):
         hint = f"newsfacet index PATH --index {e.index_dir}"
         return _respond(str(e), status, title="No index yet", build_hint=hint)
+    if isinstance(e, QueryTimeoutError):
+        # Expected under abuse: one line, so a flood of them cannot fill the log with traces.
+        current_app.logger.warning("Search stopped by its time budget on %s", request.full_path)
+        return _respond(str(e), status, title="The search took too long")
     if status >= 500:
         # Our own 500s (a bad setting) name the problem but are still logged in full.
         current_app.logger.error("Newsfacet error on %s", request.path, exc_info=e)
