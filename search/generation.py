@@ -19,6 +19,7 @@ import time
 from pathlib import Path
 
 from whoosh import index as whoosh_index
+from whoosh.searching import Searcher
 
 from search import binding
 from search import facets as facetlib
@@ -64,19 +65,27 @@ class Generation:
             raise IndexMissingError(str(path.parent)) from e
         # Whoosh's readers seek and read shared file objects (concurrent reads through
         # one searcher raised zlib "truncated stream" errors under waitress's threads),
-        # so each thread reads through a searcher of its own (:attr:`searcher`), opened
-        # on its first use of this generation; the arrays decoded from them (facet
-        # tables, postings, scores, word lists) are shared. Requests no longer take
-        # turns for their whole duration: a slow one does not stall the others.
+        # so each request holds a searcher of its own for its duration (:meth:`reading`),
+        # from a pool that grows to the number of concurrent requests; the arrays decoded
+        # through them (facet tables, postings, scores, word lists) are shared. Requests
+        # no longer take turns at one searcher: a slow one does not stall the others.
+        # Every searcher reads the commit this generation opened (its TOC), never a
+        # later one, so document numbers agree with the shared arrays.
+        self._toc = self.ix._read_toc()
+        self._pool = threading.Condition()
+        self._searchers: list = []  # every searcher opened, to close
+        self._free: list = []  # those no request holds
+        self._evaluators: dict[int, Evaluator] = {}
         self._local = threading.local()
-        self._searchers: list = []
-        self._searchers_lock = threading.Lock()
         self._closed = False
-        main = self.searcher  # this (the opening) thread's
-        self.tables = facetlib.FacetTables(main.reader())
-        self.postings = PostingCache(main.reader(), self.tables.live)
+        self._main = self._open_searcher()
+        self._searchers.append(self._main)
+        self._free.append(self._main)
+        main_reader = self._main.reader()
+        self.tables = facetlib.FacetTables(main_reader)
+        self.postings = PostingCache(main_reader, self.tables.live)
         self._scored: dict = {}
-        self.lexicon = Lexicon(main.reader(), path)
+        self.lexicon = Lexicon(main_reader, path)
         for name in PREFIX_FIELDS:  # read now, not by the first prefix query
             self.lexicon.words(name)
         self.users = 0
@@ -86,29 +95,65 @@ class Generation:
         self.prewarmed = threading.Event()
         threading.Thread(target=self._prewarm, name="newsfacet-prewarm", daemon=True).start()
 
+    def _open_searcher(self) -> Searcher:
+        """A new searcher of this generation's commit (not of a later one)."""
+        toc = self._toc
+        reader = whoosh_index.FileIndex._reader(self.ix.storage, toc.schema,
+                                                list(toc.segments), toc.generation)
+        return Searcher(reader, weighting=weighting(), fromindex=self.ix)
+
+    @contextlib.contextmanager
+    def reading(self):
+        """Hold a searcher of the pool for this thread during the block (nested: the same).
+
+        :raises IndexMissingError: when the generation was closed meanwhile
+        """
+        if getattr(self._local, "held", None) is not None:
+            yield
+            return
+        searcher = self._checkout()
+        self._local.held = searcher
+        try:
+            yield
+        finally:
+            self._local.held = None
+            with self._pool:
+                self._free.append(searcher)
+                self._pool.notify()
+
+    def _checkout(self) -> Searcher:
+        with self._pool:
+            if self._closed:
+                raise IndexMissingError(str(self.path.parent))
+            if self._free:
+                return self._free.pop()
+        try:
+            fresh = self._open_searcher()  # outside the lock: it reads files
+        except OSError:
+            # A later commit removed files of this one (a merge): wait for a searcher.
+            with self._pool:
+                while not self._free:
+                    self._pool.wait()
+                return self._free.pop()
+        with self._pool:
+            self._searchers.append(fresh)
+        return fresh
+
     @property
-    def searcher(self):
-        """This thread's Whoosh searcher of the generation (opened on first use)."""
-        got = getattr(self._local, "searcher", None)
-        if got is None:
-            got = self.ix.searcher(weighting=weighting())
-            with self._searchers_lock:
-                if self._closed:
-                    got.close()
-                    raise IndexMissingError(str(self.path.parent))
-                self._searchers.append(got)
-            self._local.searcher = got
-        return got
+    def searcher(self) -> Searcher:
+        """The searcher this thread holds (:meth:`reading`); outside a ``reading`` block
+        (single-threaded use: tests, benchmarks), the generation's first one."""
+        return getattr(self._local, "held", None) or self._main
 
     @property
     def evaluator(self) -> Evaluator:
-        """This thread's query evaluator: its own reader, the generation's shared arrays."""
-        got = getattr(self._local, "evaluator", None)
+        """The query evaluator of this thread's searcher: its reader, the shared arrays."""
+        searcher = self.searcher
+        got = self._evaluators.get(id(searcher))
         if got is None:
-            searcher = self.searcher
             got = Evaluator(searcher, self.postings.using(searcher.reader()),
                             self.tables.published, scored=self._scored)
-            self._local.evaluator = got
+            self._evaluators[id(searcher)] = got
         return got
 
     def _prewarm(self) -> None:
@@ -121,7 +166,7 @@ class Generation:
         searcher = None
         try:
             # Its own searcher: Whoosh's readers are not safe to share between threads.
-            searcher = self.ix.searcher(weighting=weighting())
+            searcher = self._open_searcher()
             reader = searcher.reader()
             view = self.postings.using(reader)
             evaluator = Evaluator(searcher, view, self.tables.published, scored=self._scored)
@@ -155,13 +200,13 @@ class Generation:
         if now - self.checked < RECHECK_SECONDS:
             return False
         self.checked = now
-        return not self.searcher.up_to_date()  # reads the folder, not the shared files
+        return not self._main.up_to_date()  # reads the folder's TOC names only
 
     def close(self) -> None:
-        """Close every thread's searcher (called once no request uses the generation)."""
-        with self._searchers_lock:
+        """Close every searcher (called once no request uses the generation)."""
+        with self._pool:
             self._closed = True
-            searchers, self._searchers = self._searchers, []
+            searchers, self._searchers, self._free = self._searchers, [], []
         for searcher in searchers:
             searcher.close()
 
@@ -225,7 +270,8 @@ def use(index_dir):
     try:
         if gen is None:
             gen = _open(slot, path)
-        yield gen
+        with gen.reading():
+            yield gen
     finally:
         if gen is not None:
             with _lock:
