@@ -316,3 +316,20 @@ def test_no_redirect_is_built_from_the_host_header(server, target):
     assert "evil.example" not in headers.get("location", "")
     assert status not in (301, 302, 303, 307, 308)
     assert headers.get("content-security-policy") == CSP
+
+
+def test_phrase_slop_matches_what_whoosh_matches(small_index):
+    """The slop check by bisection agrees with Whoosh's own phrase matcher."""
+    from search import query as querylib
+
+    matched = 0
+    with generation.use(small_index) as gen:
+        for words in ("israeli airport", "damascus airport", "jets strike", "russia damascus",
+                      "airport damascus", "runway flights", "strike damascus"):
+            for slop in (1, 2, 3, 5, 20):
+                q = gen.bind(querylib.parse(f'"{words}"~{slop}'))
+                mask, _ = gen.evaluator.run(q)
+                want = sorted(gen.searcher.docs_for_query(q))
+                assert sorted(int(d) for d in mask.nonzero()[0]) == want, (words, slop)
+                matched += bool(want)
+    assert matched >= 8  # not a comparison of empty sets
