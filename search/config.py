@@ -30,6 +30,14 @@ SETTINGS = (
     Setting("FACET_MORE_SIZE", 100, "Values shown per facet after 'show more'."),
     Setting("MAX_QUERY_LENGTH", 1000, "Longest query text accepted, in characters."),
     Setting("MAX_WILDCARD_TERMS", 1000, "Most index terms a prefix or fuzzy term may expand to."),
+    Setting("MAX_QUERY_TERMS", 2000, "Most index terms all the prefix, wildcard and fuzzy terms "
+            "of one query may expand to together."),
+    Setting("MAX_QUERY_CLAUSES", 100, "Most words and phrases one query may hold."),
+    Setting("MAX_PHRASE_SLOP", 20, "Largest phrase slop (\"a b\"~N); a larger one is capped."),
+    Setting("MAX_FUZZY_DISTANCE", 2, "Largest edit distance of a fuzzy term (word~N); a larger "
+            "one is capped."),
+    Setting("QUERY_TIMEOUT", 1.5, "Seconds a search may run once the index is open; one that "
+            "runs longer is stopped with a message (HTTP 503), so no request takes 2 s."),
     Setting("LOCK_TIMEOUT", 10.0, "Seconds an `index` run waits for another run's write lock."),
     # Read while streaming, never after reading all (search/readers/limits.py says why
     # these sizes): what goes over is named in the run's summary and skipped.

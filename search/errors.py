@@ -82,3 +82,14 @@ class NotFoundError(NewsfacetError):
     """An article id that is not in the index."""
 
     status = 404
+
+
+class QueryTimeoutError(NewsfacetError):
+    """A search ran past its time budget (setting ``QUERY_TIMEOUT``) and was stopped
+    before its matches were complete.
+
+    503, not 400: the query is valid, and the same one may finish on a quieter server;
+    the message says how to make it cheaper.
+    """
+
+    status = 503

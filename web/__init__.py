@@ -10,8 +10,23 @@ from __future__ import annotations
 from typing import Any
 
 from flask import Flask
+from werkzeug.routing import Map
 
 from search.config import Settings
+
+
+class _Map(Map):
+    """Rules that never merge slashes: Werkzeug answers "/api//search" with a redirect
+    whose ``Location`` is built from the Host header (issue 9, point 8); unmerged, such
+    a path is a plain 404. (Set on the map class: rules take it when they are added.)"""
+
+    def __init__(self, *args, **kwargs):
+        kwargs["merge_slashes"] = False
+        super().__init__(*args, **kwargs)
+
+
+class _Flask(Flask):
+    url_map_class = _Map
 
 
 def create_app(config: dict[str, Any] | None = None) -> Flask:
@@ -23,7 +38,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
         ``{"TESTING": True, "INDEX": "/tmp/ix"}``
     :raises ConfigError: when an environment variable's value does not fit its setting
     """
-    app = Flask(__name__)
+    app = _Flask(__name__)
     settings = Settings.load(config)
     app.config.from_mapping(settings)
     app.extensions["newsfacet"] = settings
@@ -32,8 +47,10 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     app.jinja_env.lstrip_blocks = True
 
     from web import errors
+    from web import headers
     from web import views
 
     app.register_blueprint(views.bp)
     errors.register(app)
+    app.wsgi_app = headers.wrap(app.wsgi_app)
     return app

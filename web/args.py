@@ -31,12 +31,19 @@ PARAMS = ("q", "page", "sort", "from", "to", "more") + FILTERS
 MAX_PAGE = 1000
 # Bounds against absurd URLs: no real selection needs more.
 MAX_FILTER_VALUES = 50
+MAX_VALUES_PER_FILTER = 20
 MAX_VALUE_LENGTH = 200
+# The date facets' range: DESIGN.md keeps no date before 1800; four digits end at 9999.
+MIN_YEAR, MAX_YEAR = 1800, 9999
 # The chart needs every period, not the top ten by count.
 CHART_FACETS = (YEAR, MONTH)
 
-_YEAR = re.compile(r"^\d{4}$")
-_MONTH = re.compile(r"^\d{4}-(0[1-9]|1[0-2])$")
+# ASCII digits only: ``\d`` (and ``str.isdigit``) also take "٢٠٠٥" and "²", which
+# ``int()`` reads differently or not at all (issue 9: one such month hung the server).
+_NUMBER = re.compile(r"[0-9]{1,9}", re.ASCII)
+_YEAR = re.compile(r"[0-9]{4}", re.ASCII)
+_MONTH = re.compile(r"([0-9]{4})-(0[1-9]|1[0-2])", re.ASCII)
+_ISO_DATE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}", re.ASCII)
 
 Pairs = list[tuple[str, str]]
 
@@ -62,7 +69,7 @@ def _first(pairs: Pairs, name: str) -> str | None:
 def _page(raw: str | None) -> int:
     if raw is None:
         return 1
-    if not raw.isdigit() or not 1 <= int(raw) <= MAX_PAGE:
+    if not _NUMBER.fullmatch(raw) or not 1 <= int(raw) <= MAX_PAGE:
         raise QueryError(f"page must be a whole number from 1 to {MAX_PAGE}, not {raw[:20]!r}.")
     return int(raw)
 
@@ -72,7 +79,7 @@ def _iso_date(name: str, raw: str | None) -> str | None:
         return None
     try:
         # fromisoformat also takes "20220616"; the form's date inputs send YYYY-MM-DD.
-        if len(raw) == 10:
+        if _ISO_DATE.fullmatch(raw):
             return date.fromisoformat(raw).isoformat()
     except ValueError:
         pass
@@ -93,6 +100,9 @@ def to_request(items: Iterable[tuple[str, str]], settings: dict) -> SearchReques
     if len(q) > limit:
         raise QueryError(f"The query is too long ({len(q):,} characters); "
                          f"at most {limit:,} are allowed.")
+    if any(c < " " or c == "\x7f" for c in q):
+        # Control characters are never part of a query; one like NUL breaks logs and terms.
+        q = "".join(c if c >= " " and c != "\x7f" else " " for c in q).strip()
     sort = _first(pairs, "sort") or "relevance"
     if sort not in SORTS:
         raise QueryError(f"sort must be one of {', '.join(SORTS)}, not {sort[:20]!r}.")
@@ -110,12 +120,20 @@ def to_request(items: Iterable[tuple[str, str]], settings: dict) -> SearchReques
         raise QueryError(f"Too many filters ({len(values)}); at most {MAX_FILTER_VALUES}.")
     for name, value in values:
         if len(value) > MAX_VALUE_LENGTH:
-            raise QueryError(f"The {name} filter value is too long.")
-        if name == YEAR and not _YEAR.match(value):
-            raise QueryError(f"year must be written YYYY, not {value[:20]!r}.")
-        if name == MONTH and not _MONTH.match(value):
-            raise QueryError(f"month must be written YYYY-MM, not {value[:20]!r}.")
+            raise QueryError(f"The {name} filter value is too long "
+                             f"(at most {MAX_VALUE_LENGTH} characters).")
+        if name == YEAR and not (_YEAR.fullmatch(value)
+                                   and MIN_YEAR <= int(value) <= MAX_YEAR):
+            raise QueryError(f"year must be written YYYY ({MIN_YEAR} to {MAX_YEAR}), "
+                             f"not {value[:20]!r}.")
+        if name == MONTH:
+            m = _MONTH.fullmatch(value)
+            if not (m and MIN_YEAR <= int(m.group(1)) <= MAX_YEAR):
+                raise QueryError(f"month must be written YYYY-MM ({MIN_YEAR}-01 to "
+                                 f"{MAX_YEAR}-12), not {value[:20]!r}.")
         filters.setdefault(name, [])
+        if len(filters[name]) >= MAX_VALUES_PER_FILTER and value not in filters[name]:
+            raise QueryError(f"Too many {name} values; at most {MAX_VALUES_PER_FILTER}.")
         if value not in filters[name]:
             filters[name].append(value)
     return SearchRequest(

@@ -4,13 +4,17 @@ catch-all 500 that never shows a trace. ``/api/...`` answers JSON, the rest HTML
 from __future__ import annotations
 
 from flask import Flask
+from flask import Response
+from flask import current_app
 from flask import jsonify
 from flask import render_template
 from flask import request
+from markupsafe import escape
 from werkzeug.exceptions import HTTPException
 
 from search.errors import IndexMissingError
 from search.errors import NewsfacetError
+from search.errors import QueryTimeoutError
 
 
 def error_body(message: str, status: int) -> dict:
@@ -21,8 +25,23 @@ def error_body(message: str, status: int) -> dict:
 def _respond(message: str, status: int, *, title: str, build_hint: str | None = None):
     if request.path.startswith("/api/"):
         return jsonify(error_body(message, status)), status
-    return render_template("error.html", message=message, status=status, title=title,
-                           build_hint=build_hint), status
+    try:
+        return render_template("error.html", message=message, status=status, title=title,
+                               build_hint=build_hint), status
+    except Exception as e:
+        # The page needs URLs, which need a readable Host (a 64-character label fails
+        # IDNA): an error page must not fail in turn, so it goes without the template.
+        current_app.logger.warning("Error page on %s without its template: %r",
+                                   request.path, e)
+        return _plain_page(message, status, title), status
+
+
+def _plain_page(message: str, status: int, title: str) -> Response:
+    body = (f"<!doctype html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">"
+            f"<title>{escape(title)} · Newsfacet</title></head>\n<body><main>"
+            f"<h1>{escape(title)}</h1>\n<p role=\"alert\">{escape(message)}</p>\n"
+            f"<p><a href=\"/\">Back to search</a></p></main></body></html>\n")
+    return Response(body, status=status, mimetype="text/html")
 
 
 def _newsfacet_error(e: NewsfacetError):
@@ -30,9 +49,12 @@ def _newsfacet_error(e: NewsfacetError):
     if isinstance(e, IndexMissingError):
         hint = f"newsfacet index PATH --index {e.index_dir}"
         return _respond(str(e), status, title="No index yet", build_hint=hint)
+    if isinstance(e, QueryTimeoutError):
+        # Expected under abuse: one line, so a flood of them cannot fill the log with traces.
+        current_app.logger.warning("Search stopped by its time budget on %s", request.full_path)
+        return _respond(str(e), status, title="The search took too long")
     if status >= 500:
         # Our own 500s (a bad setting) name the problem but are still logged in full.
-        from flask import current_app
         current_app.logger.error("Newsfacet error on %s", request.path, exc_info=e)
     titles = {400: "Cannot run this search", 404: "Not found"}
     return _respond(str(e), status, title=titles.get(status, "Something went wrong"))
@@ -48,7 +70,6 @@ def _http_error(e: HTTPException):
 def _unexpected(e: Exception):
     if isinstance(e, HTTPException):
         return _http_error(e)
-    from flask import current_app
     current_app.logger.exception("Unhandled error on %s", request.path)
     return _respond("Something went wrong on our side; the error has been logged.", 500,
                     title="Server error")

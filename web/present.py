@@ -5,6 +5,7 @@ Pure functions, no Flask, so the chart's geometry is tested without a request.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -31,6 +32,11 @@ FACET_LABELS = {OUTLET: "Outlet", YEAR: "Year", MONTH: "Month", LANG: "Language"
 
 # Months are drawn while they fit; a longer span is drawn by year.
 MAX_MONTH_BARS = 36
+# Years are drawn with their gaps filled while the span fits; a longer one (a selected
+# year far from the rest) is drawn as the years that have values, without gaps.
+MAX_YEAR_BARS = 200
+_YEAR = re.compile(r"[0-9]{4}", re.ASCII)
+_MONTH = re.compile(r"([0-9]{4})-(0[1-9]|1[0-2])", re.ASCII)
 CHART_WIDTH = 240
 CHART_HEIGHT = 80
 
@@ -62,13 +68,19 @@ class Bar:
     height: float
 
 
-def _months_between(first: str, last: str) -> list[str]:
-    y, m = int(first[:4]), int(first[5:7])
-    out = []
-    while f"{y:04d}-{m:02d}" <= last:
-        out.append(f"{y:04d}-{m:02d}")
-        y, m = (y + 1, 1) if m == 12 else (y, m + 1)
-    return out
+def _month_number(period: str) -> int:
+    m = _MONTH.fullmatch(period)
+    return int(m.group(1)) * 12 + int(m.group(2)) - 1
+
+
+def _months_between(first: str, last: str, limit: int = MAX_MONTH_BARS) -> list[str] | None:
+    """Every month from ``first`` to ``last`` (``YYYY-MM``), or ``None`` when there are
+    more than ``limit``: the loop is bounded by its count, never by comparing strings
+    (a non-ASCII "٢٠٠٥-01" once made it run until the kernel killed the server)."""
+    start, end = _month_number(first), _month_number(last)
+    if end - start + 1 > limit:
+        return None
+    return [f"{n // 12:04d}-{n % 12 + 1:02d}" for n in range(start, end + 1)]
 
 
 def chart_bars(months: tuple[FacetValue, ...], years: tuple[FacetValue, ...],
@@ -81,22 +93,23 @@ def chart_bars(months: tuple[FacetValue, ...], years: tuple[FacetValue, ...],
 
     :param month_complete: False when the month facet had more values than were returned
     """
-    months = [v for v in months if v.count or v.selected]
-    years = [v for v in years if v.count or v.selected]
-    facet, values = YEAR, years
+    # Only well-formed periods are drawn (ASCII digits), whatever the index or URL holds.
+    months = [v for v in months if (v.count or v.selected) and _MONTH.fullmatch(v.value)]
+    years = [v for v in years if (v.count or v.selected) and _YEAR.fullmatch(v.value)]
+    facet, values, periods = YEAR, years, None
     if months and month_complete:
         ordered = sorted(v.value for v in months)
-        span = _months_between(ordered[0], ordered[-1])
-        if len(span) <= MAX_MONTH_BARS:
+        periods = _months_between(ordered[0], ordered[-1])
+        if periods is not None:
             facet, values = MONTH, months
     if not values:
         return facet, []
     by_period = {v.value: v for v in values}
     ordered = sorted(by_period)
-    if facet == MONTH:
-        periods = _months_between(ordered[0], ordered[-1])
-    else:
-        periods = [f"{y:04d}" for y in range(int(ordered[0]), int(ordered[-1]) + 1)]
+    if facet == YEAR:
+        first, last = int(ordered[0]), int(ordered[-1])
+        periods = ([f"{y:04d}" for y in range(first, last + 1)]
+                   if last - first < MAX_YEAR_BARS else ordered)
     top = max(v.count for v in values) or 1
     slot = CHART_WIDTH / len(periods)
     bars = []

@@ -9,11 +9,38 @@ own caches, so memory grows with the number of workers.
 
 from __future__ import annotations
 
+import logging
 import os
 import signal
 import socket
 
-from waitress import serve
+from waitress import create_server
+from waitress.channel import HTTPChannel
+from waitress.server import BaseWSGIServer
+
+from web.headers import HeaderedErrorTask
+
+
+class _Channel(HTTPChannel):
+    """waitress's connection handler, answering its own errors with our headers."""
+
+    error_task_class = HeaderedErrorTask
+
+
+def serve(app, _quiet: bool = False, **kw) -> None:
+    """``waitress.serve``, except that waitress's own error responses (a malformed
+    request line, headers too large) carry the security headers too."""
+    if not _quiet:
+        logging.basicConfig()  # as waitress.serve does: its messages need a handler
+    server = create_server(app, **kw)
+    # One listening socket gives that server; several give a map of them.
+    servers = [server] if isinstance(server, BaseWSGIServer) else \
+        [s for s in getattr(server, "map", {}).values() if isinstance(s, BaseWSGIServer)]
+    for s in servers:
+        s.channel_class = _Channel
+    if not _quiet:
+        server.print_listen("Serving on http://{}:{}")
+    server.run()
 
 
 def run(app, host: str = "127.0.0.1", port: int = 8000, threads: int = 8,

@@ -104,18 +104,6 @@ def api_article(article_id: str):
     return jsonify({"ok": True, "article": view.to_json()})
 
 
-@bp.after_app_request
-def security_headers(response):
-    """Forbid inline scripts and other origins on every response (issue 4, point 7)."""
-    response.headers["Content-Security-Policy"] = (
-        "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
-        "object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'"
-    )
-    response.headers["X-Content-Type-Options"] = "nosniff"
-    response.headers["Referrer-Policy"] = "same-origin"
-    return response
-
-
 @bp.app_context_processor
 def helpers() -> dict:
     """Formatting helpers and the toggle-URL functions, for every template."""

@@ -25,6 +25,7 @@ from search.errors import IndexWriteError
 from search.errors import NewsfacetError
 from search.errors import NotFoundError
 from search.errors import QueryError
+from search.errors import QueryTimeoutError
 
 # The one mapping of library errors to exit codes. A subclass not listed takes the code
 # of its nearest listed base class (NewsfacetError: 1).
@@ -32,6 +33,7 @@ EXIT_CODES: dict[type[NewsfacetError], int] = {
     QueryError: 2,          # a query or filter value that cannot be run
     ConfigError: 2,         # a NEWSFACET_* setting (or the NER model it names) is unusable
     IndexBusyError: 3,      # another `index` run holds the write lock
+    QueryTimeoutError: 3,   # a valid search that ran past QUERY_TIMEOUT: busy, try again
     IndexMissingError: 1,   # no index to read
     IndexVersionError: 1,   # the index must be rebuilt before it can be used
     IndexWriteError: 1,     # nothing usable was written

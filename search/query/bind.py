@@ -19,6 +19,7 @@ from whoosh import query as wq
 from whoosh.support.charset import accent_map
 
 from search.config import DEFAULTS
+from search.query import budget
 from search.query.parse import _PARSER
 from search.query.parse import ParsedQuery
 from search.schema import ENTITY
@@ -111,20 +112,31 @@ class Lexicon:
 
 
 def bind(parsed: ParsedQuery, reader, lookups, lexicon: Lexicon,
-         max_terms: int = DEFAULTS["MAX_WILDCARD_TERMS"]) -> wq.Query | None:
+         max_terms: int = DEFAULTS["MAX_WILDCARD_TERMS"],
+         max_query_terms: int = DEFAULTS["MAX_QUERY_TERMS"]) -> wq.Query | None:
     """Resolve the parts of a parsed query that need the index.
 
     :param parsed: from :func:`parse`; notices are appended to it
     :param reader: the Whoosh reader of the generation searched
-    :param lookups: ``lookups(field) -> {lower-case value: display value}`` for facet fields
+    :param lookups: ``lookups(field) -> {lower-case value: its display forms}`` for facet
+        fields
     :param lexicon: the generation's :class:`Lexicon`
     :param max_terms: most index terms a prefix/fuzzy term may expand to (setting
         ``MAX_WILDCARD_TERMS``)
+    :param max_query_terms: most index terms all of the query's expansions together may
+        add (setting ``MAX_QUERY_TERMS``)
     """
     if parsed.query is None:
         return None
     cap = max_terms
-    capped, missing = [], []
+    # All the query's expansions together: fifty prefixes of 1,000 terms each would be
+    # an OR of 50,000 terms.
+    total = max(cap, max_query_terms)
+    left = [total]
+    capped, over, missing, stopped = [], [], [], []
+
+    def take(want: int) -> int:
+        return max(0, min(want, left[0]))
 
     def fix(q):
         fname = getattr(q, "fieldname", None)
@@ -140,19 +152,31 @@ def bind(parsed: ParsedQuery, reader, lookups, lexicon: Lexicon,
                 return wq.Term(fields[0], text)
             return terms[0] if len(terms) == 1 else wq.Or(terms[:cap])
         if isinstance(q, (wq.Prefix, wq.Wildcard, wq.FuzzyTerm)) and fname in TEXT_FIELDS:
-            terms = _expand_typed(q, parsed, reader, cap + 1, lexicon)
-            if len(terms) > cap:
-                capped.append(getattr(q, "text", ""))
-            if not terms:
+            if budget.expired():
+                stopped.append(True)
+                return wq.NullQuery
+            room = take(cap)
+            if room == 0:  # the query's earlier words took every term it may have
+                over.append(getattr(q, "text", ""))
+                return wq.NullQuery
+            terms = _expand_typed(q, parsed, reader, room + 1, lexicon)
+            if len(terms) > room:
+                (capped if room == cap else over).append(getattr(q, "text", ""))
+            kept = sorted(terms)[:room]
+            left[0] -= len(kept)
+            if not kept:
                 # Nothing to expand to: match nothing here rather than hand Whoosh the
                 # unexpanded term (its fuzzy walk is seconds of pure Python per field).
                 return wq.NullQuery
-            return wq.Or([wq.Term(fname, t) for t in sorted(terms)[:cap]])
+            return wq.Or([wq.Term(fname, t) for t in kept])
         if isinstance(q, wq.MultiTerm):
-            terms = list(islice((t for _, t in q.expanded_terms(reader)), cap + 1))
-            if len(terms) > cap:
-                capped.append(getattr(q, "text", ""))
-                return wq.Or([wq.Term(fname, t) for t in terms[:cap]])
+            room = take(cap)
+            terms = list(islice((t for _, t in q.expanded_terms(reader)), room + 1))
+            if len(terms) > room:
+                (capped if room == cap else over).append(getattr(q, "text", ""))
+                left[0] -= room
+                return wq.Or([wq.Term(fname, t) for t in terms[:room]])
+            left[0] -= len(terms)
             return q
         return q.apply(fix) if q.is_leaf() is False else q
 
@@ -160,6 +184,11 @@ def bind(parsed: ParsedQuery, reader, lookups, lexicon: Lexicon,
     if capped:
         parsed.notices.append(f"{', '.join(sorted(set(capped)))!s}… matches more than {cap} "
                               f"words; searched the first {cap}")
+    if over:
+        parsed.notices.append(f"the query's wildcard and fuzzy words match more than {total} "
+                              f"words in all; searched the first {total}")
+    if stopped:
+        parsed.notices.append(budget.stopped_notice())
     if missing:
         parsed.notices.append("no article has " + ", ".join(missing))
     return q

@@ -16,14 +16,17 @@ from __future__ import annotations
 import contextlib
 import threading
 import time
+from collections.abc import Mapping
 from pathlib import Path
+from typing import Any
 
 from whoosh import index as whoosh_index
+from whoosh.searching import Searcher
 
 from search.query import bind
 from search.query import facets as facetlib
 from search import storage
-from search.config import DEFAULTS
+from search.config import DEFAULT_SETTINGS
 from search.query.bind import Lexicon
 from search.errors import IndexMissingError
 from search.schema import BODY
@@ -60,25 +63,98 @@ class Generation:
             self.ix = whoosh_index.open_dir(str(path))
         except (whoosh_index.EmptyIndexError, OSError) as e:
             raise IndexMissingError(str(path.parent)) from e
-        self.searcher = self.ix.searcher(weighting=weighting())
-        self.tables = facetlib.FacetTables(self.searcher.reader())
-        self.postings = PostingCache(self.searcher.reader(), self.tables.live)
-        self.evaluator = Evaluator(self.searcher, self.postings, self.tables.published)
-        self.lexicon = Lexicon(self.searcher.reader(), path)
+        # Whoosh's readers seek and read shared file objects (concurrent reads through
+        # one searcher raised zlib "truncated stream" errors under waitress's threads),
+        # so each request holds a searcher of its own for its duration (:meth:`reading`),
+        # from a pool that grows to the number of concurrent requests; the arrays decoded
+        # through them (facet tables, postings, scores, word lists) are shared. Requests
+        # no longer take turns at one searcher: a slow one does not stall the others.
+        # Every searcher reads the commit this generation opened (its TOC), never a
+        # later one, so document numbers agree with the shared arrays.
+        self._toc = self.ix._read_toc()
+        self._pool = threading.Condition()
+        self._searchers: list = []  # every searcher opened, to close
+        self._free: list = []  # those no request holds
+        self._evaluators: dict[int, Evaluator] = {}
+        self._local = threading.local()
+        self._closed = False
+        self._main = self._open_searcher()
+        self._searchers.append(self._main)
+        self._free.append(self._main)
+        main_reader = self._main.reader()
+        self.tables = facetlib.FacetTables(main_reader)
+        self.postings = PostingCache(main_reader, self.tables.live)
+        self._scored: dict = {}
+        self.lexicon = Lexicon(main_reader, path)
         for name in PREFIX_FIELDS:  # read now, not by the first prefix query
             self.lexicon.words(name)
         self.users = 0
-        # A Whoosh reader shares its file positions between callers (concurrent reads
-        # through one searcher raised zlib "truncated stream" errors under waitress's
-        # threads), so requests take turns at it. The work is pure Python and NumPy
-        # under the GIL, so taking turns costs little throughput.
-        self.reading = threading.Lock()
         self.checked = time.monotonic()
         # Counters for benchmarks: queries evaluated by NumPy / by Whoosh's searcher.
         self.stats = {"numpy": 0, "whoosh": 0}
         self.prewarmed = threading.Event()
-        self._closed = False
         threading.Thread(target=self._prewarm, name="newsfacet-prewarm", daemon=True).start()
+
+    def _open_searcher(self) -> Searcher:
+        """A new searcher of this generation's commit (not of a later one)."""
+        toc = self._toc
+        reader = whoosh_index.FileIndex._reader(self.ix.storage, toc.schema,
+                                                list(toc.segments), toc.generation)
+        return Searcher(reader, weighting=weighting(), fromindex=self.ix)
+
+    @contextlib.contextmanager
+    def reading(self):
+        """Hold a searcher of the pool for this thread during the block (nested: the same).
+
+        :raises IndexMissingError: when the generation was closed meanwhile
+        """
+        if getattr(self._local, "held", None) is not None:
+            yield
+            return
+        searcher = self._checkout()
+        self._local.held = searcher
+        try:
+            yield
+        finally:
+            self._local.held = None
+            with self._pool:
+                self._free.append(searcher)
+                self._pool.notify()
+
+    def _checkout(self) -> Searcher:
+        with self._pool:
+            if self._closed:
+                raise IndexMissingError(str(self.path.parent))
+            if self._free:
+                return self._free.pop()
+        try:
+            fresh = self._open_searcher()  # outside the lock: it reads files
+        except OSError:
+            # A later commit removed files of this one (a merge): wait for a searcher.
+            with self._pool:
+                while not self._free:
+                    self._pool.wait()
+                return self._free.pop()
+        with self._pool:
+            self._searchers.append(fresh)
+        return fresh
+
+    @property
+    def searcher(self) -> Searcher:
+        """The searcher this thread holds (:meth:`reading`); outside a ``reading`` block
+        (single-threaded use: tests, benchmarks), the generation's first one."""
+        return getattr(self._local, "held", None) or self._main
+
+    @property
+    def evaluator(self) -> Evaluator:
+        """The query evaluator of this thread's searcher: its reader, the shared arrays."""
+        searcher = self.searcher
+        got = self._evaluators.get(id(searcher))
+        if got is None:
+            got = Evaluator(searcher, self.postings.using(searcher.reader()),
+                            self.tables.published, scored=self._scored)
+            self._evaluators[id(searcher)] = got
+        return got
 
     def _prewarm(self) -> None:
         """Decode and score the frequent words of the text fields, in the background.
@@ -90,11 +166,10 @@ class Generation:
         searcher = None
         try:
             # Its own searcher: Whoosh's readers are not safe to share between threads.
-            searcher = self.ix.searcher(weighting=weighting())
+            searcher = self._open_searcher()
             reader = searcher.reader()
             view = self.postings.using(reader)
-            evaluator = Evaluator(searcher, view, self.tables.published,
-                                  scored=self.evaluator._scored)
+            evaluator = Evaluator(searcher, view, self.tables.published, scored=self._scored)
             for name in PREFIX_FIELDS[:3]:  # the text fields' lengths, used by every score
                 view.lengths(name)
             floor = max(PREWARM_MIN_DOCS, int(PREWARM_SHARE * reader.doc_count_all()))
@@ -113,11 +188,13 @@ class Generation:
                 searcher.close()
             self.prewarmed.set()
 
-    def bind(self, parsed, max_terms: int = DEFAULTS["MAX_WILDCARD_TERMS"]):
+    def bind(self, parsed, settings: Mapping[str, Any] = DEFAULT_SETTINGS):
         """``parsed`` (:func:`search.query.parse.parse`) bound to this generation
-        (:func:`search.query.bind.bind`): facet values, prefixes, wildcards, fuzzy terms."""
+        (:func:`search.query.bind.bind`): facet values, prefixes, wildcards, fuzzy terms,
+        expanded within the settings' ``MAX_WILDCARD_TERMS`` and ``MAX_QUERY_TERMS``."""
         return bind.bind(parsed, self.searcher.reader(), self.tables.lower.__getitem__,
-                         self.lexicon, max_terms)
+                         self.lexicon, settings["MAX_WILDCARD_TERMS"],
+                         settings["MAX_QUERY_TERMS"])
 
     def stale(self) -> bool:
         """Whether a newer commit or generation exists (checked at most every 0.5 s)."""
@@ -125,11 +202,15 @@ class Generation:
         if now - self.checked < RECHECK_SECONDS:
             return False
         self.checked = now
-        return not self.searcher.up_to_date()
+        return not self._main.up_to_date()  # reads the folder's TOC names only
 
     def close(self) -> None:
-        self._closed = True
-        self.searcher.close()
+        """Close every searcher (called once no request uses the generation)."""
+        with self._pool:
+            self._closed = True
+            searchers, self._searchers, self._free = self._searchers, [], []
+        for searcher in searchers:
+            searcher.close()
 
 
 class _Slot:
@@ -191,7 +272,7 @@ def use(index_dir):
     try:
         if gen is None:
             gen = _open(slot, path)
-        with gen.reading:
+        with gen.reading():
             yield gen
     finally:
         if gen is not None:

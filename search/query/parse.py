@@ -17,17 +17,19 @@ with a message saying how to write the query when nothing usable is left.
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass
 from dataclasses import field
 from datetime import date
 from datetime import datetime
+from typing import Any
 
 from whoosh import qparser
 from whoosh import query as wq
 from whoosh.qparser import syntax
 from whoosh.util.times import datetime_to_long
 
-from search.config import DEFAULTS
+from search.config import DEFAULT_SETTINGS
 from search.errors import QueryError
 from search.schema import BODY
 from search.schema import CAPTION
@@ -66,7 +68,7 @@ DATE_HELP = ("Write dates as date:2022-06-16, date:2022-06 or date:2022, ranges 
              "and open ranges as date:>=2022-01-01 (also >, < and <=)")
 
 _TOKEN = re.compile(
-    r'(?P<ws>\s+)|(?P<quote>"[^"]*"(?:~\d+)?)|(?P<range>[\[{][^\[\]{}"]*[\]}])'
+    r'(?P<ws>\s+)|(?P<quote>"[^"]*"(?:~[0-9]+)?)|(?P<range>[\[{][^\[\]{}"]*[\]}])'
     r'|(?P<open>\()|(?P<close>\))|(?P<word>[^\s()"\[\]{}]+)|(?P<other>.)'
 )
 _FIELD = re.compile(r"^([A-Za-z_]+):(.*)$", re.S)
@@ -354,13 +356,16 @@ def _fix_parens(toks: list[list[str]], notices: list[str]) -> list:
     return out
 
 
-def parse(text: str, max_length: int = DEFAULTS["MAX_QUERY_LENGTH"]) -> ParsedQuery:
+def parse(text: str, settings: Mapping[str, Any] = DEFAULT_SETTINGS) -> ParsedQuery:
     """Read a user's query text.
 
     :param text: the text as typed; empty (or blank) means every article
-    :param max_length: longest accepted text (setting ``MAX_QUERY_LENGTH``)
+    :param settings: the limits: ``MAX_QUERY_LENGTH`` characters, ``MAX_QUERY_CLAUSES``
+        words and phrases, ``MAX_PHRASE_SLOP`` and ``MAX_FUZZY_DISTANCE`` (capped, with
+        a notice)
     :raises QueryError: when the text is too long or nothing usable is left in it
     """
+    max_length = settings["MAX_QUERY_LENGTH"]
     text = (text or "").strip()
     if len(text) > max_length:
         raise QueryError(f"Query too long: {len(text)} characters (at most {max_length}).")
@@ -374,6 +379,12 @@ def parse(text: str, max_length: int = DEFAULTS["MAX_QUERY_LENGTH"]) -> ParsedQu
     toks = _rewrite_words(_tokens(text), notices, info)
     toks = _fix_parens(toks, notices)
     _fix_operators(toks, notices)
+    clauses = sum(1 for kind, _, _ in toks if kind in ("word", "quote"))
+    max_clauses = settings["MAX_QUERY_CLAUSES"]
+    if clauses > max_clauses:
+        # Refused, not cut: dropping words would silently change what an AND/OR means.
+        raise QueryError(f"The query has {clauses} words and phrases; at most {max_clauses} "
+                         "are allowed. Search for fewer words.")
     repaired = "".join(g + t for _, t, g in toks).strip()
     info.text = repaired
     try:
@@ -391,5 +402,24 @@ def parse(text: str, max_length: int = DEFAULTS["MAX_QUERY_LENGTH"]) -> ParsedQu
                 '"exact phrase", or person:"Dennis Ross".')
         info.text = " OR ".join(words)
         notices.append(f"could not read the query as written; searched for any of: {info.text}")
-    info.query = q
+    info.query = _cap(q, notices, settings["MAX_PHRASE_SLOP"], settings["MAX_FUZZY_DISTANCE"])
     return info
+
+
+def _cap(q: wq.Query, notices: list[str], max_slop: int, max_dist: int) -> wq.Query:
+    """``q`` with phrase slop and fuzzy edit distance held to ``max_slop`` and
+    ``max_dist``, saying so in ``notices``.
+
+    A huge slop (``"a b"~1000000``) once cost seconds and hundreds of MB per query; a
+    fuzzy distance above 2 matches nearly every short word.
+    """
+    for leaf in q.leaves() if not q.is_leaf() else [q]:
+        if isinstance(leaf, wq.Phrase) and leaf.slop > max_slop:
+            leaf.slop = max_slop
+            notices.append(f"slop capped at {max_slop}")
+        elif isinstance(leaf, wq.FuzzyTerm):
+            if leaf.maxdist > max_dist:
+                leaf.maxdist = max_dist
+                notices.append(f"edit distance capped at {max_dist}")
+            leaf.prefixlength = min(leaf.prefixlength, len(leaf.text))
+    return q

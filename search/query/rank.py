@@ -11,9 +11,11 @@ score descending, ties by document number.
 from __future__ import annotations
 
 import numpy as np
+from whoosh import collectors
 from whoosh import query as wq
 
 from search.query import bind
+from search.query import budget
 from search.query.generation import Generation
 from search.query.evaluate import Unsupported
 from search.models import SearchRequest
@@ -46,8 +48,16 @@ def matched(gen: Generation, q, ev=None) -> np.ndarray:
     if ev is not None:
         return ev[0].copy()
     mask = np.zeros(t.n, dtype=bool)
-    mask[np.fromiter(gen.searcher.docs_for_query(q), dtype=np.int64)] = True
+    mask[np.fromiter(_checked(gen.searcher.docs_for_query(q)), dtype=np.int64)] = True
     return mask & t.live
+
+
+def _checked(docnums, every: int = 1024):
+    """``docnums`` as they come, checking the search's time budget every ``every``."""
+    for i, d in enumerate(docnums):
+        if i % every == every - 1:
+            budget.check()
+        yield d
 
 
 def top(full: np.ndarray, scores: np.ndarray, start: int, size: int) -> list[tuple[int, float]]:
@@ -91,5 +101,15 @@ def page(gen: Generation, q, ev, full: np.ndarray, filtered: bool, req: SearchRe
             pass
     ranked = wq.AndMaybe(q, bonus) if bonus is not None else q
     allow = set(np.flatnonzero(full).tolist()) if filtered else None
-    res = gen.searcher.search(ranked, limit=start + size, filter=allow)
+    collector = gen.searcher.collector(limit=start + size, filter=allow)
+    left = budget.remaining()
+    if left is not None:
+        # Whoosh's own matcher walk, stopped at the budget (it checks at each match).
+        collector = collectors.TimeLimitCollector(collector, max(left, 0.001),
+                                                  use_alarm=False)
+    try:
+        gen.searcher.search_with_collector(ranked, collector)
+    except collectors.TimeLimit:
+        raise budget.timeout_error() from None
+    res = collector.results()
     return [(res.docnum(i), res.score(i)) for i in range(start, min(start + size, len(res)))]

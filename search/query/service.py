@@ -23,6 +23,7 @@ import numpy as np
 from whoosh.util.times import datetime_to_long
 
 from search.query import bind
+from search.query import budget
 from search.query import facets as facetlib
 from search.query import highlight
 from search.query import parse as querylib
@@ -32,6 +33,7 @@ from search.config import DEFAULT_SETTINGS
 from search.config import Settings
 from search.errors import NotFoundError
 from search.errors import QueryError
+from search.errors import QueryTimeoutError
 from search.query.generation import Generation
 from search.query.generation import use as _use
 from search.query.evaluate import Unsupported
@@ -104,16 +106,20 @@ def _selections(tables, req: SearchRequest, notices: list[str]) -> dict[str, tup
     return out
 
 
-def _hits(gen: Generation, q, page) -> tuple:
+def _hits(gen: Generation, q, page, notices: list[str]) -> tuple:
     reader = gen.searcher.reader()
-    terms = bind.positive_terms(q, reader)
     docnums = [d for d, _ in page]
-    spans = {}
-    for f in (BODY, TITLE):
-        # Only the page's documents that hold a term are read (the generation's decoded
-        # postings say which): the rest of its posting list is never unpickled.
-        spans[f] = highlight.find_spans(reader, docnums, f, terms.get(f, ()),
-                                        lambda t, f=f: _holders(gen, f, t))
+    spans = {BODY: {}, TITLE: {}}
+    if budget.expired():
+        # The matches are complete; only the marks in the snippets are left out.
+        notices.append(budget.stopped_notice())
+    else:
+        terms = bind.positive_terms(q, reader)
+        for f in (BODY, TITLE):
+            # Only the page's documents that hold a term are read (the generation's
+            # decoded postings say which): the rest of its posting list is never unpickled.
+            spans[f] = highlight.find_spans(reader, docnums, f, terms.get(f, ()),
+                                            lambda t, f=f: _holders(gen, f, t))
     body, title = spans[BODY], spans[TITLE]
     hits = []
     for d, score in page:
@@ -163,8 +169,8 @@ def _suggest(gen: Generation, parsed, total: int, restrict: np.ndarray,
     if not changed:
         return None
     try:
-        again = querylib.parse(text, settings["MAX_QUERY_LENGTH"])
-        q = gen.bind(again, settings["MAX_WILDCARD_TERMS"])
+        again = querylib.parse(text, settings)
+        q = gen.bind(again, settings)
     except QueryError:
         return None
     found = rank.matched(gen, q, rank.evaluate(gen, q)) & restrict
@@ -192,12 +198,14 @@ def search(index_dir, request: SearchRequest,
     timings = {}
     _check(request)
     start_long, end_long = _date_bounds(request)
-    parsed = querylib.parse(request.q, settings["MAX_QUERY_LENGTH"])
+    parsed = querylib.parse(request.q, settings)
     size = min(request.page_size, settings["MAX_PAGE_SIZE"])
     start = (request.page - 1) * size
-    with _use(index_dir) as gen:
+    # The budget starts once the generation is open: opening one (facet arrays, word
+    # lists) is the server's work, done once, not this query's.
+    with _use(index_dir) as gen, budget.limit(settings["QUERY_TIMEOUT"]):
         tables = gen.tables
-        q = gen.bind(parsed, settings["MAX_WILDCARD_TERMS"])
+        q = gen.bind(parsed, settings)
         selections = _selections(tables, request, parsed.notices)
         t1 = time.perf_counter()
         timings["parse"] = (t1 - t0) * 1000
@@ -223,13 +231,16 @@ def search(index_dir, request: SearchRequest,
             facets, truncated = facetlib.count_facets(tables, qmask, fmasks, selections, sizes)
         t3 = time.perf_counter()
         timings["facets"] = (t3 - t2) * 1000
-        hits = _hits(gen, q, page)
+        hits = _hits(gen, q, page, parsed.notices)
         t4 = time.perf_counter()
         timings["snippets"] = (t4 - t3) * 1000
         suggestion = None
-        if q is not None:
+        if q is not None and not budget.expired():  # a suggestion is a nicety
             restrict = _restriction(tables, start_long, end_long, fmasks)
-            suggestion = _suggest(gen, parsed, total, restrict, settings)
+            try:
+                suggestion = _suggest(gen, parsed, total, restrict, settings)
+            except QueryTimeoutError:  # the matches stand; only the suggestion is dropped
+                parsed.notices.append(budget.stopped_notice())
         timings["suggest"] = (time.perf_counter() - t4) * 1000
     if total == 0 and not parsed.notices and not suggestion:
         # Never a silent empty page: say what found nothing and what to try.
@@ -267,7 +278,7 @@ def article(index_dir, article_id: str, q: str | None = None,
     :raises NotFoundError: when no article has that id
     :raises IndexMissingError: when there is no index at ``index_dir``
     """
-    with _use(index_dir) as gen:
+    with _use(index_dir) as gen, budget.limit(settings["QUERY_TIMEOUT"]):
         docnum = gen.searcher.document_number(**{ID: article_id})
         if docnum is None or not gen.tables.live[docnum]:
             raise NotFoundError(f"No article with id {article_id!r}.")
@@ -278,8 +289,7 @@ def article(index_dir, article_id: str, q: str | None = None,
         if q and q.strip():
             reader = gen.searcher.reader()
             try:
-                bound = gen.bind(querylib.parse(q, settings["MAX_QUERY_LENGTH"]),
-                                 settings["MAX_WILDCARD_TERMS"])
+                bound = gen.bind(querylib.parse(q, settings), settings)
             except QueryError:
                 bound = None
             terms = bind.positive_terms(bound, reader)

@@ -75,7 +75,7 @@ def test_settings_layer_defaults_env_then_config(monkeypatch, small_index):
 def test_create_app_overrides_reach_the_engine(small_index):
     # The limit is checked by the engine's parser too: it must see the app's settings.
     app = create_app({"INDEX": str(small_index), "MAX_QUERY_LENGTH": 5000})
-    q = " OR ".join(["damascus"] * 150)  # 1,798 characters
+    q = " OR ".join(["damascus"] * 90)  # 1,076 characters, 90 words
     assert 1000 < len(q) < 5000
     r = app.test_client().get("/api/search", query_string={"q": q})
     assert r.status_code == 200, r.get_json()
