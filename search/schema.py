@@ -31,14 +31,15 @@ from search.models import Article
 from search.models import Entities
 from search.models import Hit
 
-__all__ = ["ID", "URL", "TITLE", "BODY", "CAPTION", "SOURCES", "DATE_FIELD", "OUTLET", "YEAR",
-           "MONTH", "LANG", "PERSON", "ORG", "PLACE", "ENTITY", "FACET_COLUMN", "TEXT_FIELDS",
+__all__ = ["ID", "URL", "TITLE", "BODY", "CAPTION", "AUTHORS", "SOURCES", "DATE_FIELD",
+           "OUTLET", "YEAR", "MONTH", "LANG", "PERSON", "ORG", "PLACE", "ENTITY", "FACET_COLUMN", "TEXT_FIELDS",
            "SINGLE_FACETS", "ENTITY_KINDS", "FACETS", "SCHEMA_VERSION", "TEXT_ANALYZER",
            "make_schema", "query_schema", "to_document", "hit_from_stored", "stored_entities",
            "encode_facets", "decode_facets"]
 
 # The field names: every other module imports them from here.
-ID, URL, TITLE, BODY, CAPTION, SOURCES = "id", "url", "title", "body", "caption", "sources"
+ID, URL, TITLE, BODY, CAPTION = "id", "url", "title", "body", "caption"
+AUTHORS, SOURCES = "authors", "sources"
 DATE_FIELD = "published"
 OUTLET, YEAR, MONTH, LANG = "outlet", "year", "month", "lang"
 PERSON, ORG, PLACE = "person", "org", "place"

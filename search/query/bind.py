@@ -13,6 +13,8 @@ from __future__ import annotations
 import re
 from bisect import bisect_left
 from collections.abc import Iterator
+from dataclasses import dataclass
+from dataclasses import field
 from itertools import islice
 
 from whoosh import query as wq
@@ -32,6 +34,25 @@ from search.schema import TITLE
 from search.query.suggest import Speller
 from search.vocabulary import UNSTEMMED
 from search.vocabulary import load as load_words
+
+
+@dataclass
+class Bound:
+    """A query bound to one generation: what every later step of a search reads.
+
+    :param query: the Whoosh query, or ``None`` for every article
+    :param bonus: the headline query ranking adds (:func:`title_bonus`), or ``None``
+    :param terms: per field, the index terms a hit may have matched
+        (:func:`positive_terms`), for highlighting
+    """
+
+    query: wq.Query | None
+    bonus: wq.Query | None = None
+    terms: dict[str, set[bytes]] = field(default_factory=dict)
+
+    @classmethod
+    def of(cls, q: wq.Query | None, reader) -> Bound:
+        return cls(q, title_bonus(q), positive_terms(q, reader))
 
 
 def _lookup(lookups, fname: str, text: str, prefix: bool = False) -> list[str]:

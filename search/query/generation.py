@@ -191,10 +191,15 @@ class Generation:
     def bind(self, parsed, settings: Mapping[str, Any] = DEFAULT_SETTINGS):
         """``parsed`` (:func:`search.query.parse.parse`) bound to this generation
         (:func:`search.query.bind.bind`): facet values, prefixes, wildcards, fuzzy terms,
-        expanded within the settings' ``MAX_WILDCARD_TERMS`` and ``MAX_QUERY_TERMS``."""
-        return bind.bind(parsed, self.searcher.reader(), self.tables.lower.__getitem__,
-                         self.lexicon, settings["MAX_WILDCARD_TERMS"],
-                         settings["MAX_QUERY_TERMS"])
+        expanded within the settings' ``MAX_WILDCARD_TERMS`` and ``MAX_QUERY_TERMS``;
+        with its headline bonus and its terms to highlight, worked out once.
+
+        :rtype: :class:`~search.query.bind.Bound`
+        """
+        reader = self.searcher.reader()
+        q = bind.bind(parsed, reader, self.tables.lower.__getitem__, self.lexicon,
+                      settings["MAX_WILDCARD_TERMS"], settings["MAX_QUERY_TERMS"])
+        return bind.Bound.of(q, reader)
 
     def stale(self) -> bool:
         """Whether a newer commit or generation exists (checked at most every 0.5 s)."""

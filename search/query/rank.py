@@ -1,24 +1,78 @@
 """The matches and the ranked page of a query on one generation.
 
-:func:`evaluate` runs the bound query once through the NumPy evaluator
-(:mod:`search.query.evaluate`), which gives both every match (for the facet counts) and every
-match's score (for the page); Whoosh's own searcher is the fallback for query nodes the
-evaluator does not handle (counted in ``Generation.stats``). The page is the top
+:func:`match` evaluates a bound query once, with the request's date range and facet
+selections, into :class:`Matches`: every later step (the page, the facet counts, the
+suggestion) reads those masks instead of combining its own. The query itself runs
+through the NumPy evaluator (:mod:`search.query.evaluate`), which gives both every
+match and every match's score; Whoosh's own searcher is the fallback for query nodes
+the evaluator does not handle (counted in ``Generation.stats``). The page is the top
 ``start + size`` by ``np.partition`` and then a sort of those few, in Whoosh's order:
 score descending, ties by document number.
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import numpy as np
 from whoosh import collectors
 from whoosh import query as wq
 
-from search.query import bind
 from search.query import budget
+from search.query.bind import Bound
 from search.query.generation import Generation
 from search.query.evaluate import Unsupported
-from search.models import SearchRequest
+
+
+@dataclass
+class Matches:
+    """One evaluation of a query with a request's date range and selections.
+
+    :param query: live documents matching the query text and the date range (what each
+        facet's counts start from)
+    :param evaluated: ``(mask, scores)`` from :func:`evaluate`, or ``None``: rank with
+        Whoosh
+    :param filters: a mask per facet with a selection
+    :param within: live documents in the date range and every selection (where a better
+        spelled query is tried)
+    :param full: the results: ``query`` within every selection
+    :param narrowed: whether a date range or a selection narrows the query's matches
+        (Whoosh's fallback ranking is then given ``full`` as its filter)
+    """
+
+    query: np.ndarray
+    evaluated: tuple[np.ndarray, np.ndarray] | None
+    filters: dict[str, np.ndarray]
+    within: np.ndarray
+    full: np.ndarray
+    narrowed: bool
+
+    @property
+    def total(self) -> int:
+        return int(self.full.sum())
+
+
+def match(gen: Generation, bound: Bound, start: int | None, end: int | None,
+          selections: dict[str, tuple[str, ...]]) -> Matches:
+    """Evaluate ``bound`` once, within a date range and facet selections.
+
+    :param start: the range's first moment as a Whoosh long, or ``None``
+    :param end: its last moment, or ``None``
+    :param selections: facet name -> selected display values
+    """
+    t = gen.tables
+    ev = evaluate(gen, bound.query)
+    query = matched(gen, bound.query, ev)
+    within = t.live.copy()
+    dated = start is not None or end is not None
+    if dated:
+        dates = t.date_mask(start, end)
+        query &= dates
+        within &= dates
+    filters = {name: t.filter_mask(name, values) for name, values in selections.items()}
+    for m in filters.values():
+        within &= m
+    return Matches(query, ev, filters, within, query & within, dated or bool(filters))
 
 
 def evaluate(gen: Generation, q) -> tuple[np.ndarray, np.ndarray] | None:
@@ -73,23 +127,19 @@ def top(full: np.ndarray, scores: np.ndarray, start: int, size: int) -> list[tup
     return [(int(docs[i]), float(s[i])) for i in order]
 
 
-def page(gen: Generation, q, ev, full: np.ndarray, filtered: bool, req: SearchRequest,
-          start: int, size: int) -> list[tuple[int, float]]:
-    """(docnum, score) of the requested page of ``full``, by relevance or date.
-
-    :param ev: the result of :func:`evaluate`, or ``None`` to rank with Whoosh
-    :param filtered: whether ``full`` is narrower than the query's matches
-    """
-    if q is None or req.sort != "relevance":
+def page(gen: Generation, bound: Bound, m: Matches, sort: str, start: int,
+         size: int) -> list[tuple[int, float]]:
+    """(docnum, score) of the requested page of the results, by relevance or date."""
+    q, bonus, ev, full = bound.query, bound.bonus, m.evaluated, m.full
+    if q is None or sort != "relevance":
         docs = np.flatnonzero(full)
         pub = gen.tables.published[docs]
-        if req.sort == "oldest":
+        if sort == "oldest":
             key = np.where(pub < 0, np.iinfo(np.int64).max, pub)
         else:  # newest, and browse ranked "by relevance": undated articles last
             key = np.where(pub < 0, 1, -pub)
         order = np.lexsort((docs, key))[start:start + size]
         return [(int(docs[i]), 0.0) for i in order]
-    bonus = bind.title_bonus(q)
     if ev is not None:
         try:
             scores = ev[1]
@@ -100,7 +150,7 @@ def page(gen: Generation, q, ev, full: np.ndarray, filtered: bool, req: SearchRe
         except Unsupported:
             pass
     ranked = wq.AndMaybe(q, bonus) if bonus is not None else q
-    allow = set(np.flatnonzero(full).tolist()) if filtered else None
+    allow = set(np.flatnonzero(full).tolist()) if m.narrowed else None
     collector = gen.searcher.collector(limit=start + size, filter=allow)
     left = budget.remaining()
     if left is not None:

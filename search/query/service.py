@@ -3,8 +3,11 @@
 Searchers are opened only through :mod:`search.query.generation`, which keeps one open
 generation per index directory (searcher, facet arrays, decoded postings, word lists)
 and reopens when ``DIR/current`` points elsewhere or the live generation took a commit.
-A query is evaluated once by :mod:`search.query.rank` (NumPy over decoded postings, Whoosh
-as the fallback), which gives both the facet counts' matches and the ranked page.
+A search is one trip: :func:`~search.query.parse.parse` -> ``Generation.bind`` (a
+:class:`~search.query.bind.Bound`: the query, its headline bonus, its terms to mark) ->
+:func:`~search.query.rank.match` (evaluated once, with the date range and selections:
+:class:`~search.query.rank.Matches`) -> the page, the facet counts, the snippets and
+the suggestion, each reading those values.
 Everything returned is a plain value (:mod:`search.models`), copied out before the
 searcher can be closed. Safe to call from several threads.
 
@@ -19,10 +22,8 @@ import time
 from datetime import date
 from datetime import datetime
 
-import numpy as np
 from whoosh.util.times import datetime_to_long
 
-from search.query import bind
 from search.query import budget
 from search.query import facets as facetlib
 from search.query import highlight
@@ -36,11 +37,13 @@ from search.errors import QueryError
 from search.errors import QueryTimeoutError
 from search.query.generation import Generation
 from search.query.generation import use as _use
+from search.query.bind import Bound
 from search.query.evaluate import Unsupported
 from search.models import SORTS
 from search.models import ArticleView
 from search.models import SearchRequest
 from search.models import SearchResults
+from search.schema import AUTHORS
 from search.schema import BODY
 from search.schema import CAPTION
 from search.schema import FACETS
@@ -106,7 +109,7 @@ def _selections(tables, req: SearchRequest, notices: list[str]) -> dict[str, tup
     return out
 
 
-def _hits(gen: Generation, q, page, notices: list[str]) -> tuple:
+def _hits(gen: Generation, bound: Bound, page, notices: list[str]) -> tuple:
     reader = gen.searcher.reader()
     docnums = [d for d, _ in page]
     spans = {BODY: {}, TITLE: {}}
@@ -114,11 +117,10 @@ def _hits(gen: Generation, q, page, notices: list[str]) -> tuple:
         # The matches are complete; only the marks in the snippets are left out.
         notices.append(budget.stopped_notice())
     else:
-        terms = bind.positive_terms(q, reader)
         for f in (BODY, TITLE):
             # Only the page's documents that hold a term are read (the generation's
             # decoded postings say which): the rest of its posting list is never unpickled.
-            spans[f] = highlight.find_spans(reader, docnums, f, terms.get(f, ()),
+            spans[f] = highlight.find_spans(reader, docnums, f, bound.terms.get(f, ()),
                                             lambda t, f=f: _holders(gen, f, t))
     body, title = spans[BODY], spans[TITLE]
     hits = []
@@ -138,8 +140,7 @@ def _holders(gen: Generation, fieldname: str, btext: bytes):
         return None
 
 
-def _suggest(gen: Generation, parsed, total: int, restrict: np.ndarray,
-             settings: Settings) -> str | None:
+def _suggest(gen: Generation, parsed, m: rank.Matches, settings: Settings) -> str | None:
     """A better-spelled query that finds more, or ``None``.
 
     A word is replaced by its nearest spelling among the indexed words (the most common
@@ -147,6 +148,7 @@ def _suggest(gen: Generation, parsed, total: int, restrict: np.ndarray,
     as the word as typed: a misspelling that does occur ("goverment") still gets
     "government", while a rare real word next to a common one is left alone.
     """
+    total = m.total
     if total >= SUGGEST_BELOW or not parsed.words:
         return None
     reader = gen.searcher.reader()
@@ -169,11 +171,11 @@ def _suggest(gen: Generation, parsed, total: int, restrict: np.ndarray,
     if not changed:
         return None
     try:
-        again = querylib.parse(text, settings)
-        q = gen.bind(again, settings)
+        q = gen.bind(querylib.parse(text, settings), settings).query
     except QueryError:
         return None
-    found = rank.matched(gen, q, rank.evaluate(gen, q)) & restrict
+    # The same date range and selections as the search: its masks, not worked out again.
+    found = rank.matched(gen, q, rank.evaluate(gen, q)) & m.within
     return text if int(found.sum()) > total else None
 
 
@@ -204,41 +206,32 @@ def search(index_dir, request: SearchRequest,
     # The budget starts once the generation is open: opening one (facet arrays, word
     # lists) is the server's work, done once, not this query's.
     with _use(index_dir) as gen, budget.limit(settings["QUERY_TIMEOUT"]):
-        tables = gen.tables
-        q = gen.bind(parsed, settings)
-        selections = _selections(tables, request, parsed.notices)
+        bound = gen.bind(parsed, settings)
+        selections = _selections(gen.tables, request, parsed.notices)
         t1 = time.perf_counter()
         timings["parse"] = (t1 - t0) * 1000
-        ev = rank.evaluate(gen, q)
-        qmask = rank.matched(gen, q, ev)
-        if start_long is not None or end_long is not None:
-            qmask &= tables.date_mask(start_long, end_long)
-        fmasks = {name: tables.filter_mask(name, vals) for name, vals in selections.items()}
-        full = qmask.copy()
-        for m in fmasks.values():
-            full &= m
-        total = int(full.sum())
+        m = rank.match(gen, bound, start_long, end_long, selections)
+        total = m.total
         page = []
         if size and start < total:
-            filtered = bool(fmasks) or start_long is not None or end_long is not None
-            page = rank.page(gen, q, ev, full, filtered, request, start, size)
+            page = rank.page(gen, bound, m, request.sort, start, size)
         t2 = time.perf_counter()
         timings["search"] = (t2 - t1) * 1000
         facets, truncated = {}, ()
         if request.with_facets:
             sizes = {n: (request.facet_more_size if n in request.more else request.facet_size)
                      for n in FACETS}
-            facets, truncated = facetlib.count_facets(tables, qmask, fmasks, selections, sizes)
+            facets, truncated = facetlib.count_facets(gen.tables, m.query, m.filters,
+                                                      selections, sizes)
         t3 = time.perf_counter()
         timings["facets"] = (t3 - t2) * 1000
-        hits = _hits(gen, q, page, parsed.notices)
+        hits = _hits(gen, bound, page, parsed.notices)
         t4 = time.perf_counter()
         timings["snippets"] = (t4 - t3) * 1000
         suggestion = None
-        if q is not None and not budget.expired():  # a suggestion is a nicety
-            restrict = _restriction(tables, start_long, end_long, fmasks)
+        if bound.query is not None and not budget.expired():  # a suggestion is a nicety
             try:
-                suggestion = _suggest(gen, parsed, total, restrict, settings)
+                suggestion = _suggest(gen, parsed, m, settings)
             except QueryTimeoutError:  # the matches stand; only the suggestion is dropped
                 parsed.notices.append(budget.stopped_notice())
         timings["suggest"] = (time.perf_counter() - t4) * 1000
@@ -251,22 +244,14 @@ def search(index_dir, request: SearchRequest,
         query=request.q, total=total, page=request.page, page_size=size, took_ms=took,
         hits=hits, facets=facets, truncated_facets=truncated,
         notice=_sentence(parsed.notices),
-        suggestion=suggestion, explain=str(q) if q is not None else "(every article)",
+        suggestion=suggestion,
+        explain=str(bound.query) if bound.query is not None else "(every article)",
         timings=timings)
 
 
 def _sentence(notices: list[str]) -> str | None:
     text = "; ".join(dict.fromkeys(notices))
     return text[:1].upper() + text[1:] + "." if text else None
-
-
-def _restriction(tables, start_long, end_long, fmasks) -> np.ndarray:
-    mask = tables.live.copy()
-    if start_long is not None or end_long is not None:
-        mask &= tables.date_mask(start_long, end_long)
-    for m in fmasks.values():
-        mask &= m
-    return mask
 
 
 def article(index_dir, article_id: str, q: str | None = None,
@@ -289,17 +274,16 @@ def article(index_dir, article_id: str, q: str | None = None,
         if q and q.strip():
             reader = gen.searcher.reader()
             try:
-                bound = gen.bind(querylib.parse(q, settings), settings)
-            except QueryError:
-                bound = None
-            terms = bind.positive_terms(bound, reader)
+                terms = gen.bind(querylib.parse(q, settings), settings).terms
+            except QueryError:  # a query that cannot be read marks nothing
+                terms = {}
             spans = {f: highlight.find_spans(reader, [docnum], f, terms.get(f, ())).get(docnum, ())
                      for f in (TITLE, BODY)}
             title_html = highlight.mark_all(title, spans[TITLE])
             body_html = highlight.mark_all(body, spans[BODY])
         hit = hit_from_stored(stored, title_html=title_html)
         return ArticleView(hit=hit, body=body, caption=stored.get(CAPTION) or "",
-                           authors=tuple(stored.get("authors") or ()),
+                           authors=tuple(stored.get(AUTHORS) or ()),
                            sources=tuple(stored.get(SOURCES) or ()), body_html=body_html)
 
 

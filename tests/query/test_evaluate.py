@@ -51,7 +51,7 @@ def _whoosh_top(gen, q, limit):
 @pytest.mark.parametrize("text", QUERIES)
 def test_numpy_equals_whoosh(generation, text):
     gen = generation
-    q = gen.bind(querylib.parse(text))
+    q = gen.bind(querylib.parse(text)).query
     mask, mine = _numpy_top(gen, q)
     want = np.zeros(gen.tables.n, dtype=bool)
     want[list(gen.searcher.docs_for_query(q))] = True
@@ -122,7 +122,7 @@ def test_segments_and_deletions(tmp_path):
         assert not gen.tables.live.all()
         for text in ["damascus", "syria OR russia", "government", '"Damascus airport"',
                      "NOT damascus", "hezbollah -russia", "dam*"]:
-            q = gen.bind(querylib.parse(text))
+            q = gen.bind(querylib.parse(text)).query
             mask, mine = _numpy_top(gen, q)
             want = np.zeros(gen.tables.n, dtype=bool)
             want[list(gen.searcher.docs_for_query(q))] = True
