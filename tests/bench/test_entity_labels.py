@@ -8,13 +8,13 @@ from __future__ import annotations
 
 import csv
 from collections import defaultdict
-from pathlib import Path
 
 import pytest
 
 from bench import entity_values
+from tests.conftest import ROOT
 
-LABELS = Path(__file__).resolve().parent.parent / "bench" / "labels" / "entities.tsv"
+LABELS = ROOT / "bench" / "labels" / "entities.tsv"
 COLUMNS = ["corpus", "facet", "rank", "value", "count", "verdict", "right_type", "dup_of", "note"]
 CORPORA = {"bbc-news", "fakenewsnet-content"}
 FACETS = {"person", "org", "place"}
