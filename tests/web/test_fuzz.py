@@ -11,7 +11,7 @@ Profiles: ``ci`` (the default; 250 examples a test, derandomized so a run is
 reproducible) and ``bench`` (10,000 examples a test, random), chosen by the environment
 variable ``HYPOTHESIS_PROFILE``::
 
-    HYPOTHESIS_PROFILE=bench .venv/bin/python -m pytest -q tests/test_fuzz_web.py
+    HYPOTHESIS_PROFILE=bench .venv/bin/python -m pytest -q tests/web/test_fuzz.py
 """
 
 from __future__ import annotations
