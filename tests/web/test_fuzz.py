@@ -70,7 +70,9 @@ def call(app, url: str, host: str) -> Answer:
     rebuilds the request's URL after the call and fails on hosts IDNA cannot decode,
     which waitress never does.)"""
     path, _, qs = url.partition("?")
-    environ = EnvironBuilder(path=path, query_string=qs, headers={"Host": host}).get_environ()
+    environ = EnvironBuilder(path=path, query_string=qs).get_environ()
+    # Set as a server would pass it on, unchecked (werkzeug's Headers refuses a CR).
+    environ["HTTP_HOST"] = host
     got = {}
 
     def start_response(status, headers, exc_info=None):
