@@ -28,7 +28,8 @@ SKIPPED_SHOWN = 10
               help="Worker processes for language detection and NER (default: setting "
                    "NER_PROCESSES).")
 @click.option("--quiet", "-q", is_flag=True, help="No progress bar.")
-@click.option("--verbose", "-v", is_flag=True, help="List every skipped file and record, and every warning.")
+@click.option("--verbose", "-v", is_flag=True,
+              help="List every skipped file and record, and every warning.")
 def index_command(paths, index_dir, rebuild, outlet, processes, quiet, verbose):
     """Build or update the index from files and folders (archives are read inside).
 

@@ -1,9 +1,11 @@
 """CSV with a header row; the delimiter is sniffed among ``,`` ``;`` and tab.
 
-Read line by line (:mod:`search.ingest.readers.limits`): a row is at most the article limit,
-NUL bytes and bytes no encoding reads are replaced, and a quote left open (which would
-swallow every later row into one field) is reported where it opened, and the rows after
-that line are read again as rows.
+Read line by line (:mod:`search.ingest.readers.limits`; a line ends at ``\\n``, ``\\r\\n``
+or ``\\r``): a row is at most the article limit, NUL bytes and bytes no encoding reads
+are replaced (the row indexed, with a warning naming its line), and a quote left open
+(which would swallow later rows into one field) is reported where it opened, and the
+rows after that line are read again as rows. A header with no rows is reported, and a
+last row cut short (no line end, fewer columns than the header) is indexed with a warning.
 """
 
 from __future__ import annotations
@@ -143,7 +145,8 @@ def read_csv(stream, source: str, report: Callable[[ArticleReadError], None],
 
     :param stream: a buffered binary stream of the file
     :param source: the file, or ``archive::member``
-    :param report: called with each error; the row or file is skipped
+    :param report: called with each error (the row or file is skipped) and each warning
+        (``warning=True``: the row is indexed)
     :param limit: the largest row, in bytes
     """
     stream = utf16(stream)

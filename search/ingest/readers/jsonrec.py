@@ -4,7 +4,10 @@ A record without text is reported and skipped; a file none of whose records has 
 text field at all (such as a ground-truth file keyed by id) is reported once. Both are
 read as streams, one record at a time (:mod:`search.ingest.readers.limits`): a record larger
 than the article limit, or one that cannot be read for any reason, is reported with its
-line or position and skipped; the rest of the file is read.
+line or position and skipped; the rest of the file is read. JSON is read as UTF-8 (a BOM
+dropped), UTF-16 (by its BOM) or cp1252, with ``NaN`` and ``Infinity`` (which Python's
+``json`` writes) read as ``null``; a JSON Lines line ends at ``\\n``, ``\\r\\n`` or
+``\\r``. A record indexed with bytes replaced (undecodable, NUL) is reported as a warning.
 """
 
 from __future__ import annotations
@@ -285,12 +288,18 @@ class _Constants:
     def feed(self, text: str, final: bool) -> str:
         text, self.held = self.held + text, ""
         if not final:
-            m = self._HELD.search(text)
+            # Searched in the tail only: a search anchored at the end still tries every
+            # position of the piece.
+            back = len(text) - len(text.rstrip("\\"))
+            tail = text[max(0, len(text) - back - 9):]
+            m = self._HELD.search(tail)
             if m:
-                text, self.held = text[:m.start()], m.group()
+                cut = len(text) - len(tail) + m.start()
+                text, self.held = text[:cut], text[cut:]
         if "NaN" not in text and "Infinity" not in text:
             # No constant here: only whether a string is open at the end matters.
-            if self._ESCAPE.sub("", text).count('"') % 2:
+            bare = self._ESCAPE.sub("", text) if "\\" in text else text
+            if bare.count('"') % 2:
                 self.in_string = not self.in_string
             return text
         out, pos, start = [], 0, 0
