@@ -189,3 +189,29 @@ def test_a_warning_is_listed_apart_and_does_not_fail_the_file(tmp_path):
     assert "skipped 0; 1 indexed with warnings." in result.output
     assert (f"Indexed with warnings:\n  {odd}:2: 1 undecodable byte replaced (U+FFFD); "
             "indexed\n") in result.output
+
+
+def test_nan_is_found_at_every_cut_between_pieces_of_the_stream():
+    # The JSON text reaches the rewrite in pieces (64 KB each): a constant, an escape or
+    # a run of backslashes may be cut anywhere, and a string may hold "NaN" as text.
+    from search.ingest.readers.jsonrec import _Constants
+
+    doc = ('[{"a": "NaN \\" Infinity\\\\\\\\", "b": NaN, "c": -Infinity, '
+           '"d": [Infinity, "x\\\\"], "e": "-Infinity", "f": 1}]')
+    want = json.loads(doc)
+    want[0].update(b=None, c=None, d=[None, "x\\"])
+    for size in range(1, len(doc) + 1):
+        rewrite = _Constants()
+        pieces = [rewrite.feed(doc[i:i + size], False) for i in range(0, len(doc), size)]
+        assert json.loads("".join(pieces) + rewrite.feed("", True)) == want, size
+
+
+def test_a_large_json_array_with_nan_and_escapes_reads_every_record(tmp_path):
+    records = [{"title": f"Story {i}", "text": f"Said \"{i}\" \\ " + "word " * (i % 97 + 40),
+                "score": float("nan") if i % 3 else float("inf")} for i in range(600)]
+    path = tmp_path / "big.json"
+    path.write_text(json.dumps(records), encoding="utf-8")
+    assert path.stat().st_size > 3 * 64 * 1024
+    out, errors = read(path)
+    assert errors == []
+    assert [(a.title, a.body) for a in out] == [(r["title"], r["text"]) for r in records]
