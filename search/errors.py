@@ -21,14 +21,19 @@ class ArticleReadError(NewsfacetError):
     :param path: the file, or ``archive::member``
     :param line: the 1-based line or record number, or ``None`` for the whole file
     :param reason: what went wrong, in words a user can act on
+    :param warning: the record (or file) was indexed all the same, with something in it
+        changed (bytes replaced, a row cut short): the run lists it apart from what it
+        skipped, and it never counts as a failure of the file
     """
 
     status = 400
 
-    def __init__(self, path: str, reason: str, line: int | None = None):
+    def __init__(self, path: str, reason: str, line: int | None = None, *,
+                 warning: bool = False):
         self.path = str(path)
         self.line = line
         self.reason = reason
+        self.warning = warning
         from search.models import shown
 
         # The message is for people: a file name that is not UTF-8 shown escaped.

@@ -28,7 +28,8 @@ SKIPPED_SHOWN = 10
               help="Worker processes for language detection and NER (default: setting "
                    "NER_PROCESSES).")
 @click.option("--quiet", "-q", is_flag=True, help="No progress bar.")
-@click.option("--verbose", "-v", is_flag=True, help="List every skipped file and record.")
+@click.option("--verbose", "-v", is_flag=True,
+              help="List every skipped file and record, and every warning.")
 def index_command(paths, index_dir, rebuild, outlet, processes, quiet, verbose):
     """Build or update the index from files and folders (archives are read inside).
 
@@ -72,7 +73,8 @@ def _print_summary(result, verbose: bool) -> None:
         f"Indexed {_n(result.indexed, 'article')} from {_n(result.files_read, 'file')} read; "
         f"{result.unchanged:,} unchanged ({_n(result.files_unchanged, 'file')} not read again); "
         f"{result.removed:,} removed ({_n(result.files_removed, 'file')} gone); "
-        f"skipped {len(result.skipped):,}.")
+        f"skipped {len(result.skipped):,}"
+        + (f"; {len(result.warnings):,} indexed with warnings." if result.warnings else "."))
     if result.generation:
         click.echo(f"The index holds {_n(result.articles_total, 'article')} "
                    f"({result.generation}, {result.seconds:.1f} s).")
@@ -83,3 +85,10 @@ def _print_summary(result, verbose: bool) -> None:
             click.echo(f"  {e}")
         if len(shown) < len(result.skipped):
             click.echo(f"  … and {len(result.skipped) - len(shown):,} more (use --verbose)")
+    if result.warnings:
+        click.echo("Indexed with warnings:")
+        shown = result.warnings if verbose else result.warnings[:SKIPPED_SHOWN]
+        for e in shown:
+            click.echo(f"  {e}")
+        if len(shown) < len(result.warnings):
+            click.echo(f"  … and {len(result.warnings) - len(shown):,} more (use --verbose)")

@@ -69,6 +69,8 @@ class IndexReport:
     :param unchanged: articles of files not read again (size and mtime unchanged)
     :param removed: articles deleted because every file that held them is gone
     :param skipped: the files and records that could not be read, with the reason
+    :param warnings: the records (or files) indexed all the same with something changed
+        in them (bytes replaced, a row cut short), each with what
     :param articles_total: documents in the index after the run
     :param enriched: articles that went through language detection and NER (cache misses)
     :param missing_paths: given paths that do not exist
@@ -78,6 +80,7 @@ class IndexReport:
     unchanged: int = 0
     removed: int = 0
     skipped: list[ArticleReadError] = field(default_factory=list)
+    warnings: list[ArticleReadError] = field(default_factory=list)
     articles_total: int = 0
     records_read: int = 0
     enriched: int = 0
@@ -226,7 +229,7 @@ class _Run:
         self.files_done = self.files_total = 0
 
     def _error(self, e: ArticleReadError) -> None:
-        self.result.skipped.append(e)
+        (self.result.warnings if e.warning else self.result.skipped).append(e)
         if e.reason == MISSING_PATH:
             self.result.missing_paths += 1
         if self.report:
@@ -254,7 +257,8 @@ class _Run:
                 if state and (state.size, state.mtime_ns) == (st.st_size, st.st_mtime_ns):
                     self.result.unchanged += state.articles
                     self.result.files_unchanged += 1
-                    self.result.skipped.extend(state.errors)
+                    for e in state.errors:
+                        (self.result.warnings if e.warning else self.result.skipped).append(e)
                 else:
                     to_read.append((f, st))  # (path, stat)
             roots = [str(Path(p).resolve()) for p in paths]
@@ -299,7 +303,8 @@ class _Run:
         for p in gone:
             manifest.forget(p)
         for path, read in self.files.items():
-            record_errors = [e for e in read.errors if e.path != path or e.line is not None]
+            record_errors = [e for e in read.errors
+                             if e.path != path or e.line is not None or e.warning]
             try:
                 if read.whole:
                     manifest.record(path, read.stat.st_size, read.stat.st_mtime_ns, read.keys,
@@ -351,8 +356,10 @@ class _Run:
             self.result.records_read += len(read.keys)
             self.result.files_read += 1
             # A whole-file failure (unreadable, truncated archive) keeps what the file
-            # gave before: it is not recorded as read, and its old keys stay.
-            read.whole = not any(e.line is None and e.path == str(path) for e in read.errors)
+            # gave before: it is not recorded as read, and its old keys stay. A warning
+            # is about something that was indexed all the same: never a failure.
+            read.whole = not any(e.line is None and e.path == str(path) and not e.warning
+                                 for e in read.errors)
             self.files_done += 1
             self._tick()
         if pending:

@@ -68,11 +68,14 @@ class FileState:
 def _errors_json(errors) -> str:
     # ASCII escapes: a path that is not UTF-8 holds lone surrogates, which only an
     # escape carries through SQLite text.
-    return json.dumps([[e.path, e.reason, e.line] for e in errors])
+    return json.dumps([[e.path, e.reason, e.line, *([True] if e.warning else [])]
+                       for e in errors])
 
 
 def _errors_from(text: str) -> tuple[ArticleReadError, ...]:
-    return tuple(ArticleReadError(p, r, line) for p, r, line in json.loads(text or "[]"))
+    # A warning has a fourth element (manifests written before warnings have three).
+    return tuple(ArticleReadError(p, r, line, warning=bool(rest and rest[0]))
+                 for p, r, line, *rest in json.loads(text or "[]"))
 
 
 def under(path: str, roots: list[str]) -> bool:

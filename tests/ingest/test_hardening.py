@@ -205,12 +205,14 @@ def test_a_json_array_record_nested_5000_deep_skips_only_that_record(tmp_path):
     assert [e.line for e in errors] == [2]
 
 
-def test_a_nul_byte_in_a_csv_costs_nothing(tmp_path):
+def test_a_nul_byte_in_a_csv_costs_nothing_and_is_reported(tmp_path):
     path = tmp_path / "recs.csv"
     path.write_bytes(b"title,text\nOne,First story about the harbour.\n"
                      b"Two,Second story\x00 about the wall.\nThree,Third story.\n")
     out, errors = read(path)
-    assert errors == []
+    # Indexed all the same, and said so (a warning, not a skip).
+    assert [(e.line, e.reason, e.warning) for e in errors] == [
+        (2, "line 3: 1 NUL byte replaced (U+FFFD); indexed", True)]
     assert [a.title for a in out] == ["One", "Two", "Three"]
     assert out[1].body == "Second story\ufffd about the wall."
 

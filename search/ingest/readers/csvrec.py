@@ -1,9 +1,11 @@
 """CSV with a header row; the delimiter is sniffed among ``,`` ``;`` and tab.
 
-Read line by line (:mod:`search.ingest.readers.limits`): a row is at most the article limit,
-NUL bytes and bytes no encoding reads are replaced, and a quote left open (which would
-swallow every later row into one field) is reported where it opened, and the rows after
-that line are read again as rows.
+Read line by line (:mod:`search.ingest.readers.limits`; a line ends at ``\\n``, ``\\r\\n``
+or ``\\r``): a row is at most the article limit, NUL bytes and bytes no encoding reads
+are replaced (the row indexed, with a warning naming its line), and a quote left open
+(which would swallow later rows into one field) is reported where it opened, and the
+rows after that line are read again as rows. A header with no rows is reported, and a
+last row cut short (no line end, fewer columns than the header) is indexed with a warning.
 """
 
 from __future__ import annotations
@@ -20,10 +22,13 @@ from search.ingest.readers.fields import has_text_field
 from search.ingest.readers.fields import to_article
 from search.ingest.readers.limits import CHUNK
 from search.ingest.readers.limits import Limits
+from search.ingest.readers.limits import decode_counted
 from search.ingest.readers.limits import decode_line
 from search.ingest.readers.limits import lines
 from search.ingest.readers.limits import looks_binary
 from search.ingest.readers.limits import over_record
+from search.ingest.readers.limits import replaced_note
+from search.ingest.readers.limits import utf16
 
 _DELIMITERS = ",;\t"
 # Article bodies are longer than csv's default 128 KiB field limit allows for; a row's
@@ -55,6 +60,7 @@ class _Lines:
         self.taken: list[tuple[int, str]] = []  # the lines of the row being read
         self.size = 0
         self.ended = False
+        self.notes: dict[int, tuple[int, int]] = {}  # line -> (undecodable, NUL) bytes replaced
 
     def __iter__(self):
         return self
@@ -71,7 +77,9 @@ class _Lines:
             if raw is None:
                 self.taken.append((n, ""))
                 raise _Over
-            text = decode_line(raw)
+            text, undecodable, nuls = decode_counted(raw)
+            if undecodable or nuls:
+                self.notes[n] = (undecodable, nuls)
             if n == 1:
                 text = text.lstrip("\ufeff")
         self.size += len(text)
@@ -83,18 +91,52 @@ class _Lines:
     def start_row(self) -> None:
         self.taken, self.size = [], 0
 
+    def replaced(self) -> str | None:
+        """The warning of the row just read when bytes of its lines were replaced."""
+        counts = [self.notes.pop(n) for n, _ in self.taken if n in self.notes]
+        return replaced_note(sum(u for u, _ in counts), sum(z for _, z in counts))
 
-def _open_quote(rows: list[tuple[int, str]], quote: str = '"') -> int | None:
-    """The line on which a quote that is never closed opens, or ``None``."""
-    opened = None
-    inside = False
+
+def _unclosed(rows: list[tuple[int, str]], delimiter: str, at_end: bool) -> int | None:
+    """The line on which a quoted field opens that never closes, or ``None``.
+
+    It never closes when the file ends inside it (``at_end``), or when the quote that
+    ends it, on a later line, is followed by more text instead of a delimiter: that
+    quote opened a field of a later row, and ``csv`` has swallowed the lines between
+    into one field. The states are those of ``csv``'s own reader.
+    """
+    state, opened = "start", None
     for n, text in rows:
         for ch in text:
-            if ch == quote:
-                inside = not inside
-                if inside:
-                    opened = n
-    return opened if inside else None
+            if state == "quoted":
+                if ch == '"':
+                    state = "quote"
+            elif state == "quote":
+                if ch == '"':
+                    state = "quoted"
+                elif ch == delimiter or ch in "\r\n":
+                    state = "start"
+                elif opened != n:
+                    return opened
+                else:
+                    state = "field"  # "a"b on one line: sloppy, but csv reads it whole
+            elif ch == delimiter or ch in "\r\n":
+                state = "start"
+            elif state == "start" and ch == '"':
+                state, opened = "quoted", n
+            else:
+                state = "field"
+    return opened if at_end and state == "quoted" else None
+
+
+def _strict_ok(rows: list[tuple[int, str]], delimiter: str) -> bool:
+    """Whether the lines of one row read as CSV with every quote where it belongs."""
+    try:
+        for _ in csv.reader([t for _, t in rows], delimiter=delimiter, strict=True):
+            pass
+    except csv.Error:
+        return False
+    return True
 
 
 def read_csv(stream, source: str, report: Callable[[ArticleReadError], None],
@@ -103,9 +145,11 @@ def read_csv(stream, source: str, report: Callable[[ArticleReadError], None],
 
     :param stream: a buffered binary stream of the file
     :param source: the file, or ``archive::member``
-    :param report: called with each error; the row or file is skipped
+    :param report: called with each error (the row or file is skipped) and each warning
+        (``warning=True``: the row is indexed)
     :param limit: the largest row, in bytes
     """
+    stream = utf16(stream)
     head = stream.peek(CHUNK)[:CHUNK]
     if looks_binary(head):
         report(ArticleReadError(source, "binary file (too many control characters), not text"))
@@ -131,6 +175,8 @@ def read_csv(stream, source: str, report: Callable[[ArticleReadError], None],
         try:
             row = next(reader)
         except StopIteration:
+            if row_no == 0:
+                report(ArticleReadError(source, "no rows under the header"))
             return
         except _Over:
             row_no += 1
@@ -143,20 +189,26 @@ def read_csv(stream, source: str, report: Callable[[ArticleReadError], None],
             row_no += 1
             report(ArticleReadError(source, f"malformed CSV row ({e})", row_no))
             continue
-        if src.ended:
-            opened = _open_quote(src.taken)
-            if opened is not None:
-                row_no += 1
-                report(ArticleReadError(
-                    source, f"unclosed quote: the quoted field that opens on line {opened} "
-                            "never ends; skipped that row, read the lines after it again",
-                    row_no))
-                # Read the lines after the one where the quote opened as rows again.
-                rest = [(n, t) for n, t in src.taken if n > opened]
-                src.back = list(reversed(rest))
-                src.ended = False
-                reader = csv.reader(src, delimiter=delimiter)
-                continue
+        # A row over several lines is a quoted field with line breaks in it -- or a quote
+        # left open, which swallowed the rows after it (cheap to tell: csv's strict mode).
+        opened = None
+        if src.ended or (len(src.taken) > 1 and not _strict_ok(src.taken, delimiter)):
+            opened = _unclosed(src.taken, delimiter, src.ended)
+        if opened is not None:
+            row_no += 1
+            report(ArticleReadError(
+                source, f"unclosed quote: the quoted field that opens on line {opened} "
+                        "never ends; skipped that row, read the lines after it again",
+                row_no))
+            # Read the lines after the one where the quote opened as rows again.
+            rest = [(n, t) for n, t in src.taken if n > opened]
+            for n, _ in src.taken:
+                if n <= opened:
+                    src.notes.pop(n, None)
+            src.back = list(reversed(rest))
+            src.ended = False
+            reader = csv.reader(src, delimiter=delimiter)
+            continue
         if not any(c.strip() for c in row):
             continue
         row_no += 1
@@ -166,5 +218,17 @@ def read_csv(stream, source: str, report: Callable[[ArticleReadError], None],
             report(ArticleReadError(source, f"could not read this row ({type(e).__name__}: "
                                             f"{e}); skipped", row_no))
             continue
-        if article is not None:
-            yield article
+        if article is None:
+            continue
+        last = src.taken[-1] if src.taken else (0, "\n")
+        if not last[1].endswith(("\n", "\r")) and len(row) < len(header):
+            # Only the last line of a file has no line end: the file stops in this row.
+            report(ArticleReadError(
+                source, f"the file ends in this row (line {last[0]}), which has {len(row)} of "
+                        f"{len(header)} columns: cut short? indexed what there is",
+                row_no, warning=True))
+        note = src.replaced()
+        if note:
+            first = src.taken[0][0] if src.taken else "?"
+            report(ArticleReadError(source, f"line {first}: {note}", row_no, warning=True))
+        yield article

@@ -4,13 +4,14 @@ A record without text is reported and skipped; a file none of whose records has 
 text field at all (such as a ground-truth file keyed by id) is reported once. Both are
 read as streams, one record at a time (:mod:`search.ingest.readers.limits`): a record larger
 than the article limit, or one that cannot be read for any reason, is reported with its
-line or position and skipped; the rest of the file is read.
+line or position and skipped; the rest of the file is read. JSON is read as UTF-8 (a BOM
+dropped), UTF-16 (by its BOM) or cp1252, with ``NaN`` and ``Infinity`` (which Python's
+``json`` writes) read as ``null``; a JSON Lines line ends at ``\\n``, ``\\r\\n`` or
+``\\r``. A record indexed with bytes replaced (undecodable, NUL) is reported as a warning.
 """
 
 from __future__ import annotations
 
-import codecs
-import io
 import json
 import re
 from collections.abc import Callable
@@ -26,10 +27,13 @@ from search.ingest.readers.fields import lower_keys
 from search.ingest.readers.fields import to_article
 from search.ingest.readers.limits import CHUNK
 from search.ingest.readers.limits import Limits
-from search.ingest.readers.limits import decode_line
+from search.ingest.readers.limits import Transcode
+from search.ingest.readers.limits import decode_counted
 from search.ingest.readers.limits import lines
 from search.ingest.readers.limits import looks_binary
 from search.ingest.readers.limits import over_record
+from search.ingest.readers.limits import replaced_note
+from search.ingest.readers.limits import utf16
 
 # Keys under which exports wrap their list of records.
 _WRAPPERS = ("articles", "items", "data", "results", "records", "docs", "documents",
@@ -109,9 +113,10 @@ def _one(rec: object, n: int, source: str, report: Report, fields: _NoTextField
 
 
 def _emit(records: Iterable[tuple[int, object]], source: str, report: Report,
-          limit: int) -> Iterator[Article]:
+          limit: int, notes: dict[int, str] | None = None) -> Iterator[Article]:
     """Articles of ``(number, record)`` pairs (:data:`_OVER` for one over ``limit``
-    bytes); one report when no record has a text field."""
+    bytes); one report when no record has a text field. ``notes`` holds, by number, the
+    warning of a record indexed with some of its bytes replaced."""
     fields = _NoTextField(source, report)
     for n, rec in records:
         if rec is _OVER:
@@ -119,6 +124,8 @@ def _emit(records: Iterable[tuple[int, object]], source: str, report: Report,
             continue
         article = _one(rec, n, source, report, fields)
         if article is not None:
+            if notes and n in notes:
+                report(ArticleReadError(source, notes.pop(n), n, warning=True))
             yield article
     fields.close()
 
@@ -241,41 +248,78 @@ class _Prepend:
         return next(self.events)
 
 
-def _utf8(stream):
-    """The stream as UTF-8 bytes for ``ijson``: UTF-16 (by its BOM) and non-UTF-8 text
-    (cp1252, its missing bytes replaced) are transcoded as they are read."""
+def _utf8(stream) -> Transcode:
+    """The stream as UTF-8 for ``ijson``: UTF-16 (by its BOM), UTF-8 (its BOM dropped) and
+    non-UTF-8 text (cp1252) transcoded as they are read, bytes neither reads replaced
+    (counted), and the NaN and Infinity Python's ``json`` writes read as ``null``."""
     head = stream.peek(CHUNK)[:CHUNK]
+    rewrite = _Constants().feed
     if head.startswith((b"\xff\xfe", b"\xfe\xff")):
-        return _Transcode(stream, "utf-16")
+        return Transcode(stream, "utf-16", rewrite)
+    if head.startswith(b"\xef\xbb\xbf"):
+        stream.read(3)
+        head = head[3:]
     try:
         head.decode("utf-8")
     except UnicodeDecodeError as e:
         if e.start < len(head) - 4:  # not just a character cut at the end of the sample
-            return _Transcode(stream, "cp1252")
-    return _Transcode(stream, "utf-8")
+            return Transcode(stream, "cp1252", rewrite)
+    return Transcode(stream, "utf-8", rewrite)
 
 
-class _Transcode(io.RawIOBase):
-    def __init__(self, raw, encoding: str):
-        super().__init__()
-        self.raw = raw
-        self.decoder = codecs.getincrementaldecoder(encoding)(errors="replace")
-        self.pending = b""
+class _Constants:
+    """Rewrites ``NaN``, ``Infinity`` and ``-Infinity`` outside strings as ``null``, piece
+    by piece of a stream of JSON text.
 
-    def readable(self) -> bool:
-        return True
+    Python's ``json`` writes and reads them (``json.dumps(float("nan"))``), so exports
+    hold them; ``ijson`` rejects them as a lexical error, which cost the whole file. A
+    number that is not a number carries no value: ``null`` is what it means.
+    """
 
-    def readinto(self, buffer) -> int:
-        while not self.pending:
-            chunk = self.raw.read(CHUNK)
-            self.pending = self.decoder.decode(chunk, final=not chunk).encode(
-                "utf-8", "surrogatepass")
-            if not chunk:
+    _HELD = re.compile(r"(?:\\+|-?[A-Za-z]{1,8}|-)$")  # may go on in the next piece
+    _ESCAPE = re.compile(r"\\.", re.S)
+    _TOKEN = re.compile(r'"|-?(?:NaN|Infinity)\b')
+    _STRING_REST = re.compile(r'[^"\\]*(?:\\.[^"\\]*)*"', re.S)
+
+    def __init__(self):
+        self.in_string = False
+        self.held = ""
+
+    def feed(self, text: str, final: bool) -> str:
+        text, self.held = self.held + text, ""
+        if not final:
+            # Searched in the tail only: a search anchored at the end still tries every
+            # position of the piece.
+            back = len(text) - len(text.rstrip("\\"))
+            tail = text[max(0, len(text) - back - 9):]
+            m = self._HELD.search(tail)
+            if m:
+                cut = len(text) - len(tail) + m.start()
+                text, self.held = text[:cut], text[cut:]
+        if "NaN" not in text and "Infinity" not in text:
+            # No constant here: only whether a string is open at the end matters.
+            bare = self._ESCAPE.sub("", text) if "\\" in text else text
+            if bare.count('"') % 2:
+                self.in_string = not self.in_string
+            return text
+        out, pos, start = [], 0, 0
+        while pos < len(text):
+            if self.in_string:
+                m = self._STRING_REST.match(text, pos)
+                if m is None:
+                    break  # the string goes on in the next piece
+                pos, self.in_string = m.end(), False
+                continue
+            m = self._TOKEN.search(text, pos)
+            if m is None:
                 break
-        n = min(len(buffer), len(self.pending))
-        buffer[:n] = self.pending[:n]
-        self.pending = self.pending[n:]
-        return n
+            if m.group() == '"':
+                pos, self.in_string = m.end(), True
+                continue
+            out.append(text[start:m.start()] + "null")
+            pos = start = m.end()
+        out.append(text[start:])
+        return "".join(out)
 
 
 def read_json(stream, source: str, report: Report, limit: int = Limits.record
@@ -291,6 +335,9 @@ def read_json(stream, source: str, report: Report, limit: int = Limits.record
     import ijson
 
     head = stream.peek(CHUNK)[:CHUNK]
+    if head.startswith((b"\xff\xfe", b"\xfe\xff")):
+        # UTF-16 holds a NUL in every other byte: judge its text, not its bytes.
+        head = head.decode("utf-16", errors="replace").encode("utf-8")
     if looks_binary(head):
         report(ArticleReadError(source, "binary file (too many control characters), not text"))
         return
@@ -299,7 +346,8 @@ def read_json(stream, source: str, report: Report, limit: int = Limits.record
         # One object per line under a .json name: JSON Lines.
         yield from read_jsonl(stream, source, report, limit)
         return
-    events = ijson.basic_parse(_utf8(stream), use_float=True)
+    text = _utf8(stream)
+    events = ijson.basic_parse(text, use_float=True)
     found: list = []
     pairs = [0]
 
@@ -329,6 +377,10 @@ def read_json(stream, source: str, report: Report, limit: int = Limits.record
         report(ArticleReadError(source, f"malformed JSON{kept} ({what})"))
     except RecursionError:
         report(ArticleReadError(source, "JSON nested too deeply to read"))
+    if text.replaced and count:
+        report(ArticleReadError(source, f"{text.replaced} undecodable byte"
+                                        f"{'s' if text.replaced != 1 else ''} replaced "
+                                        "(U+FFFD) in the records read; indexed", warning=True))
 
 
 def read_jsonl(stream, source: str, report: Report, limit: int = Limits.record
@@ -341,19 +393,21 @@ def read_jsonl(stream, source: str, report: Report, limit: int = Limits.record
     :param report: called with each error; the line or file is skipped
     :param limit: the longest line, in bytes
     """
+    stream = utf16(stream)
     head = stream.peek(CHUNK)[:CHUNK]
     if looks_binary(head):
         report(ArticleReadError(source, "binary file (too many control characters), not text"))
         return
     any_record = [False]
+    notes: dict[int, str] = {}
 
     def records() -> Iterator[tuple[int, object]]:
-        for n, raw in lines(_lines_of(stream), limit):
+        for n, raw in lines(stream, limit):
             if raw is None:
                 any_record[0] = True
                 yield n, _OVER
                 continue
-            line = decode_line(raw)
+            line, undecodable, nuls = decode_counted(raw)
             if n == 1:
                 line = line.lstrip("\ufeff")
             if not line.strip():
@@ -367,16 +421,12 @@ def read_jsonl(stream, source: str, report: Report, limit: int = Limits.record
                 report(ArticleReadError(source, "record nested too deeply to read; skipped", n))
                 continue
             any_record[0] = True
+            note = replaced_note(undecodable, nuls)
+            if note:
+                notes[n] = note
             yield n, value
 
-    yield from _emit(records(), source, report, limit)
+    yield from _emit(records(), source, report, limit, notes)
     if not any_record[0]:
         report(ArticleReadError(source, "no JSON records"))
 
-
-def _lines_of(stream):
-    """UTF-16 JSON Lines (by its BOM) transcoded to UTF-8, so lines split on ``\\n``."""
-    head = stream.peek(4)[:4]
-    if head.startswith((b"\xff\xfe", b"\xfe\xff")):
-        return io.BufferedReader(_Transcode(stream, "utf-16"), CHUNK)
-    return stream

@@ -19,6 +19,7 @@ time, each at most :attr:`Limits.record` bytes:
 
 from __future__ import annotations
 
+import codecs
 import gzip
 import io
 import re
@@ -159,39 +160,150 @@ def looks_binary(head: bytes) -> bool:
     return len(_CONTROLS.findall(sample)) > max(4, len(sample) // 50)
 
 
-def decode_line(line: bytes) -> str:
-    """One line as text: UTF-8, else cp1252, with the bytes neither can read replaced
-    (so no line is ever lost to its encoding), NUL bytes replaced too."""
+def decode_counted(line: bytes) -> tuple[str, int, int]:
+    """One line as text, with how many bytes were replaced: ``(text, undecodable, nuls)``.
+
+    UTF-8, else cp1252, with the bytes neither can read replaced by U+FFFD (so no line is
+    ever lost to its encoding), NUL bytes replaced too. cp1252 never decodes a byte to
+    U+FFFD, so on that path every U+FFFD is a replaced byte.
+    """
     try:
         text = line.decode("utf-8")
+        undecodable = 0
     except UnicodeDecodeError:
         text = line.decode("cp1252", errors="replace")
-    return text.replace("\x00", "\ufffd")
+        undecodable = text.count("\ufffd")
+    nuls = text.count("\x00")
+    return (text.replace("\x00", "\ufffd") if nuls else text), undecodable, nuls
+
+
+def decode_line(line: bytes) -> str:
+    """One line as text, as :func:`decode_counted` reads it."""
+    return decode_counted(line)[0]
+
+
+def replaced_note(undecodable: int, nuls: int) -> str | None:
+    """The reason of a warning for a record some of whose bytes were replaced, or ``None``."""
+    parts = []
+    if undecodable:
+        parts.append(f"{undecodable} undecodable byte{'s' if undecodable != 1 else ''}")
+    if nuls:
+        parts.append(f"{nuls} NUL byte{'s' if nuls != 1 else ''}")
+    if not parts:
+        return None
+    return f"{' and '.join(parts)} replaced (U+FFFD); indexed"
+
+
+_EOL = re.compile(rb"\r\n|\r|\n")
 
 
 def lines(stream, limit: int):
     """``(line number, bytes)`` of each line of a binary stream, ``bytes`` ``None`` for a
     line longer than ``limit`` (whose bytes are skipped, never held).
 
-    The last line of a stream that was cut short (a :class:`Reader` whose ``cut`` is set)
-    is a fragment and is left out.
+    A line ends at ``\\n``, ``\\r\\n`` or a bare ``\\r`` (files written on old Macs, or
+    pasted together from several systems); each line keeps its line end. The last line
+    of a stream that was cut short (a :class:`Reader` whose ``cut`` is set) is a
+    fragment and is left out.
     """
     n = 0
+    parts: list[bytes] = []  # the line so far, when it runs over a chunk
+    size = 0
+    skipping = False  # inside a line already over the limit: its bytes are dropped
     while True:
-        line = stream.readline(limit + 1)
-        if not line:
-            return
-        n += 1
-        if not line.endswith(b"\n") and len(line) <= limit and getattr(stream, "cut", None):
-            return
-        if len(line) > limit and not line.endswith(b"\n"):
-            while True:
-                rest = stream.readline(CHUNK)
-                if not rest or rest.endswith(b"\n"):
-                    break
-            yield n, None
-            continue
-        yield n, line
+        chunk = stream.read(CHUNK)
+        if not chunk:
+            break
+        if chunk.endswith(b"\r"):
+            chunk += stream.read(1)  # a \r\n split between chunks is one line end
+        pos = 0
+        for m in _EOL.finditer(chunk):
+            piece = chunk[pos:m.end()]
+            pos = m.end()
+            n += 1
+            size += len(piece)
+            if skipping or size > limit:
+                yield n, None
+            else:
+                yield n, b"".join(parts) + piece if parts else piece
+            parts, size, skipping = [], 0, False
+        rest = chunk[pos:]
+        if rest and not skipping:
+            size += len(rest)
+            if size > limit:
+                parts, size, skipping = [], 0, True
+            else:
+                parts.append(rest)
+    if skipping:
+        yield n + 1, None
+    elif parts and not getattr(stream, "cut", None):
+        yield n + 1, b"".join(parts)
+
+
+class Transcode(io.RawIOBase):
+    """The bytes of a text stream in another encoding, as UTF-8, decoded as they are read;
+    bytes the encoding cannot read are replaced by U+FFFD and counted in :attr:`replaced`.
+
+    :param raw: a binary stream
+    :param encoding: its encoding (``utf-8-sig`` drops a UTF-8 BOM; ``utf-16`` reads its BOM)
+    :param rewrite: applied to each piece of decoded text (with ``final`` for the last)
+    """
+
+    def __init__(self, raw, encoding: str, rewrite=None):
+        super().__init__()
+        self.raw = raw
+        self.decoder = codecs.getincrementaldecoder(encoding)(errors="replace")
+        self.pending = b""
+        self.rewrite = rewrite
+        self.replaced = 0
+        # U+FFFD that was in the input is not a replacement (counted for UTF-8 only).
+        self.own = b"\xef\xbf\xbd" if codecs.lookup(encoding).name.startswith("utf-8") else None
+
+    @property
+    def cut(self) -> str | None:
+        return getattr(self.raw, "cut", None)
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer) -> int:
+        while not self.pending:
+            chunk = self.raw.read(CHUNK)
+            text = self.decoder.decode(chunk, final=not chunk)
+            if "\ufffd" in text:
+                legit = chunk.count(self.own) if self.own else 0
+                self.replaced += max(0, text.count("\ufffd") - legit)
+            if self.rewrite is not None:
+                text = self.rewrite(text, not chunk)
+            self.pending = text.encode("utf-8", "surrogatepass")
+            if not chunk:
+                break
+        n = min(len(buffer), len(self.pending))
+        buffer[:n] = self.pending[:n]
+        self.pending = self.pending[n:]
+        return n
+
+
+class Text(io.BufferedReader):
+    """A buffered stream over a :class:`Transcode`, which passes on its source's ``cut``."""
+
+    def __init__(self, transcode: Transcode):
+        super().__init__(transcode, CHUNK)
+        self.transcode = transcode
+
+    @property
+    def cut(self) -> str | None:
+        return self.transcode.cut
+
+
+def utf16(stream):
+    """``stream`` as UTF-8 when it opens with a UTF-16 BOM (a :class:`Text`), else as it is.
+
+    :param stream: a buffered binary stream
+    """
+    if stream.peek(2)[:2] in (b"\xff\xfe", b"\xfe\xff"):
+        return Text(Transcode(stream, "utf-16"))
+    return stream
 
 
 class Reader(io.BufferedReader):
