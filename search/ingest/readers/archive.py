@@ -22,6 +22,7 @@ from search.models import Article
 from search.ingest.readers.limits import CHUNK
 from search.ingest.readers.limits import Bounded
 from search.ingest.readers.limits import Budget
+from search.ingest.readers.limits import EndsOnError
 from search.ingest.readers.limits import Gunzip
 from search.ingest.readers.limits import Reader
 from search.ingest.readers.limits import size_text
@@ -157,28 +158,21 @@ _ZIP_ERRORS = (zipfile.BadZipFile, tarfile.TarError, zlib.error, EOFError, OSErr
                NotImplementedError, RuntimeError)
 
 
-class _Guarded(io.RawIOBase):
+class _Guarded(EndsOnError):
     """A member stream whose read errors (bad CRC, corrupt data) end it, kept in
     :attr:`error`, rather than escape into the reader."""
 
     def __init__(self, raw):
         super().__init__()
         self.raw = raw
-        self.error: str | None = None
 
-    def readable(self) -> bool:
-        return True
+    def _read(self, n: int) -> bytes:
+        return self.raw.read(n)
 
-    def readinto(self, buffer) -> int:
-        if self.error:
-            return 0
-        try:
-            data = self.raw.read(len(buffer))
-        except _ZIP_ERRORS as e:
-            self.error = f"could not read this archive member ({e})"
-            return 0
-        buffer[: len(data)] = data
-        return len(data)
+    def _reason(self, error: Exception) -> str | None:
+        if isinstance(error, _ZIP_ERRORS):
+            return f"could not read this archive member ({error})"
+        return None
 
 
 class _Inflate(io.RawIOBase):

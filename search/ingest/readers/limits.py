@@ -117,7 +117,43 @@ def buffered(raw: io.RawIOBase) -> io.BufferedReader:
     return io.BufferedReader(raw, CHUNK)
 
 
-class Gunzip(io.RawIOBase):
+class EndsOnError(io.RawIOBase):
+    """A raw stream whose read errors end it, the reason kept in :attr:`error`, rather
+    than escape into the reader (which keeps the records it read before).
+
+    Subclasses give :meth:`_read` and say in :meth:`_reason` what an error means.
+    """
+
+    def __init__(self):
+        super().__init__()
+        self.error: str | None = None
+
+    def readable(self) -> bool:
+        return True
+
+    def _read(self, n: int) -> bytes:
+        raise NotImplementedError
+
+    def _reason(self, error: Exception) -> str | None:
+        """What ``error`` means, or ``None`` to let it propagate."""
+        return None
+
+    def readinto(self, buffer) -> int:
+        if self.error:
+            return 0
+        try:
+            data = self._read(len(buffer))
+        except Exception as e:  # noqa: BLE001 - _reason says which ones end the stream
+            self.error = self._reason(e)
+            if self.error is None:
+                raise
+            return 0
+        n = len(data)
+        buffer[:n] = data
+        return n
+
+
+class Gunzip(EndsOnError):
     """The decompressed bytes of a gzip stream (every member), read as they are needed.
 
     A corrupt or truncated stream ends early; :attr:`error` then says why.
@@ -126,25 +162,16 @@ class Gunzip(io.RawIOBase):
     def __init__(self, raw):
         super().__init__()
         self.gz = gzip.GzipFile(fileobj=raw, mode="rb")
-        self.error: str | None = None
 
-    def readable(self) -> bool:
-        return True
+    def _read(self, n: int) -> bytes:
+        return self.gz.read1(n)
 
-    def readinto(self, buffer) -> int:
-        if self.error:
-            return 0
-        try:
-            data = self.gz.read1(len(buffer))
-        except EOFError:
-            self.error = "truncated gzip file (it ends before the compressed data does)"
-            return 0
-        except (OSError, zlib.error) as e:
-            self.error = f"corrupt gzip data ({e})"
-            return 0
-        n = len(data)
-        buffer[:n] = data
-        return n
+    def _reason(self, error: Exception) -> str | None:
+        if isinstance(error, EOFError):
+            return "truncated gzip file (it ends before the compressed data does)"
+        if isinstance(error, (OSError, zlib.error)):
+            return f"corrupt gzip data ({error})"
+        return None
 
 
 def read_at_most(stream, limit: int) -> bytes | None:
