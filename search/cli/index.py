@@ -78,17 +78,16 @@ def _print_summary(result, verbose: bool) -> None:
     if result.generation:
         click.echo(f"The index holds {_n(result.articles_total, 'article')} "
                    f"({result.generation}, {result.seconds:.1f} s).")
-    if result.skipped:
-        click.echo("Skipped:")
-        shown = result.skipped if verbose else result.skipped[:SKIPPED_SHOWN]
-        for e in shown:
-            click.echo(f"  {e}")
-        if len(shown) < len(result.skipped):
-            click.echo(f"  … and {len(result.skipped) - len(shown):,} more (use --verbose)")
-    if result.warnings:
-        click.echo("Indexed with warnings:")
-        shown = result.warnings if verbose else result.warnings[:SKIPPED_SHOWN]
-        for e in shown:
-            click.echo(f"  {e}")
-        if len(shown) < len(result.warnings):
-            click.echo(f"  … and {len(result.warnings) - len(shown):,} more (use --verbose)")
+    _print_list("Skipped:", result.skipped, verbose)
+    _print_list("Indexed with warnings:", result.warnings, verbose)
+
+
+def _print_list(heading: str, errors: list, verbose: bool) -> None:
+    if not errors:
+        return
+    click.echo(heading)
+    shown = errors if verbose else errors[:SKIPPED_SHOWN]
+    for e in shown:
+        click.echo(f"  {e}")
+    if len(shown) < len(errors):
+        click.echo(f"  … and {len(errors) - len(shown):,} more (use --verbose)")
