@@ -40,8 +40,8 @@ from bench._server import start_server  # noqa: E402
 from bench._server import stop_server  # noqa: E402
 from search.models import Article  # noqa: E402
 from search.models import Entities  # noqa: E402
-from search.schema import SCHEMA_VERSION  # noqa: E402
 from search.schema import FACETS
+from search.schema import SCHEMA_VERSION  # noqa: E402
 
 QUERIES = ["election", "football", "blair", "mobile phone", '"prime minister"', "government",
            "film OR music", "oil prices", "economy growth", "world cup", "iraq", "chelsea",

@@ -37,8 +37,8 @@ sys.path.insert(0, str(ROOT))
 
 from bench.corpus import PEOPLE  # noqa: E402
 from bench.corpus import records  # noqa: E402
-from search.schema import SCHEMA_VERSION  # noqa: E402
 from search.schema import FACETS
+from search.schema import SCHEMA_VERSION  # noqa: E402
 
 # Keyed by schema version: an index of an older schema would be measured wrongly.
 CACHE = Path(f"/tmp/newsfacet-bench-query-v{SCHEMA_VERSION}")
@@ -234,8 +234,8 @@ def shared_words(warm, measured) -> int:
 # --- engines ---------------------------------------------------------------------------
 
 def run_newsfacet(index_dir, q, parts):
-    from search.query import service
     from search.models import SearchRequest
+    from search.query import service
 
     r = service.search(index_dir, SearchRequest(q=as_newsfacet(q), page_size=10))
     assert len(r.facets) == len(FACETS) and (len(r.hits) == 10 or r.total < 10), q

@@ -39,12 +39,12 @@ from whoosh.query import Or
 from whoosh.query import Term
 
 from search.models import Article
-from search.schema import make_schema
-from search.schema import to_document
 from search.query.scoring import proximity_boost
 from search.query.scoring import weighting
 from search.schema import BODY
 from search.schema import TEXT_FIELDS
+from search.schema import make_schema
+from search.schema import to_document
 
 CORPORA = Path(__file__).resolve().parents[2] / "shared" / "corpora"
 TIME_DIR = CORPORA / "time-ir"

@@ -33,3 +33,14 @@ def test_only_the_settings_module_reads_the_environment():
                for p in (ROOT / top).rglob("*.py")
                if re.search(r"os\.environ|getenv\(", p.read_text(encoding="utf-8"))]
     assert readers == ["search/config.py"]
+
+
+def test_imports_are_sorted_one_per_line():
+    # ruff's isort rules with the settings in pyproject.toml (one name per import line).
+    import subprocess
+    import sys
+
+    out = subprocess.run([sys.executable, "-m", "ruff", "check", "--select", "I", "--quiet",
+                          "search", "web", "tests", "bench"], cwd=ROOT, capture_output=True,
+                         text=True, timeout=120)
+    assert out.returncode == 0, out.stdout + out.stderr

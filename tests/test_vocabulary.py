@@ -7,11 +7,11 @@ import os
 
 import pytest
 
-from search.query import service
 from search import storage
 from search import vocabulary
 from search.ingest.indexer import index_paths
 from search.models import SearchRequest
+from search.query import service
 from search.schema import TEXT_ANALYZER
 
 

@@ -15,11 +15,11 @@ from flask import render_template
 from flask import request
 
 from search.config import Settings
+from search.errors import NotFoundError
+from search.errors import QueryError
 from search.query import service
 from search.schema import MONTH
 from search.schema import YEAR
-from search.errors import NotFoundError
-from search.errors import QueryError
 from web import args as web_args
 from web import present
 

@@ -26,25 +26,25 @@ from pathlib import Path
 
 from search import storage
 from search import vocabulary
-from search.ingest import writing
-from search.ingest.enrich.cache import EnrichCache
-from search.ingest.enrich.cache import cache_key
 from search.config import DEFAULT_SETTINGS
 from search.config import Settings
 from search.errors import ArticleReadError
 from search.errors import IndexMissingError
 from search.errors import IndexVersionError
+from search.ingest import writing
+from search.ingest.enrich.cache import EnrichCache
+from search.ingest.enrich.cache import cache_key
 from search.ingest.manifest import Manifest
 from search.ingest.manifest import under
+from search.ingest.readers.limits import Limits
+from search.ingest.workers import Batches
+from search.ingest.workers import make_enricher
 from search.models import Article
 from search.models import source_key
-from search.ingest.readers.limits import Limits
 from search.schema import ID
 from search.schema import SCHEMA_VERSION
 from search.schema import SOURCES
 from search.schema import to_document
-from search.ingest.workers import Batches
-from search.ingest.workers import make_enricher
 
 # Articles per enrichment batch: large enough to amortise the trip to a worker,
 # small enough that the first results come back quickly (MEASURED.md: 16-256 is flat).

@@ -24,6 +24,7 @@ from search.config import DEFAULTS
 from search.query import budget
 from search.query.parse import _PARSER
 from search.query.parse import ParsedQuery
+from search.query.suggest import Speller
 from search.schema import ENTITY
 from search.schema import ENTITY_KINDS
 from search.schema import FACETS
@@ -31,7 +32,6 @@ from search.schema import OUTLET
 from search.schema import TEXT_ANALYZER
 from search.schema import TEXT_FIELDS
 from search.schema import TITLE
-from search.query.suggest import Speller
 from search.vocabulary import UNSTEMMED
 from search.vocabulary import load as load_words
 

@@ -23,20 +23,19 @@ from typing import Any
 from whoosh import index as whoosh_index
 from whoosh.searching import Searcher
 
-from search.query import bind
-from search.query import facets as facetlib
 from search import storage
 from search.config import DEFAULT_SETTINGS
-from search.query.bind import Lexicon
 from search.errors import IndexMissingError
-from search.schema import BODY
-from search.schema import TEXT_FIELDS
-from search.schema import TITLE
+from search.query import bind
+from search.query import facets as facetlib
+from search.query.bind import Lexicon
 from search.query.evaluate import Evaluator
 from search.query.scoring import weighting
 from search.query.whoosh_postings import PostingCache
+from search.schema import BODY
+from search.schema import TEXT_FIELDS
+from search.schema import TITLE
 from search.vocabulary import UNSTEMMED
-
 
 # A generation's commits are looked for at most this often (it lists the folder).
 RECHECK_SECONDS = 0.5

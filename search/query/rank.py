@@ -20,8 +20,8 @@ from whoosh import query as wq
 
 from search.query import budget
 from search.query.bind import Bound
-from search.query.generation import Generation
 from search.query.evaluate import Unsupported
+from search.query.generation import Generation
 
 
 @dataclass

@@ -24,25 +24,25 @@ from datetime import datetime
 
 from whoosh.util.times import datetime_to_long
 
+from search.config import DEFAULT_SETTINGS
+from search.config import Settings
+from search.errors import NotFoundError
+from search.errors import QueryError
+from search.errors import QueryTimeoutError
+from search.models import SORTS
+from search.models import ArticleView
+from search.models import SearchRequest
+from search.models import SearchResults
 from search.query import budget
 from search.query import facets as facetlib
 from search.query import highlight
 from search.query import parse as querylib
 from search.query import rank
 from search.query import suggest
-from search.config import DEFAULT_SETTINGS
-from search.config import Settings
-from search.errors import NotFoundError
-from search.errors import QueryError
-from search.errors import QueryTimeoutError
-from search.query.generation import Generation
-from search.query.generation import use as _use
 from search.query.bind import Bound
 from search.query.evaluate import Unsupported
-from search.models import SORTS
-from search.models import ArticleView
-from search.models import SearchRequest
-from search.models import SearchResults
+from search.query.generation import Generation
+from search.query.generation import use as _use
 from search.schema import AUTHORS
 from search.schema import BODY
 from search.schema import CAPTION

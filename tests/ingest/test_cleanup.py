@@ -14,8 +14,8 @@ from search.ingest.enrich.cleanup import clean_text
 from search.ingest.enrich.cleanup import first_sentence
 from search.ingest.enrich.cleanup import is_call_to_action
 from search.ingest.enrich.cleanup import shorten
-from search.models import Article
 from search.ingest.readers import read_file
+from search.models import Article
 from tests.conftest import CORPORA
 from tests.conftest import SEED_000
 from tests.conftest import SEED_004

@@ -9,21 +9,22 @@ from itertools import islice
 
 import pytest
 
+from search.errors import ConfigError
 from search.ingest.enrich.cleanup import clean
 from search.ingest.enrich.entities import NER_LANGUAGES
 from search.ingest.enrich.entities import EntityExtractor
-from search.ingest.enrich.entities import chunk_text
 from search.ingest.enrich.entities import canonical_entity
+from search.ingest.enrich.entities import chunk_text
 from search.ingest.enrich.entities import clean_entities
 from search.ingest.enrich.pipeline import Enricher
 from search.ingest.enrich.pipeline import apply
-from search.errors import ConfigError
+from search.ingest.readers import read_file
 from search.models import Article
 from search.models import Entities
-from search.ingest.readers import read_file
 from tests.conftest import CORPORA
 from tests.conftest import SEED_000
 from tests.conftest import SEED_004
+
 
 def read_seed(path) -> Article:
     """A seed as indexing sees it: the real plain-text reader, then the real cleanup."""

@@ -18,13 +18,13 @@ from whoosh import index as whoosh_index
 
 from search import storage
 from search.cli import main
+from search.config import Settings
 from search.ingest.indexer import build_index
 from search.ingest.indexer import index_paths
 from search.ingest.manifest import Manifest
 from search.ingest.readers import discover
 from search.ingest.readers import read_file
 from search.ingest.readers.limits import MB
-from search.config import Settings
 from search.ingest.readers.limits import Limits
 
 TEXT = ("The harbour board of Porthmoor met on Tuesday and agreed to rebuild the sea wall "

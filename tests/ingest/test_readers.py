@@ -14,10 +14,10 @@ from pathlib import Path
 
 import pytest
 
-from search.models import article_id
 from search.ingest.readers import discover
 from search.ingest.readers import read_file
 from search.ingest.urls import normalise_url
+from search.models import article_id
 from tests.conftest import CORPORA
 from tests.conftest import SEED_000
 from tests.conftest import SEED_004

@@ -6,11 +6,11 @@ import numpy as np
 import pytest
 from whoosh import query as wq
 
+from search import storage
 from search.query import bind
 from search.query import parse as querylib
-from search import storage
-from search.query.generation import Generation
 from search.query.evaluate import Unsupported
+from search.query.generation import Generation
 from search.query.whoosh_postings import _fast_block
 
 QUERIES = [
@@ -153,9 +153,9 @@ def test_scalar_only_weighting_falls_back_to_whoosh(tmp_path, monkeypatch):
     """A weighting whose formula takes only numbers is run by Whoosh, not broken."""
     from whoosh.scoring import BM25F
 
+    from search.models import SearchRequest
     from search.query import generation
     from search.query import service
-    from search.models import SearchRequest
     from tests.conftest import HANDMADE
     from tests.conftest import write_articles_index
 

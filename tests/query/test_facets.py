@@ -10,11 +10,11 @@ from whoosh.filedb.filestore import RamStorage
 from whoosh.query import Every
 from whoosh.query import Term
 
+from search.models import FacetValue
+from search.models import SearchRequest
 from search.query import service
 from search.query.facets import FacetTables
 from search.query.facets import count_facets
-from search.models import FacetValue
-from search.models import SearchRequest
 from search.schema import make_schema
 from search.schema import to_document
 from tests.conftest import HANDMADE

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import pytest
 
-from search.query import service
 from search.config import Settings
 from search.errors import QueryError
 from search.models import Article
 from search.models import SearchRequest
+from search.query import service
 from search.query.parse import parse
 from tests.conftest import _utc
 from tests.conftest import write_articles_index

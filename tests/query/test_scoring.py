@@ -12,10 +12,10 @@ from whoosh.query import Or
 
 from bench import relevance as rel
 from search.models import Article
-from search.schema import make_schema
-from search.schema import to_document
 from search.query.scoring import proximity_boost
 from search.query.scoring import weighting
+from search.schema import make_schema
+from search.schema import to_document
 
 # --- Metrics on a hand-computed example -----------------------------------------------------
 # Ranking d1..d10 with d1, d3 and d6 relevant, and d11 relevant but never retrieved.

@@ -6,12 +6,12 @@ import threading
 
 import pytest
 
-from search.query import service
 from search import storage
 from search.errors import IndexMissingError
 from search.errors import NotFoundError
 from search.errors import QueryError
 from search.models import SearchRequest
+from search.query import service
 from tests.conftest import HANDMADE
 from tests.conftest import write_articles_index
 

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from search.query import service
 from search.models import SearchRequest
+from search.query import service
 from search.query.suggest import MAX_WORD_LENGTH
 from search.query.suggest import Speller
 from search.query.suggest import max_distance

@@ -25,9 +25,9 @@ import time
 
 import pytest
 
+from search.models import SearchRequest
 from search.query import generation
 from search.query import service
-from search.models import SearchRequest
 from tests.conftest import ROOT
 from web import create_app
 

@@ -15,10 +15,10 @@ from urllib.parse import urlsplit
 
 import pytest
 
+from search.models import Article
 from tests.conftest import HANDMADE
 from tests.conftest import ROOT
 from tests.conftest import write_articles_index
-from search.models import Article
 from web import create_app
 
 CSP = ("default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "

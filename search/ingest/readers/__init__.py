@@ -24,7 +24,6 @@ from collections.abc import Iterator
 from pathlib import Path
 
 from search.errors import ArticleReadError
-from search.models import Article
 from search.ingest.readers import archive
 from search.ingest.readers.csvrec import read_csv
 from search.ingest.readers.feed import looks_like_feed
@@ -39,6 +38,7 @@ from search.ingest.readers.limits import over_record
 from search.ingest.readers.limits import read_at_most
 from search.ingest.readers.limits import size_text
 from search.ingest.readers.text import read_text
+from search.models import Article
 
 __all__ = ["discover", "read_file", "read_bytes", "read_stream", "is_not_article", "Limits"]
 

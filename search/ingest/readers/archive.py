@@ -18,7 +18,6 @@ from collections.abc import Callable
 from collections.abc import Iterator
 
 from search.errors import ArticleReadError
-from search.models import Article
 from search.ingest.readers.limits import CHUNK
 from search.ingest.readers.limits import Bounded
 from search.ingest.readers.limits import Budget
@@ -26,6 +25,7 @@ from search.ingest.readers.limits import EndsOnError
 from search.ingest.readers.limits import Gunzip
 from search.ingest.readers.limits import Reader
 from search.ingest.readers.limits import size_text
+from search.models import Article
 
 Report = Callable[[ArticleReadError], None]
 # dispatch(stream, name, source, report, budget): the articles of one stream, by its name

@@ -16,7 +16,6 @@ from collections.abc import Callable
 from collections.abc import Iterator
 
 from search.errors import ArticleReadError
-from search.models import Article
 from search.ingest.readers.fields import TEXT
 from search.ingest.readers.fields import has_text_field
 from search.ingest.readers.fields import to_article
@@ -29,6 +28,7 @@ from search.ingest.readers.limits import looks_binary
 from search.ingest.readers.limits import over_record
 from search.ingest.readers.limits import replaced_note
 from search.ingest.readers.limits import utf16
+from search.models import Article
 
 _DELIMITERS = ",;\t"
 # Article bodies are longer than csv's default 128 KiB field limit allows for; a row's

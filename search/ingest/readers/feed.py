@@ -6,12 +6,12 @@ import re
 from collections.abc import Callable
 from collections.abc import Iterator
 
-from search.ingest.enrich.dates import parse_date
 from search.errors import ArticleReadError
-from search.models import Article
-from search.models import article_id
+from search.ingest.enrich.dates import parse_date
 from search.ingest.readers.fields import split_authors
 from search.ingest.urls import normalise_url
+from search.models import Article
+from search.models import article_id
 
 _FEED = re.compile(rb"<(rss|feed|rdf:RDF)[\s>]", re.I)
 _BLOCK = re.compile(r"(?i)<br\s*/?>|</(p|div|li|h[1-6]|blockquote|tr)>")

@@ -10,11 +10,11 @@ import re
 from collections.abc import Callable
 from collections.abc import Mapping
 
-from search.ingest.enrich.dates import parse_date
 from search.errors import ArticleReadError
+from search.ingest.enrich.dates import parse_date
+from search.ingest.urls import normalise_url
 from search.models import Article
 from search.models import article_id
-from search.ingest.urls import normalise_url
 
 TEXT = ("text", "body", "content", "maintext", "article_text", "full_text")
 TITLE = ("title", "headline")

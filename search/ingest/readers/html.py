@@ -11,13 +11,13 @@ import re
 from collections.abc import Callable
 from collections.abc import Iterator
 
-from search.ingest.enrich.dates import parse_date
 from search.errors import ArticleReadError
-from search.models import Article
-from search.models import article_id
+from search.ingest.enrich.dates import parse_date
 from search.ingest.readers.fields import split_authors
 from search.ingest.readers.text import decode
 from search.ingest.urls import normalise_url
+from search.models import Article
+from search.models import article_id
 
 _CHARSET = re.compile(rb"""<meta[^>]+charset\s*=\s*["']?\s*([a-zA-Z0-9_.:-]+)""", re.I)
 

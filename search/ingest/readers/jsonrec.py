@@ -19,7 +19,6 @@ from collections.abc import Iterable
 from collections.abc import Iterator
 
 from search.errors import ArticleReadError
-from search.models import Article
 from search.ingest.readers.fields import NO_TEXT
 from search.ingest.readers.fields import NO_TEXT_FIELD
 from search.ingest.readers.fields import has_text_field
@@ -34,6 +33,7 @@ from search.ingest.readers.limits import looks_binary
 from search.ingest.readers.limits import over_record
 from search.ingest.readers.limits import replaced_note
 from search.ingest.readers.limits import utf16
+from search.models import Article
 
 # Keys under which exports wrap their list of records.
 _WRAPPERS = ("articles", "items", "data", "results", "records", "docs", "documents",

@@ -12,10 +12,10 @@ import re
 from collections.abc import Callable
 from collections.abc import Iterator
 
+from search.errors import ArticleReadError
 from search.ingest.enrich.cleanup import caption_pair
 from search.ingest.enrich.cleanup import first_sentence
 from search.ingest.enrich.cleanup import shorten
-from search.errors import ArticleReadError
 from search.models import Article
 from search.models import article_id
 
