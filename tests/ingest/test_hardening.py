@@ -217,11 +217,13 @@ def test_a_nul_byte_in_a_csv_costs_nothing_and_is_reported(tmp_path):
     assert out[1].body == "Second story\ufffd about the wall."
 
 
-def test_a_byte_cp1252_lacks_costs_nothing(tmp_path):
+def test_a_byte_cp1252_lacks_costs_nothing_and_is_reported(tmp_path):
     path = tmp_path / "story.txt"
     path.write_bytes(b"Harbour reopens\n\nThe wall cost \xa3120,000 \x81 and was finished early.\n")
     out, errors = read(path)
-    assert errors == []
+    # Indexed all the same, and said so (a warning, not a skip).
+    assert [(e.path, e.line, e.reason, e.warning) for e in errors] == [
+        (str(path), None, "1 undecodable byte replaced (U+FFFD); indexed", True)]
     assert out[0].body == "The wall cost \xa3120,000 \ufffd and was finished early."
 
 

@@ -215,3 +215,42 @@ def test_a_large_json_array_with_nan_and_escapes_reads_every_record(tmp_path):
     out, errors = read(path)
     assert errors == []
     assert [(a.title, a.body) for a in out] == [(r["title"], r["text"]) for r in records]
+
+
+# --- text and HTML: replaced bytes are reported too ----------------------------------------
+
+def test_nul_bytes_in_a_text_file_are_replaced_and_reported(tmp_path):
+    path = tmp_path / "story.txt"
+    path.write_bytes(b"Harbour reopens\n\nThe wall\x00 held and the harbour\x00 reopened.\n")
+    out, errors = read(path)
+    assert shown(errors) == [(None, "2 NUL bytes replaced; indexed", True)]
+    assert out[0].body == "The wall\ufffd held and the harbour\ufffd reopened."
+
+
+def test_a_utf16_text_file_with_a_bad_pair_is_reported(tmp_path):
+    path = tmp_path / "story.txt"
+    good = "Harbour reopens\n\nThe wall held all winter.\n".encode("utf-16")
+    path.write_bytes(good + b"\x00\xd8")  # a lone high surrogate at the end
+    out, errors = read(path)
+    assert [(e.line, e.warning) for e in errors] == [(None, True)]
+    assert "undecodable byte" in errors[0].reason
+    assert out[0].title == "Harbour reopens"
+
+
+def test_an_html_page_with_undecodable_bytes_is_indexed_with_a_warning(tmp_path):
+    path = tmp_path / "page.html"
+    body = "<p>The harbour wall held through the winter storms, the council said.</p>" * 5
+    path.write_bytes(b"<html><head><title>Harbour reopens</title></head><body><article>"
+                     + body.encode() + b"<p>Cost \x81 rose.</p></article></body></html>")
+    out, errors = read(path)
+    assert len(out) == 1
+    assert [(e.path, e.warning) for e in errors] == [(str(path), True)]
+    assert "1 undecodable byte replaced" in errors[0].reason
+
+
+def test_a_clean_text_file_gives_no_warning(tmp_path):
+    path = tmp_path / "story.txt"
+    path.write_bytes("Harbour reopens\n\nThe wall cost £120,000 — less than planned.\n"
+                     .encode("utf-8"))
+    out, errors = read(path)
+    assert errors == [] and out[0].title == "Harbour reopens"

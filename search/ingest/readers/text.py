@@ -23,6 +23,28 @@ _CONTROLS = re.compile(r"[\x00-\x08\x0b\x0e-\x1f]")  # below 32, but not \t \n \
 _BOMS = (("utf-8-sig", b"\xef\xbb\xbf"), ("utf-16", b"\xff\xfe"), ("utf-16", b"\xfe\xff"))
 
 
+def _decodes(data: bytes, name: str) -> bool:
+    try:
+        data.decode(name)
+    except UnicodeDecodeError:
+        return False
+    return True
+
+
+def _replaced(text: str, where: str, report: Callable[[ArticleReadError], None],
+              bad: int) -> str:
+    """``text`` with NULs replaced; a warning (the article is indexed) when bytes were."""
+    nuls = text.count("\x00")
+    notes = []
+    if bad:
+        notes.append(f"{bad} undecodable byte{'s' if bad != 1 else ''} replaced (U+FFFD)")
+    if nuls:
+        notes.append(f"{nuls} NUL byte{'s' if nuls != 1 else ''} replaced")
+    if notes:
+        report(ArticleReadError(where, "; ".join(notes) + "; indexed", warning=True))
+    return text.replace("\x00", "\ufffd") if nuls else text
+
+
 def decode(data: bytes, where: str, report: Callable[[ArticleReadError], None],
            encoding: str | None = None) -> str | None:
     """Text of ``data``, or ``None`` (reported) when it is empty or binary.
@@ -30,7 +52,8 @@ def decode(data: bytes, where: str, report: Callable[[ArticleReadError], None],
     UTF-8 is tried first, then the ``encoding`` the file declares, then cp1252; a file
     none of them reads whole (cp1252 has no character for five bytes, ``\\x81`` among
     them) is read as cp1252 with those bytes replaced by U+FFFD, so one bad byte never
-    costs the article. NUL bytes are replaced the same way; a file full of control
+    costs the article. NUL bytes are replaced the same way; either is reported as a
+    warning (``warning=True``: the article is indexed). A file full of control
     characters is binary, not text.
 
     :param data: the file's bytes
@@ -43,7 +66,9 @@ def decode(data: bytes, where: str, report: Callable[[ArticleReadError], None],
         return None
     for name, bom in _BOMS:
         if data.startswith(bom):
-            return data.decode(name, errors="replace").replace("\x00", "\ufffd")
+            text = data.decode(name, errors="replace")
+            bad = 0 if _decodes(data, name) else max(1, text.count("\ufffd"))
+            return _replaced(text, where, report, bad)
     for name in ("utf-8", encoding, "cp1252", None):
         try:
             text = data.decode(name) if name else data.decode("cp1252", errors="replace")
@@ -52,7 +77,8 @@ def decode(data: bytes, where: str, report: Callable[[ArticleReadError], None],
         controls = len(_CONTROLS.findall(text, 0, 4096))
         if controls > max(4, len(text[:4096]) // 50):
             break
-        return text.replace("\x00", "\ufffd")
+        # Only the last resort replaces bytes; cp1252 decodes every byte but five.
+        return _replaced(text, where, report, text.count("\ufffd") if name is None else 0)
     report(ArticleReadError(where, "binary file (too many control characters), not text"))
     return None
 
