@@ -26,6 +26,7 @@ from whoosh.searching import Searcher
 from search import storage
 from search.config import DEFAULT_SETTINGS
 from search.errors import IndexMissingError
+from search.errors import IndexVersionError
 from search.query import bind
 from search.query import facets as facetlib
 from search.query.bind import Lexicon
@@ -33,6 +34,7 @@ from search.query.evaluate import Evaluator
 from search.query.scoring import weighting
 from search.query.whoosh_postings import PostingCache
 from search.schema import BODY
+from search.schema import SCHEMA_VERSION
 from search.schema import TEXT_FIELDS
 from search.schema import TITLE
 from search.vocabulary import UNSTEMMED
@@ -58,6 +60,11 @@ class Generation:
 
     def __init__(self, path: Path):
         self.path = path
+        found = storage.schema_version(path)
+        if found != SCHEMA_VERSION:
+            # Another schema's fields and side files (words.txt came with version 3) would
+            # give wrong answers quietly: say it must be rebuilt, as `index` does.
+            raise IndexVersionError(str(path.parent), found, SCHEMA_VERSION)
         try:
             self.ix = whoosh_index.open_dir(str(path))
         except (whoosh_index.EmptyIndexError, OSError) as e:

@@ -124,6 +124,25 @@ def test_missing_index(tmp_path):
         service.search(tmp_path / "nothing", SearchRequest())
 
 
+def test_an_index_of_another_schema_version_is_refused_not_searched(tmp_path):
+    from click.testing import CliRunner
+
+    from search.cli import main
+    from search.errors import IndexVersionError
+    from web import create_app
+
+    ix = write_articles_index(HANDMADE, tmp_path / "ix")
+    storage.set_schema_version(storage.current(ix), 2)  # as an older Newsfacet wrote it
+    with pytest.raises(IndexVersionError, match="--rebuild"):
+        service.search(ix, SearchRequest(q="damascus"))
+    with pytest.raises(IndexVersionError):
+        service.info(ix)
+    r = CliRunner().invoke(main, ["search", "damascus", "--index", str(ix), "--json"])
+    assert r.exit_code == 1 and "schema version 2" in r.output and "--rebuild" in r.output
+    api = create_app({"INDEX": str(ix)}).test_client().get("/api/search?q=damascus")
+    assert api.status_code == 503 and "--rebuild" in api.get_json()["error"]
+
+
 def test_new_generation_is_picked_up(tmp_path):
     index_dir = write_articles_index(HANDMADE[:2], tmp_path / "ix")
     assert service.search(index_dir, SearchRequest()).total == 2
