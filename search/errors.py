@@ -3,6 +3,16 @@
 from __future__ import annotations
 
 
+def error_object(message: str, status: int) -> dict:
+    """The JSON contract's error shape (DESIGN.md, "JSON contract"): the web API answers
+    it, and every CLI command run with ``--json`` prints it.
+
+    >>> error_object("Query too long", 400)
+    {'ok': False, 'error': 'Query too long', 'status': 400}
+    """
+    return {"ok": False, "error": message, "status": status}
+
+
 class NewsfacetError(Exception):
     """Base class of every error Newsfacet raises on purpose."""
 

@@ -15,16 +15,12 @@ from werkzeug.exceptions import HTTPException
 from search.errors import IndexMissingError
 from search.errors import NewsfacetError
 from search.errors import QueryTimeoutError
-
-
-def error_body(message: str, status: int) -> dict:
-    """The JSON error shape of every ``/api/`` response (DESIGN.md, JSON contract)."""
-    return {"ok": False, "error": message, "status": status}
+from search.errors import error_object
 
 
 def _respond(message: str, status: int, *, title: str, build_hint: str | None = None):
     if request.path.startswith("/api/"):
-        return jsonify(error_body(message, status)), status
+        return jsonify(error_object(message, status)), status
     try:
         return render_template("error.html", message=message, status=status, title=title,
                                build_hint=build_hint), status

@@ -26,6 +26,7 @@ from search.errors import NewsfacetError
 from search.errors import NotFoundError
 from search.errors import QueryError
 from search.errors import QueryTimeoutError
+from search.errors import error_object
 
 # The one mapping of library errors to exit codes. A subclass not listed takes the code
 # of its nearest listed base class (NewsfacetError: 1).
@@ -61,11 +62,6 @@ def exit_code(error: NewsfacetError) -> int:
         if cls in EXIT_CODES:
             return EXIT_CODES[cls]
     return 1
-
-
-def error_object(message: str, status: int) -> dict:
-    """The JSON contract's error shape (DESIGN.md, "JSON contract"), as the web API has it."""
-    return {"ok": False, "error": message, "status": status}
 
 
 class CliError(click.ClickException):
