@@ -2,26 +2,25 @@
 
 :class:`ClusterBatches` is the backend of :class:`~search.ingest.workers.OrderedBatches`
 that sends each batch of uncached articles to a ``distributed`` scheduler as one task,
-:func:`enrich_batch`. Everything else stays in the process that runs ``newsfacet index``:
+:func:`~search.ingest.dask_worker.enrich_batch`. Everything else stays in the process that runs ``newsfacet index``:
 reading, cleanup, the enrichment cache and the one Whoosh writer. Results are taken in
 submission order whatever order the tasks finish in, so the index is the same as a run
 without a cluster.
 
-Each worker process keeps one :class:`~search.ingest.enrich.pipeline.Enricher` (the cache
-of :func:`~search.ingest.workers.make_enricher`), so the model loads once per worker. A
+What runs in the workers is in :mod:`search.ingest.dask_worker`: each worker process
+keeps one :class:`~search.ingest.enrich.pipeline.Enricher`, so the model loads once. A
 worker that dies mid-batch costs nothing but time: the scheduler runs its task again on
 another worker (its ``distributed.scheduler.allowed-failures``) and the indexer waits for
 it. A batch that fails with an error of its own (a bad article) is sent again one article
 per task, as the local pool does it (:func:`~search.ingest.workers.one_by_one`), so only the
 bad article is skipped.
 
-``distributed`` is imported only here and only when a cluster is asked for.
+``distributed`` is imported only when a cluster is asked for (0.3 s otherwise spent).
 """
 
 from __future__ import annotations
 
 import collections
-import threading
 from dataclasses import dataclass
 
 from search.errors import ClusterError
@@ -29,7 +28,6 @@ from search.errors import ConfigError
 from search.ingest.workers import INFLIGHT_PER_WORKER
 from search.ingest.workers import Batch
 from search.ingest.workers import OrderedBatches
-from search.ingest.workers import make_enricher
 from search.ingest.workers import one_by_one
 from search.models import Article
 
@@ -83,24 +81,6 @@ class ClusterSpec:
         return f"{LOCAL_PREFIX}{self.local}" if self.local else str(self.address)
 
 
-_load_lock = threading.Lock()
-
-
-def enrich_batch(articles: list[Article], model: str | None,
-                 ner: bool = True) -> tuple[list, str]:
-    """One batch's ``(lang, entities)`` on a Dask worker, and that worker's address.
-
-    Runs in the worker process: its enricher (and model) is made on the first batch
-    and kept for every later one. The address goes back with the results, so the run
-    can say where its enrichment ran.
-    """
-    from distributed import get_worker
-
-    with _load_lock:  # a worker with several threads still loads the model once
-        enricher = make_enricher(model, ner)
-    return enricher.enrich(articles), get_worker().address
-
-
 class ClusterBatches(OrderedBatches):
     """Ordered enrichment of batches on a Dask cluster (see the module's docstring).
 
@@ -144,6 +124,8 @@ class ClusterBatches(OrderedBatches):
         from distributed import Client
         from distributed import LocalCluster
 
+        from search.ingest.dask_worker import IgnoreCtrlC
+
         try:
             if self.spec.local:
                 # One thread per worker: NER holds the GIL, so threads would only contend.
@@ -151,6 +133,7 @@ class ClusterBatches(OrderedBatches):
                                             processes=True, dashboard_address=None,
                                             scheduler_kwargs=LOCAL_SCHEDULER)
                 self.client = Client(self.cluster, timeout=self.timeout)
+                self.client.register_plugin(IgnoreCtrlC())
             else:
                 self.client = Client(self.spec.address, timeout=self.timeout)
         except (OSError, TimeoutError) as e:
@@ -187,6 +170,8 @@ class ClusterBatches(OrderedBatches):
         self.queue.append(batch)
 
     def _send(self, articles: list[Article]):
+        from search.ingest.dask_worker import enrich_batch
+
         # pure=False: two batches with the same articles are two tasks, never one result.
         # No retries= here: a batch that raises is sent again article by article
         # (_finish), which is the retry; a dead worker is the scheduler's to re-run.

@@ -3,7 +3,12 @@ tasks on the cluster's workers, nothing lost when a worker dies, nothing left ru
 
 from __future__ import annotations
 
+import contextlib
 import os
+import signal
+import sqlite3
+import subprocess
+import sys
 import tarfile
 import time
 from pathlib import Path
@@ -23,6 +28,7 @@ from search.ingest.cluster import LOCAL_SCHEDULER
 from search.ingest.indexer import build_index
 from search.ingest.indexer import index_paths
 from tests.conftest import CORPORA
+from tests.conftest import ROOT
 from tests.conftest import SEED_000
 
 # 41 articles of each of the five BBC categories: 205 English articles, 13 batches.
@@ -167,6 +173,57 @@ def test_an_interrupted_cluster_run_leaves_no_process_and_the_old_index(bbc, tmp
     assert children() <= before  # no worker, nanny or scheduler process left
     assert storage.current(tmp_path / "ix") == live
     assert stored_docs(tmp_path / "ix") == before_docs
+
+
+def test_ctrl_c_on_the_terminal_ends_every_process_of_a_local_cluster_run(bbc, tmp_path):
+    # As a terminal sends it: SIGINT to the whole process group, workers included.
+    build_index([SEED_000], tmp_path / "ix", processes=1)
+    live = storage.current(tmp_path / "ix")
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "search", "index", str(bbc), "--index", str(tmp_path / "ix"),
+         "--rebuild", "--quiet", "--cluster", "local:2"],
+        cwd=ROOT, start_new_session=True, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+        text=True)
+    try:
+        # Interrupt once the cluster's first batches are back (in the enrichment cache).
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline and proc.poll() is None:
+            if cached(tmp_path / "ix") >= 32:
+                break
+            time.sleep(0.1)
+        assert proc.poll() is None, "the run ended before it could be interrupted"
+        os.killpg(proc.pid, signal.SIGINT)
+        _, err = proc.communicate(timeout=30)
+    finally:
+        if proc.poll() is None:
+            os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait(timeout=30)
+    assert proc.returncode == 1  # click's "Aborted!"
+    assert "Traceback" not in err, err
+    # Every process of its session ends (a worker may take a moment to exit).
+    deadline = time.monotonic() + 15
+    while (left := running_in_session(proc.pid)) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert left == []
+    assert storage.current(tmp_path / "ix") == live
+
+
+def cached(index_dir: Path) -> int:
+    """Articles in the index's enrichment cache (SQLite in WAL mode: reading never waits)."""
+    with contextlib.closing(sqlite3.connect(index_dir / "enrich-cache.sqlite")) as db:
+        return db.execute("SELECT count(*) FROM enriched").fetchone()[0]
+
+
+def running_in_session(sid: int) -> list[psutil.Process]:
+    """The processes of session ``sid`` still running (not exited, not zombies)."""
+    out = []
+    for p in psutil.process_iter():
+        try:
+            if os.getsid(p.pid) == sid and p.status() != psutil.STATUS_ZOMBIE:
+                out.append(p)
+        except (OSError, psutil.Error):
+            continue  # gone meanwhile
+    return out
 
 
 # --- the command line -------------------------------------------------------------------
