@@ -21,6 +21,7 @@ bad article is skipped.
 from __future__ import annotations
 
 import collections
+import logging
 from dataclasses import dataclass
 
 from search.errors import ClusterError
@@ -34,6 +35,8 @@ from search.models import Article
 LOCAL_PREFIX = "local:"
 # The port `dask scheduler` listens on by default, added to an address given without one.
 DEFAULT_PORT = 8786
+CLIENT_LOG = logging.getLogger("distributed.client")
+
 # No dashboard; the scheduler's small HTTP server (health, metrics) still starts, so give
 # it a free port on loopback, never 8787 (taken by any other cluster on the machine).
 LOCAL_SCHEDULER = {"dashboard_address": "127.0.0.1:0"}
@@ -81,6 +84,10 @@ class ClusterSpec:
         return f"{LOCAL_PREFIX}{self.local}" if self.local else str(self.address)
 
 
+def _oneline(error: BaseException) -> str:
+    return " ".join(str(error).split())
+
+
 class ClusterBatches(OrderedBatches):
     """Ordered enrichment of batches on a Dask cluster (see the module's docstring).
 
@@ -107,6 +114,7 @@ class ClusterBatches(OrderedBatches):
         self.client = None
         self.threads = 0     # worker threads once connected (0: not connected)
         self.n_workers = 0
+        self._client_log_level: int | None = None
         # Articles each worker enriched (by address): where the run's enrichment ran.
         self.workers: collections.Counter[str] = collections.Counter()
 
@@ -126,6 +134,10 @@ class ClusterBatches(OrderedBatches):
 
         from search.ingest.dask_worker import IgnoreCtrlC
 
+        # The client logs each failed reconnection with a traceback; the run says it once,
+        # in one line (ClusterError), and the level is put back in close().
+        self._client_log_level = CLIENT_LOG.level
+        CLIENT_LOG.setLevel(logging.CRITICAL)
         try:
             if self.spec.local:
                 # One thread per worker: NER holds the GIL, so threads would only contend.
@@ -139,7 +151,7 @@ class ClusterBatches(OrderedBatches):
         except (OSError, TimeoutError) as e:
             self.close()
             raise ClusterError(f"Cannot reach the Dask scheduler at {self.spec} within "
-                               f"{self.timeout:g} s ({e}). Start it (`dask scheduler`, then "
+                               f"{self.timeout:g} s ({_oneline(e)}). Start it (`dask scheduler`, then "
                                f"`dask worker {self.spec}` on each machine), check the "
                                f"address, or index without --cluster.") from e
         except BaseException:
@@ -187,8 +199,9 @@ class ClusterBatches(OrderedBatches):
             results, worker = future.result()
         except CancelledError as e:
             # The client lost the scheduler (or it cancelled the work): nothing to re-run on.
-            raise ClusterError(f"Lost the Dask cluster {self.spec} mid-run ({e}); nothing "
-                               f"was committed. Check the scheduler and run again.") from e
+            raise ClusterError(f"Lost the Dask cluster {self.spec} mid-run ({_oneline(e)}); "
+                               f"nothing was committed. Check the scheduler and run "
+                               f"again.") from e
         self.workers[worker] += len(results)
         return results
 
@@ -211,7 +224,12 @@ class ClusterBatches(OrderedBatches):
         Ctrl-C: its worker processes end with it)."""
         client, cluster, self.client, self.cluster = self.client, self.cluster, None, None
         self.queue.clear()
-        if client is not None:
-            client.close()
-        if cluster is not None:
-            cluster.close()
+        try:
+            if client is not None:
+                client.close()
+            if cluster is not None:
+                cluster.close()
+        finally:
+            if self._client_log_level is not None:
+                CLIENT_LOG.setLevel(self._client_log_level)
+                self._client_log_level = None
