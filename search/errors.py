@@ -75,6 +75,16 @@ class IndexVersionError(NewsfacetError):
             "--rebuild")
 
 
+class ClusterError(NewsfacetError):
+    """The Dask cluster of ``index --cluster`` cannot be reached, or was lost mid-run.
+
+    Not a usage error: the command was well formed, but the run could do nothing with it
+    (exit 1, like a missing index); the message names the address and what to start.
+    """
+
+    status = 503
+
+
 class IndexBusyError(NewsfacetError):
     """Another ``newsfacet index`` run holds the index's write lock."""
 

@@ -17,6 +17,7 @@ import click
 
 from search.config import Settings
 from search.errors import ArticleReadError
+from search.errors import ClusterError
 from search.errors import ConfigError
 from search.errors import IndexBusyError
 from search.errors import IndexMissingError
@@ -39,6 +40,7 @@ EXIT_CODES: dict[type[NewsfacetError], int] = {
     IndexVersionError: 1,   # the index must be rebuilt before it can be used
     IndexWriteError: 1,     # nothing usable was written
     ArticleReadError: 1,    # a path given cannot be read at all
+    ClusterError: 1,        # the --cluster scheduler cannot be reached: nothing was done
     NotFoundError: 1,       # no such article
     NewsfacetError: 1,
 }

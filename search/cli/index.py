@@ -11,6 +11,7 @@ from search.cli.common import CliError
 from search.cli.common import command
 from search.cli.common import index_option
 from search.cli.common import settings
+from search.errors import ConfigError
 from search.models import shown
 
 # Skipped files listed in the summary before "… and N more (use --verbose)".
@@ -27,10 +28,14 @@ SKIPPED_SHOWN = 10
 @click.option("--processes", type=click.IntRange(min=1), metavar="N",
               help="Worker processes for language detection and NER (default: setting "
                    "NER_PROCESSES).")
+@click.option("--cluster", metavar="ADDRESS|local:N",
+              help="Enrich on a Dask cluster instead of local worker processes: a "
+                   "scheduler address (tcp://HOST:8786), or local:N to start N worker "
+                   "processes here (default: setting CLUSTER). Not with --processes.")
 @click.option("--quiet", "-q", is_flag=True, help="No progress bar.")
 @click.option("--verbose", "-v", is_flag=True,
               help="List every skipped file and record, and every warning.")
-def index_command(paths, index_dir, rebuild, outlet, processes, quiet, verbose):
+def index_command(paths, index_dir, rebuild, outlet, processes, cluster, quiet, verbose):
     """Build or update the index from files and folders (archives are read inside).
 
     Only new and changed files are read; files gone from under PATHS are removed.
@@ -39,13 +44,39 @@ def index_command(paths, index_dir, rebuild, outlet, processes, quiet, verbose):
     """
     from search.ingest.indexer import index_paths
 
+    cluster = _cluster(cluster, processes)
     with _progress_bar(quiet) as progress:
         result = index_paths(paths, index_dir, rebuild=rebuild, outlet=outlet,
-                             processes=processes, progress=progress, settings=settings())
+                             processes=processes, cluster=cluster, progress=progress,
+                             settings=settings())
     _print_summary(result, verbose)
     if not result.usable:
         raise CliError(f"Nothing to index: no article found in "
                        f"{', '.join(shown(p) for p in paths)}.", 1, 400)
+
+
+def _cluster(given: str | None, processes: int | None) -> str:
+    """The cluster of this run ('' for the local pool), checked before anything is read.
+
+    ``--processes`` sizes the local pool, which a cluster replaces: asking for both is a
+    usage error, whether the cluster comes from ``--cluster`` or from ``NEWSFACET_CLUSTER``.
+    """
+    from search.ingest.cluster import ClusterSpec
+
+    source = "--cluster" if given is not None else "NEWSFACET_CLUSTER"
+    cluster = (given if given is not None else settings()["CLUSTER"]).strip()
+    if not cluster:
+        return ""
+    if processes is not None:
+        raise click.UsageError(f"{source} {cluster} sends enrichment to a Dask cluster and "
+                               f"--processes sizes the local worker pool: give one of them"
+                               + ("" if given is not None else
+                                  " (or unset NEWSFACET_CLUSTER)") + ".")
+    try:
+        ClusterSpec.parse(cluster)
+    except ConfigError as e:
+        raise click.BadParameter(str(e), param_hint=f"'{source}'") from e
+    return cluster
 
 
 @contextlib.contextmanager
@@ -75,6 +106,8 @@ def _print_summary(result, verbose: bool) -> None:
         f"{result.removed:,} removed ({_n(result.files_removed, 'file')} gone); "
         f"skipped {len(result.skipped):,}"
         + (f"; {len(result.warnings):,} indexed with warnings." if result.warnings else "."))
+    if result.enriched:
+        click.echo(f"Enriched {_n(result.enriched, 'article')} {result.enriched_where}.")
     if result.generation:
         click.echo(f"The index holds {_n(result.articles_total, 'article')} "
                    f"({result.generation}, {result.seconds:.1f} s).")

@@ -6,7 +6,8 @@ from under the given paths take their source keys out of the index. A rebuild wr
 new generation beside the live one and switches ``current`` only once it is committed,
 so a crash or Ctrl-C leaves the old index live. Either way the main process reads,
 cleans, looks up the enrichment cache (:mod:`search.ingest.enrich.cache`) and writes Whoosh,
-while uncached articles are enriched by worker processes (:mod:`search.ingest.workers`).
+while uncached articles are enriched by worker processes (:mod:`search.ingest.workers`)
+or, with ``cluster``, on a Dask cluster (:mod:`search.ingest.cluster`).
 
 Articles are keyed by id (``update_document`` on the unique ``id`` field): two records
 with one id are one document listing both sources, within a run and across runs.
@@ -32,12 +33,15 @@ from search.errors import ArticleReadError
 from search.errors import IndexMissingError
 from search.errors import IndexVersionError
 from search.ingest import writing
+from search.ingest.cluster import ClusterBatches
+from search.ingest.cluster import ClusterSpec
 from search.ingest.enrich.cache import EnrichCache
 from search.ingest.enrich.cache import cache_key
 from search.ingest.manifest import Manifest
 from search.ingest.manifest import under
 from search.ingest.readers.limits import Limits
 from search.ingest.workers import Batches
+from search.ingest.workers import OrderedBatches
 from search.ingest.workers import make_enricher
 from search.models import Article
 from search.models import source_key
@@ -74,6 +78,9 @@ class IndexReport:
     :param articles_total: documents in the index after the run
     :param enriched: articles that went through language detection and NER (cache misses)
     :param missing_paths: given paths that do not exist
+    :param enriched_where: where the cache misses were enriched, in words
+    :param cluster_workers: with a cluster, the articles each Dask worker enriched (by
+        the worker's address, as the worker gave it)
     """
 
     indexed: int = 0
@@ -91,6 +98,8 @@ class IndexReport:
     paths_given: int = 0
     generation: str = ""
     seconds: float = 0.0
+    enriched_where: str = ""
+    cluster_workers: dict[str, int] = field(default_factory=dict)
 
     @property
     def usable(self) -> bool:
@@ -150,6 +159,7 @@ def build_index(paths: Iterable[str | os.PathLike], index_dir: str | os.PathLike
 def index_paths(paths: Iterable[str | os.PathLike], index_dir: str | os.PathLike, *,
                 rebuild: bool = False, outlet: str | None = None,
                 processes: int | None = None, model: str | None = None,
+                cluster: str | None = None,
                 progress: Callable[[Progress], None] | None = None,
                 report: Callable[[ArticleReadError], None] | None = None,
                 settings: Settings = DEFAULT_SETTINGS) -> IndexReport:
@@ -162,17 +172,25 @@ def index_paths(paths: Iterable[str | os.PathLike], index_dir: str | os.PathLike
     :param outlet: outlet name for articles whose metadata and URL name none
     :param processes: enrichment workers (setting ``NER_PROCESSES`` when ``None``)
     :param model: spaCy model for NER (setting ``NER_MODEL`` when ``None``)
+    :param cluster: a Dask scheduler address or ``local:N`` to enrich on instead of the
+        local pool (setting ``CLUSTER`` when ``None``; empty: the local pool)
     :param progress: called as the run advances; an exception from it aborts the run
         and leaves the index as it was
     :param report: called with each :class:`ArticleReadError` as it happens
-    :param settings: ``NER_PROCESSES``, ``NER_MODEL``, ``LOCK_TIMEOUT`` and the input size
+    :param settings: ``NER_PROCESSES``, ``NER_MODEL``, ``CLUSTER``, ``CLUSTER_TIMEOUT``,
+        ``LOCK_TIMEOUT`` and the input size
         limits (``MAX_RECORD_BYTES``, ``MAX_MEMBER_BYTES``, ``MAX_FILE_BYTES``), built at the edge
     :raises IndexBusyError: when another run holds the write lock past ``LOCK_TIMEOUT``
+    :raises ClusterError: when the cluster cannot be reached or is lost (nothing committed)
+    :raises ConfigError: when ``cluster`` is neither an address nor ``local:N``
     """
     from whoosh import index as whoosh_index
     from whoosh.index import EmptyIndexError
 
     started = time.perf_counter()
+    cluster = settings["CLUSTER"] if cluster is None else cluster
+    if cluster:
+        ClusterSpec.parse(cluster)  # a malformed value fails before the lock is taken
     paths = [str(p) for p in paths]
     result = IndexReport(paths_given=len(paths))
     with storage.write_lock(index_dir, timeout=settings["LOCK_TIMEOUT"]):
@@ -195,7 +213,8 @@ def index_paths(paths: Iterable[str | os.PathLike], index_dir: str | os.PathLike
         run = _Run(ix, gen, Path(index_dir), fresh, result, outlet=outlet,
                    processes=settings["NER_PROCESSES"] if processes is None else processes,
                    model=model or settings["NER_MODEL"], progress=progress, report=report,
-                   limits=Limits.from_settings(settings))
+                   limits=Limits.from_settings(settings), cluster=cluster,
+                   cluster_timeout=settings["CLUSTER_TIMEOUT"])
         run.execute(paths)
         if fresh and result.records_read == 0:
             # Nothing read: never replace the live index with an empty one.
@@ -214,10 +233,12 @@ class _Run:
     """One run's state: what to read, what each article's sources are, what was written."""
 
     def __init__(self, ix, gen: Path, index_dir: Path, fresh: bool, result: IndexReport,
-                 *, outlet, processes, model, progress, report, limits: Limits):
+                 *, outlet, processes, model, progress, report, limits: Limits,
+                 cluster: str = "", cluster_timeout: float = 10.0):
         self.ix, self.gen, self.index_dir, self.fresh = ix, gen, index_dir, fresh
         self.result, self.outlet, self.processes, self.model = result, outlet, processes, model
         self.progress, self.report, self.limits = progress, report, limits
+        self.cluster, self.cluster_timeout = cluster, cluster_timeout
         self.files: dict[str, FileRead] = {}   # what each file read in this run gave
         self.stale: dict[str, StaleKey] = {}   # source keys of files re-read or gone
         self.run_sources: dict[str, list[str]] = {}  # id -> its source keys read in this run
@@ -280,7 +301,7 @@ class _Run:
             fresh=self.fresh, input_bytes=sum(st.st_size for _, st in to_read)))
         cache = EnrichCache(self.index_dir)
         local = make_enricher(self.model)
-        batches = Batches(self.processes, self.model, local)
+        batches = self._batches(local)
         try:
             self._read_all(to_read, writer, cache, local.version, batches, searcher)
             restore = self._drop_stale(writer, searcher)
@@ -291,6 +312,9 @@ class _Run:
             writing.cancel(writer)
             raise
         finally:
+            self.result.enriched_where = batches.where()
+            if isinstance(batches, ClusterBatches):
+                self.result.cluster_workers = dict(batches.workers)
             batches.close()
             cache.close()
             if searcher is not None:
@@ -320,6 +344,12 @@ class _Run:
                 self._error(ArticleReadError(path, f"indexed, but could not be recorded in "
                                                    f"the manifest ({e}); it will be read again"))
         manifest.commit()
+
+    def _batches(self, local) -> OrderedBatches:
+        """The enrichment backend: the Dask cluster when one is given, else the local pool."""
+        if self.cluster:
+            return ClusterBatches(self.cluster, self.model, timeout=self.cluster_timeout)
+        return Batches(self.processes, self.model, local)
 
     def _read_all(self, to_read, writer, cache, version, batches, searcher) -> None:
         from search.ingest.enrich.cleanup import clean
@@ -367,7 +397,7 @@ class _Run:
         self._flush(batches.drain(), writer, cache, searcher)
 
     @staticmethod
-    def _submit(batches: Batches, items: list[Pending]) -> None:
+    def _submit(batches: OrderedBatches, items: list[Pending]) -> None:
         batches.submit(items, [p.article for p in items if p.cached is None])
 
     def _flush(self, finished, writer, cache, searcher) -> None:

@@ -6,7 +6,8 @@ Batches go out with ``apply_async`` and come back in order through a bounded que
 (:class:`Batches`): memory stays bounded however large the input, and reading and
 writing overlap NER. A run with few uncached articles never starts the pool: spawning
 workers and loading the model in each costs seconds, enriching 40 articles in-process
-costs about two.
+costs about two. The same queue, :class:`OrderedBatches`, also fronts the Dask
+backend (:mod:`search.ingest.cluster`, ``index --cluster``).
 """
 
 from __future__ import annotations
@@ -71,7 +72,7 @@ def make_enricher(model: str | None, ner: bool = True):
 
 
 @dataclass
-class _Batch:
+class Batch:
     """One queued batch: what the caller gave, the articles to enrich, and their results."""
 
     payload: object
@@ -83,13 +84,94 @@ class _Batch:
         return self.results is not None or self.pending is not None
 
 
-class Batches:
-    """Ordered enrichment of batches, in a pool when there is enough work for one.
+def one_by_one(enrich, articles: list[Article]) -> list:
+    """Results of a batch that failed, article by article: the exception of each article
+    that fails again takes its place (the indexer skips and reports it).
+
+    Both backends use it: the local pool with the in-process enricher, the Dask cluster
+    with one task per article. A model that cannot load fails every article, and a lost
+    cluster every batch: those are raised.
+
+    :param enrich: ``list[Article] -> list[(lang, entities)]``, called with one article
+    """
+    from search.errors import ClusterError
+    from search.errors import ConfigError
+
+    out: list = []
+    for article in articles:
+        try:
+            out.extend(enrich([article]))
+        except (ConfigError, ClusterError):
+            raise
+        except Exception as e:  # noqa: BLE001
+            out.append(e)
+    return out
+
+
+class OrderedBatches:
+    """The queue every enrichment backend shares: batches come back in submission order.
 
     ``submit(payload, articles)`` queues a batch (``articles`` may be empty when every
     article of it was cached); ``ready()`` yields ``(payload, results)`` of finished
     batches in submission order, waiting only while too many are in flight;
-    ``drain()`` yields the rest.
+    ``drain()`` yields the rest; ``close()`` stops whatever was started. Whatever order
+    the batches finish in, the caller sees them in the order it gave them, so what it
+    writes does not depend on which worker was quicker.
+
+    A backend says when a batch is done (:meth:`_done`), whether an unfinished head may
+    wait (:meth:`_may_wait`) and how to get a batch's results (:meth:`_finish`).
+    """
+
+    def __init__(self):
+        self.uncached = 0
+        self.queue: collections.deque[Batch] = collections.deque()
+
+    @property
+    def limit(self) -> int:
+        """Batches queued before :meth:`ready` waits for the oldest."""
+        raise NotImplementedError
+
+    def where(self) -> str:
+        """Where the run's enrichment ran, in words for the run's summary."""
+        raise NotImplementedError
+
+    def _done(self, batch: Batch) -> bool:
+        raise NotImplementedError
+
+    def _may_wait(self, batch: Batch) -> bool:
+        """Whether the unfinished head may stay queued while the queue is not full."""
+        return True
+
+    def _finish(self, batch: Batch) -> None:
+        raise NotImplementedError
+
+    def submit(self, payload, articles: list[Article]) -> None:
+        raise NotImplementedError
+
+    def ready(self):
+        """Finished batches at the head of the queue, in order (blocks only when full)."""
+        while self.queue:
+            head = self.queue[0]
+            if (not self._done(head) and len(self.queue) <= self.limit
+                    and self._may_wait(head)):
+                return
+            self._finish(head)
+            self.queue.popleft()
+            yield head.payload, head.results
+
+    def drain(self):
+        """Every remaining batch, in order."""
+        while self.queue:
+            head = self.queue.popleft()
+            self._finish(head)
+            yield head.payload, head.results
+
+    def close(self) -> None:
+        """Stop what the backend started (also after an error: no stray processes)."""
+
+
+class Batches(OrderedBatches):
+    """Ordered enrichment of batches, in a local pool when there is enough work for one.
 
     :param processes: worker processes once the pool starts (``<= 1``: never a pool)
     :param model: spaCy model name, or ``None`` for the enricher's default
@@ -97,17 +179,21 @@ class Batches:
     """
 
     def __init__(self, processes: int, model: str | None, local, ner: bool = True):
+        super().__init__()
         self.processes = processes
         self.model = model
         self.ner = ner
         self.local = local
         self.pool = None
-        self.uncached = 0
-        self.queue: collections.deque[_Batch] = collections.deque()
 
     @property
     def limit(self) -> int:
         return max(2, self.processes * INFLIGHT_PER_WORKER)
+
+    def where(self) -> str:
+        if self.pool is None:
+            return "in this process"
+        return f"in {self.processes} local worker processes"
 
     def _start_pool(self) -> None:
         if not can_spawn():
@@ -123,7 +209,7 @@ class Batches:
                 batch.pending = self.pool.apply_async(_enrich_in_worker, (batch.articles,))
 
     def submit(self, payload, articles: list[Article]) -> None:
-        batch = _Batch(payload, articles, results=None if articles else [])
+        batch = Batch(payload, articles, results=None if articles else [])
         self.uncached += len(articles)
         self.queue.append(batch)
         if self.pool is None and self.processes > 1 and self.uncached >= POOL_THRESHOLD:
@@ -131,7 +217,15 @@ class Batches:
         elif self.pool is not None and articles:
             batch.pending = self.pool.apply_async(_enrich_in_worker, (articles,))
 
-    def _finish(self, batch: _Batch) -> None:
+    def _done(self, batch: Batch) -> bool:
+        return batch.results is not None or (batch.pending is not None
+                                             and batch.pending.ready())
+
+    def _may_wait(self, batch: Batch) -> bool:
+        # A deferred batch (no pool yet) waits for more work unless the queue is full.
+        return batch.pending is not None or self.pool is None
+
+    def _finish(self, batch: Batch) -> None:
         if batch.results is not None:
             return
         try:
@@ -140,44 +234,7 @@ class Batches:
             else:
                 batch.results = self.local.enrich(batch.articles)
         except Exception:  # noqa: BLE001 - one bad article must not cost its batch
-            batch.results = self._one_by_one(batch.articles)
-
-    def _one_by_one(self, articles: list[Article]) -> list:
-        """Results of a batch that failed, article by article in this process: the
-        exception of each article that fails again takes its place (the indexer skips
-        and reports it). A model that cannot load fails every article, and is raised."""
-        from search.errors import ConfigError
-
-        out: list = []
-        for article in articles:
-            try:
-                out.extend(self.local.enrich([article]))
-            except ConfigError:
-                raise
-            except Exception as e:  # noqa: BLE001
-                out.append(e)
-        return out
-
-    def ready(self):
-        """Finished batches at the head of the queue, in order (blocks only when full)."""
-        while self.queue:
-            head = self.queue[0]
-            done = head.results is not None or (head.pending is not None
-                                                and head.pending.ready())
-            # A deferred batch (no pool yet) waits for more work unless the queue is full.
-            if not done and len(self.queue) <= self.limit and (head.pending is not None
-                                                              or self.pool is None):
-                return
-            self._finish(head)
-            self.queue.popleft()
-            yield head.payload, head.results
-
-    def drain(self):
-        """Every remaining batch, in order."""
-        while self.queue:
-            head = self.queue.popleft()
-            self._finish(head)
-            yield head.payload, head.results
+            batch.results = one_by_one(self.local.enrich, batch.articles)
 
     def close(self) -> None:
         """Stop the workers (also after an error: no stray processes are left)."""

@@ -180,5 +180,6 @@ def test_every_library_error_has_its_own_exit_code():
     assert {c.__name__: exit_code(c.__new__(c)) for c in classes} == {
         "NewsfacetError": 1, "ConfigError": 2, "QueryError": 2, "IndexBusyError": 3,
         "IndexMissingError": 1, "IndexVersionError": 1, "IndexWriteError": 1,
-        "ArticleReadError": 1, "NotFoundError": 1, "QueryTimeoutError": 3}
+        "ArticleReadError": 1, "NotFoundError": 1, "QueryTimeoutError": 3,
+        "ClusterError": 1}
 

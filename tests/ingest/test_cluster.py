@@ -1,0 +1,264 @@
+"""Enrichment on a real Dask cluster (``index --cluster``): same index as the local pool,
+tasks on the cluster's workers, nothing lost when a worker dies, nothing left running."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import signal
+import sqlite3
+import subprocess
+import sys
+import tarfile
+import time
+from pathlib import Path
+
+import psutil
+import pytest
+from click.testing import CliRunner
+from distributed import Client
+from distributed import LocalCluster
+from distributed import WorkerPlugin
+from whoosh import index as whoosh_index
+
+from search import storage
+from search.cli import main
+from search.errors import ConfigError
+from search.ingest.cluster import LOCAL_SCHEDULER
+from search.ingest.indexer import build_index
+from search.ingest.indexer import index_paths
+from tests.conftest import CORPORA
+from tests.conftest import ROOT
+from tests.conftest import SEED_000
+
+# 41 articles of each of the five BBC categories: 205 English articles, 13 batches.
+PER_CATEGORY = 41
+
+
+def stored_docs(index_dir: Path) -> list[dict]:
+    """Every live document's stored fields, in the order they were written."""
+    ix = whoosh_index.open_dir(str(storage.current(index_dir)))
+    with ix.searcher() as s:
+        return list(s.all_stored_fields())
+
+
+def children() -> set[int]:
+    return {p.pid for p in psutil.Process().children(recursive=True)}
+
+
+@pytest.fixture(scope="module")
+def bbc(tmp_path_factory) -> Path:
+    """The first PER_CATEGORY articles of each bbc-news category, read in place."""
+    dest = tmp_path_factory.mktemp("bbc-slice")
+    with tarfile.open(CORPORA / "bbc-news" / "bbc-fulltext.tar.gz") as tar:
+        members = sorted((m for m in tar.getmembers() if m.isfile()
+                          and m.name.endswith(".txt") and m.name.count("/") == 2),
+                         key=lambda m: m.name)
+        per: dict[str, int] = {}
+        for m in members:
+            cat = m.name.split("/")[1]
+            if per.get(cat, 0) < PER_CATEGORY:
+                per[cat] = per.get(cat, 0) + 1
+                (dest / m.name).parent.mkdir(parents=True, exist_ok=True)
+                (dest / m.name).write_bytes(tar.extractfile(m).read())
+    return dest / "bbc"
+
+
+@pytest.fixture(scope="module")
+def local_run(bbc, tmp_path_factory) -> list[dict]:
+    """The stored documents of the same slice indexed with the local pool (2 processes)."""
+    index_dir = tmp_path_factory.mktemp("local")
+    report = build_index([bbc], index_dir, processes=2)
+    assert report.indexed == 5 * PER_CATEGORY
+    assert report.enriched_where == "in 2 local worker processes"
+    return stored_docs(index_dir)
+
+
+class KillOnce(WorkerPlugin):
+    """Ends its worker's process (as a crash or the OOM killer would) when it starts its
+    ``nth`` task, once in the whole cluster: the first worker to create ``marker`` dies,
+    and writes its pid there first."""
+
+    def __init__(self, marker: str, nth: int):
+        self.marker, self.nth, self.started = marker, nth, 0
+
+    def transition(self, key, start, finish, **kwargs):
+        if finish != "executing":
+            return
+        self.started += 1
+        if self.started == self.nth:
+            try:
+                fd = os.open(self.marker, os.O_CREAT | os.O_EXCL | os.O_WRONLY)
+            except FileExistsError:
+                return
+            os.write(fd, str(os.getpid()).encode())
+            os.close(fd)
+            os._exit(1)
+
+
+@pytest.fixture(scope="module")
+def cluster():
+    """A cluster this test module owns (so it can add plugins), reached by its address."""
+    with LocalCluster(n_workers=2, threads_per_worker=1, processes=True,
+                      dashboard_address=None, scheduler_kwargs=LOCAL_SCHEDULER) as c, \
+            Client(c) as client:
+        yield c.scheduler_address, client
+
+
+def test_a_local_cluster_gives_the_same_index_as_the_local_pool(bbc, local_run, tmp_path):
+    before = children()
+    report = build_index([bbc], tmp_path / "ix", cluster="local:2")
+    assert report.indexed == report.enriched == 5 * PER_CATEGORY
+    # Every batch ran on one of the cluster's two worker processes: the address each
+    # task read from its own worker (distributed.get_worker), none from this process.
+    assert len(report.cluster_workers) == 2
+    assert all(a.startswith("tcp://127.0.0.1:") for a in report.cluster_workers)
+    assert sum(report.cluster_workers.values()) == 5 * PER_CATEGORY
+    assert report.enriched_where == "on the Dask cluster local:2 (2 of its 2 workers)"
+    # Same documents, same entities, written in the same order.
+    assert stored_docs(tmp_path / "ix") == local_run
+    assert sum(bool(d.get("person")) for d in local_run) > 100  # NER really ran
+    assert children() <= before  # the cluster's processes ended with the run
+
+
+@pytest.mark.parametrize("allowed_failures", [3, 0])
+def test_a_worker_killed_mid_batch_loses_no_article(bbc, local_run, cluster, tmp_path,
+                                                    allowed_failures):
+    # 3 (Dask's default): the scheduler runs the dead worker's task again elsewhere.
+    # 0: the task fails with KilledWorker, and the batch is sent again article by article.
+    address, client = cluster
+
+    def set_allowed(dask_scheduler, n=allowed_failures):
+        dask_scheduler.allowed_failures = n
+
+    client.run_on_scheduler(set_allowed)
+    marker = tmp_path / "killed"
+    client.register_plugin(KillOnce(str(marker), nth=3), name="kill-once")
+    try:
+        paths = [bbc / "business", bbc / "politics"]
+        report = index_paths(paths, tmp_path / "ix", cluster=address)
+    finally:
+        client.unregister_worker_plugin("kill-once")
+    killed = int(marker.read_text())
+    assert not psutil.pid_exists(killed) or psutil.Process(killed).status() == "zombie"
+    assert report.skipped == []
+    assert report.indexed == report.enriched == 2 * PER_CATEGORY
+    want = [d for d in local_run if "/business/" in d["sources"][0]
+            or "/politics/" in d["sources"][0]]
+    assert stored_docs(tmp_path / "ix") == want
+    client.wait_for_workers(2, timeout=30)  # the nanny replaced the dead worker
+
+
+def test_a_model_a_worker_cannot_load_fails_the_run(bbc, cluster, tmp_path):
+    address, _ = cluster
+    build_index([SEED_000], tmp_path / "ix", processes=1)
+    live = storage.current(tmp_path / "ix")
+    with pytest.raises(ConfigError, match="no_such_model_xx"):
+        build_index([bbc / "tech"], tmp_path / "ix", cluster=address,
+                    model="no_such_model_xx")
+    assert storage.current(tmp_path / "ix") == live
+
+
+def test_an_interrupted_cluster_run_leaves_no_process_and_the_old_index(bbc, tmp_path):
+    build_index([SEED_000], tmp_path / "ix", processes=1)
+    live, before_docs = storage.current(tmp_path / "ix"), stored_docs(tmp_path / "ix")
+
+    def stop(progress):
+        if progress.articles >= 48:
+            raise KeyboardInterrupt
+
+    before = children()
+    with pytest.raises(KeyboardInterrupt):
+        build_index([bbc], tmp_path / "ix", cluster="local:2", progress=stop)
+    assert children() <= before  # no worker, nanny or scheduler process left
+    assert storage.current(tmp_path / "ix") == live
+    assert stored_docs(tmp_path / "ix") == before_docs
+
+
+def test_ctrl_c_on_the_terminal_ends_every_process_of_a_local_cluster_run(bbc, tmp_path):
+    # As a terminal sends it: SIGINT to the whole process group, workers included.
+    build_index([SEED_000], tmp_path / "ix", processes=1)
+    live = storage.current(tmp_path / "ix")
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "search", "index", str(bbc), "--index", str(tmp_path / "ix"),
+         "--rebuild", "--quiet", "--cluster", "local:2"],
+        cwd=ROOT, start_new_session=True, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+        text=True)
+    try:
+        # Interrupt once the cluster's first batches are back (in the enrichment cache).
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline and proc.poll() is None:
+            if cached(tmp_path / "ix") >= 32:
+                break
+            time.sleep(0.1)
+        assert proc.poll() is None, "the run ended before it could be interrupted"
+        os.killpg(proc.pid, signal.SIGINT)
+        _, err = proc.communicate(timeout=30)
+    finally:
+        if proc.poll() is None:
+            os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait(timeout=30)
+    assert proc.returncode == 1  # click's "Aborted!"
+    assert "Traceback" not in err, err
+    # Every process of its session ends (a worker may take a moment to exit).
+    deadline = time.monotonic() + 15
+    while (left := running_in_session(proc.pid)) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert left == []
+    assert storage.current(tmp_path / "ix") == live
+
+
+def cached(index_dir: Path) -> int:
+    """Articles in the index's enrichment cache (SQLite in WAL mode: reading never waits)."""
+    with contextlib.closing(sqlite3.connect(index_dir / "enrich-cache.sqlite")) as db:
+        return db.execute("SELECT count(*) FROM enriched").fetchone()[0]
+
+
+def running_in_session(sid: int) -> list[psutil.Process]:
+    """The processes of session ``sid`` still running (not exited, not zombies)."""
+    out = []
+    for p in psutil.process_iter():
+        try:
+            if os.getsid(p.pid) == sid and p.status() != psutil.STATUS_ZOMBIE:
+                out.append(p)
+        except (OSError, psutil.Error):
+            continue  # gone meanwhile
+    return out
+
+
+# --- the command line -------------------------------------------------------------------
+
+def run(*args, env=None):
+    return CliRunner().invoke(main, [str(a) for a in args], env=env, catch_exceptions=False)
+
+
+def test_cluster_with_processes_is_a_usage_error(tmp_path):
+    result = run("index", SEED_000, "--index", tmp_path / "ix", "--cluster", "local:2",
+                 "--processes", "2")
+    assert result.exit_code == 2
+    assert "--processes" in result.output and "--cluster" in result.output
+    # The same from the environment, which names the variable to unset.
+    result = run("index", SEED_000, "--index", tmp_path / "ix", "--processes", "2",
+                 env={"NEWSFACET_CLUSTER": "local:2"})
+    assert result.exit_code == 2 and "NEWSFACET_CLUSTER" in result.output
+    assert not (tmp_path / "ix").exists()
+
+
+@pytest.mark.parametrize("value", ["local:0", "local:two", "udp://10.0.0.1:8786", "tcp://"])
+def test_a_malformed_cluster_is_a_usage_error(tmp_path, value):
+    result = run("index", SEED_000, "--index", tmp_path / "ix", "--cluster", value)
+    assert result.exit_code == 2
+    assert "--cluster" in result.output and "Traceback" not in result.output
+
+
+def test_an_unreachable_scheduler_exits_1_with_a_message(tmp_path):
+    started = time.monotonic()
+    result = CliRunner().invoke(main, ["index", str(SEED_000), "--index", str(tmp_path / "ix"),
+                                       "--cluster", "tcp://127.0.0.1:1"],
+                                env={"NEWSFACET_CLUSTER_TIMEOUT": "2"})
+    assert time.monotonic() - started < 20
+    assert result.exit_code == 1, result.output
+    assert result.exception is None or isinstance(result.exception, SystemExit)
+    assert "Cannot reach the Dask scheduler at tcp://127.0.0.1:1" in result.output
+    assert "dask scheduler" in result.output and "Traceback" not in result.output
+    assert storage.current(tmp_path / "ix") is None
