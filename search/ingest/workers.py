@@ -26,6 +26,12 @@ POOL_THRESHOLD = 40
 # In-flight batches per worker: enough to keep every worker busy while the main
 # process writes, few enough that memory stays small.
 INFLIGHT_PER_WORKER = 4
+# How often a wait for a batch looks whether a worker died (a multiprocessing pool
+# replaces a dead worker, but the batch it held never comes back).
+WAIT_POLL_SECONDS = 1.0
+# Pool restarts one batch may cause before its articles are enriched one per task,
+# so that an article that kills its worker is found and skipped, not retried forever.
+MAX_RESTARTS = 2
 
 _worker_enricher = None
 _worker_error: BaseException | None = None
@@ -79,9 +85,14 @@ class Batch:
     articles: list[Article]
     pending: object = None          # the pool's AsyncResult while a worker enriches it
     results: list | None = None     # one (lang, entities) or exception per article, in order
+    restarts: int = 0               # pools that died while this batch was in them
 
     def started(self) -> bool:
         return self.results is not None or self.pending is not None
+
+
+class WorkerDied(Exception):
+    """The worker process enriching an article died (the indexer skips and reports it)."""
 
 
 def one_by_one(enrich, articles: list[Article]) -> list:
@@ -185,6 +196,7 @@ class Batches(OrderedBatches):
         self.ner = ner
         self.local = local
         self.pool = None
+        self.restarts = 0  # pools started again after a worker died
 
     @property
     def limit(self) -> int:
@@ -204,9 +216,65 @@ class Batches(OrderedBatches):
         ctx = multiprocessing.get_context("forkserver")
         self.pool = ctx.Pool(self.processes, initializer=_init_worker,
                              initargs=(self.model, self.ner))
+        self._workers = self._worker_pids()
         for batch in self.queue:
             if not batch.started() and batch.articles:
                 batch.pending = self.pool.apply_async(_enrich_in_worker, (batch.articles,))
+
+    def _worker_pids(self) -> set[int]:
+        # The pool's processes (a private list: multiprocessing says nothing of a worker
+        # that dies, it only starts another, and the task it held is never answered).
+        return {p.pid for p in self.pool._pool}
+
+    def _lost_worker(self) -> bool:
+        return (any(p.exitcode is not None for p in self.pool._pool)
+                or self._worker_pids() != self._workers)
+
+    def _restart(self, waiting: Batch, again: bool = True) -> None:
+        """A new pool, and every unfinished batch sent to it again (in queue order).
+
+        :param waiting: the batch being waited for (no longer in the queue when drained)
+        :param again: whether to send ``waiting`` again too
+        """
+        self.pool.terminate()
+        self.pool.join()
+        self.pool = None
+        self.restarts += 1
+        for batch in {id(b): b for b in [waiting, *self.queue]}.values():
+            if batch.results is None and batch.pending is not None:
+                batch.pending = None
+                batch.restarts += 1
+        self._start_pool()
+        if again and self.pool is not None and waiting.pending is None and waiting.articles:
+            waiting.pending = self.pool.apply_async(_enrich_in_worker, (waiting.articles,))
+
+    def _wait(self, batch: Batch) -> list:
+        """The batch's results, noticing a worker that died on the way."""
+        while True:
+            try:
+                return batch.pending.get(timeout=WAIT_POLL_SECONDS)
+            except multiprocessing.TimeoutError:
+                if not self._lost_worker():
+                    continue
+                last = batch.restarts + 1 > MAX_RESTARTS
+                self._restart(batch, again=not last)
+                if last:
+                    return one_by_one(self._enrich_alone, batch.articles)
+                if batch.pending is None:  # no pool could start: in this process
+                    return self.local.enrich(batch.articles)
+
+    def _enrich_alone(self, articles: list[Article]) -> list:
+        """One article in a worker of its own task; a worker that dies with it is that
+        article's error (reported and skipped), and the pool starts again."""
+        pending = self.pool.apply_async(_enrich_in_worker, (articles,))
+        while True:
+            try:
+                return pending.get(timeout=WAIT_POLL_SECONDS)
+            except multiprocessing.TimeoutError:
+                if self._lost_worker():
+                    self._restart(Batch(None, articles, pending=pending), again=False)
+                    raise WorkerDied("the worker process enriching this article died "
+                                     "(out of memory?)") from None
 
     def submit(self, payload, articles: list[Article]) -> None:
         batch = Batch(payload, articles, results=None if articles else [])
@@ -230,7 +298,7 @@ class Batches(OrderedBatches):
             return
         try:
             if batch.pending is not None:
-                batch.results = batch.pending.get()
+                batch.results = self._wait(batch)
             else:
                 batch.results = self.local.enrich(batch.articles)
         except Exception:  # noqa: BLE001 - one bad article must not cost its batch
