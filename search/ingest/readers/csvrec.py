@@ -19,15 +19,13 @@ from search.errors import ArticleReadError
 from search.ingest.readers.fields import TEXT
 from search.ingest.readers.fields import has_text_field
 from search.ingest.readers.fields import to_article
-from search.ingest.readers.limits import CHUNK
 from search.ingest.readers.limits import Limits
 from search.ingest.readers.limits import decode_counted
 from search.ingest.readers.limits import decode_line
 from search.ingest.readers.limits import lines
-from search.ingest.readers.limits import looks_binary
 from search.ingest.readers.limits import over_record
 from search.ingest.readers.limits import replaced_note
-from search.ingest.readers.limits import utf16
+from search.ingest.readers.limits import text_stream
 from search.models import Article
 
 _DELIMITERS = ",;\t"
@@ -149,11 +147,10 @@ def read_csv(stream, source: str, report: Callable[[ArticleReadError], None],
         (``warning=True``: the row is indexed)
     :param limit: the largest row, in bytes
     """
-    stream = utf16(stream)
-    head = stream.peek(CHUNK)[:CHUNK]
-    if looks_binary(head):
-        report(ArticleReadError(source, "binary file (too many control characters), not text"))
+    opened = text_stream(stream, source, report)
+    if opened is None:
         return
+    stream, head = opened
     sample = decode_line(head)
     delimiter = _delimiter(sample)
     src = _Lines(stream, limit)

@@ -24,6 +24,7 @@ from search.ingest.readers.fields import NO_TEXT_FIELD
 from search.ingest.readers.fields import has_text_field
 from search.ingest.readers.fields import lower_keys
 from search.ingest.readers.fields import to_article
+from search.ingest.readers.limits import BINARY
 from search.ingest.readers.limits import CHUNK
 from search.ingest.readers.limits import Limits
 from search.ingest.readers.limits import Transcode
@@ -32,7 +33,7 @@ from search.ingest.readers.limits import lines
 from search.ingest.readers.limits import looks_binary
 from search.ingest.readers.limits import over_record
 from search.ingest.readers.limits import replaced_note
-from search.ingest.readers.limits import utf16
+from search.ingest.readers.limits import text_stream
 from search.models import Article
 
 # Keys under which exports wrap their list of records.
@@ -339,7 +340,7 @@ def read_json(stream, source: str, report: Report, limit: int = Limits.record
         # UTF-16 holds a NUL in every other byte: judge its text, not its bytes.
         head = head.decode("utf-16", errors="replace").encode("utf-8")
     if looks_binary(head):
-        report(ArticleReadError(source, "binary file (too many control characters), not text"))
+        report(ArticleReadError(source, BINARY))
         return
     body = head.lstrip(b"\xef\xbb\xbf \t\r\n")
     if body.startswith(b"{") and re.search(rb"}\s*\r?\n\s*{", head):
@@ -393,11 +394,10 @@ def read_jsonl(stream, source: str, report: Report, limit: int = Limits.record
     :param report: called with each error; the line or file is skipped
     :param limit: the longest line, in bytes
     """
-    stream = utf16(stream)
-    head = stream.peek(CHUNK)[:CHUNK]
-    if looks_binary(head):
-        report(ArticleReadError(source, "binary file (too many control characters), not text"))
+    opened = text_stream(stream, source, report)
+    if opened is None:
         return
+    stream = opened[0]
     any_record = [False]
     notes: dict[int, str] = {}
 

@@ -28,6 +28,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from search.errors import ArticleReadError
+
 MB = 1024 * 1024
 CHUNK = 64 * 1024
 _CONTROLS = re.compile(rb"[\x00-\x08\x0b\x0e-\x1f]")  # below 32, but not \t \n \f \r
@@ -321,6 +323,24 @@ class Text(io.BufferedReader):
     @property
     def cut(self) -> str | None:
         return self.transcode.cut
+
+
+BINARY = "binary file (too many control characters), not text"
+
+
+def text_stream(stream, source: str, report):
+    """``stream`` ready to be read as lines of text, and its first bytes; ``None`` (reported)
+    when it is not text. UTF-16 comes out as UTF-8 (:func:`utf16`).
+
+    :param source: the file, or ``archive::member``, named in a report
+    :param report: called with the error when the bytes are binary
+    """
+    stream = utf16(stream)
+    head = stream.peek(CHUNK)[:CHUNK]
+    if looks_binary(head):
+        report(ArticleReadError(source, BINARY))
+        return None
+    return stream, head
 
 
 def utf16(stream):

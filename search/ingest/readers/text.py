@@ -16,6 +16,7 @@ from search.errors import ArticleReadError
 from search.ingest.enrich.cleanup import caption_pair
 from search.ingest.enrich.cleanup import first_sentence
 from search.ingest.enrich.cleanup import shorten
+from search.ingest.readers.limits import BINARY
 from search.models import Article
 from search.models import article_id
 
@@ -79,7 +80,7 @@ def decode(data: bytes, where: str, report: Callable[[ArticleReadError], None],
             break
         # Only the last resort replaces bytes; cp1252 decodes every byte but five.
         return _replaced(text, where, report, text.count("\ufffd") if name is None else 0)
-    report(ArticleReadError(where, "binary file (too many control characters), not text"))
+    report(ArticleReadError(where, BINARY))
     return None
 
 
