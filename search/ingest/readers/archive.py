@@ -133,14 +133,11 @@ def read_zip(stream, source: str, report: Report, dispatch: Dispatch,
             where = f"{source}::{info.filename}"
             if info.is_dir():
                 continue
-            if _unsafe(info.filename):  # before skip(): ".." looks like a hidden name
-                report(ArticleReadError(where, UNSAFE))
-                continue
-            if skip(info.filename):
-                continue
-            if budget.left <= 0:
-                budget.exceeded = True
+            admit = _admit(info.filename, where, report, skip, budget)
+            if admit is None:
                 return
+            if not admit:
+                continue
             try:
                 member = zf.open(info)
             except (zipfile.BadZipFile, zlib.error, EOFError, OSError, ValueError,
@@ -153,6 +150,21 @@ def read_zip(stream, source: str, report: Report, dispatch: Dispatch,
 
 
 UNSAFE = "unsafe path in archive (absolute or with '..'); skipped"
+
+
+def _admit(name: str, where: str, report, skip, budget: Budget) -> bool | None:
+    """Whether to read the member ``name``: ``False`` to pass it over (an unsafe path,
+    reported; a hidden or non-article name), ``None`` when the file's budget is spent
+    (stop reading the archive)."""
+    if _unsafe(name):  # before skip(): ".." looks like a hidden name
+        report(ArticleReadError(where, UNSAFE))
+        return False
+    if skip(name):
+        return False
+    if budget.left <= 0:
+        budget.exceeded = True
+        return None
+    return True
 _LOCAL = struct.Struct("<4sHHHHHIIIHH")
 _ZIP_ERRORS = (zipfile.BadZipFile, tarfile.TarError, zlib.error, EOFError, OSError, ValueError,
                NotImplementedError, RuntimeError)
@@ -311,14 +323,11 @@ def read_tar(stream, source: str, report: Report, dispatch: Dispatch,
                 if not info.isfile():
                     continue
                 where = f"{source}::{info.name}"
-                if _unsafe(info.name):  # before skip(): ".." looks like a hidden name
-                    report(ArticleReadError(where, UNSAFE))
-                    continue
-                if skip(info.name):
-                    continue
-                if budget.left <= 0:
-                    budget.exceeded = True
+                admit = _admit(info.name, where, report, skip, budget)
+                if admit is None:
                     return
+                if not admit:
+                    continue
                 member = tf.extractfile(info)
             except errors as e:
                 report(ArticleReadError(
