@@ -4,10 +4,12 @@ Nothing else in Newsfacet builds Whoosh fields or knows field names:
 :func:`to_document` turns an :class:`~search.models.Article` into a document and
 :func:`hit_from_stored` turns stored fields back into a plain :class:`~search.models.Hit`.
 
-Facet fields hold their values as exact display forms (``ID`` for single values,
-comma-separated ``KEYWORD`` for entities), so a facet value, its filter term and its
-index term are the same string. Case-insensitive lookup (``outlet:haaretz``) is the
-query layer's job, against each field's lexicon.
+Facet fields hold their values as exact display forms (``ID`` fields), so a facet
+value, its filter term and its index term are the same string. Case-insensitive lookup
+(``outlet:haaretz``) is the query layer's job. Entities are not in Whoosh documents:
+they are found after the text is searchable and live in the generation's side store
+(:mod:`search.sidestore`); ``person``, ``org``, ``place`` and ``entity`` are fields of
+the query language only (:func:`query_schema`), answered from it.
 """
 
 from __future__ import annotations
@@ -34,7 +36,7 @@ from search.models import Hit
 __all__ = ["ID", "URL", "TITLE", "BODY", "CAPTION", "AUTHORS", "SOURCES", "DATE_FIELD",
            "OUTLET", "YEAR", "MONTH", "LANG", "PERSON", "ORG", "PLACE", "ENTITY", "FACET_COLUMN", "TEXT_FIELDS",
            "SINGLE_FACETS", "ENTITY_KINDS", "FACETS", "SCHEMA_VERSION", "TEXT_ANALYZER",
-           "make_schema", "query_schema", "to_document", "hit_from_stored", "stored_entities",
+           "make_schema", "query_schema", "to_document", "hit_from_stored",
            "encode_facets", "decode_facets"]
 
 # The field names: every other module imports them from here.
@@ -45,7 +47,7 @@ OUTLET, YEAR, MONTH, LANG = "outlet", "year", "month", "lang"
 PERSON, ORG, PLACE = "person", "org", "place"
 # A query-only field: any of person, org, place (search.query.bind expands it).
 ENTITY = "entity"
-# Every facet value of a document in one column (see encode_facets).
+# A document's id and single facet values in one column (see encode_facets).
 FACET_COLUMN = "facetcol"
 
 TEXT_FIELDS = (TITLE, BODY, CAPTION)
@@ -55,7 +57,7 @@ ENTITY_KINDS = (PERSON, ORG, PLACE)
 FACETS = SINGLE_FACETS + ENTITY_KINDS
 
 # Bump when the schema or the text analysis changes: a rebuild is then required.
-SCHEMA_VERSION = 3
+SCHEMA_VERSION = 4
 
 # English stemming with accent folding, for every language for now (DESIGN.md, Text
 # analysis). Queries are analysed by the same analyzer through the field.
@@ -79,20 +81,20 @@ def make_schema() -> Schema:
         year=IDENTIFIER(stored=True),
         month=IDENTIFIER(stored=True),
         lang=IDENTIFIER(stored=True),
-        person=KEYWORD(stored=True, commas=True, lowercase=False, scorable=False),
-        org=KEYWORD(stored=True, commas=True, lowercase=False, scorable=False),
-        place=KEYWORD(stored=True, commas=True, lowercase=False, scorable=False),
-        # Every facet value of the document in one column (see encode_facets): the facet
-        # arrays are built from it in one pass, not one postings lookup per value.
+        # Every single facet value of the document and its id in one column (see
+        # encode_facets): the facet arrays and the id -> document number map of the side
+        # store are built from it in one pass, not one postings lookup per value.
         facetcol=COLUMN(VarBytesColumn()),
     )
 
 
 def query_schema() -> Schema:
     """The schema the query parser reads field names against: the index's fields plus
-    :data:`ENTITY`, which names any of the entity facets."""
+    the entity facets and :data:`ENTITY`, which names any of them (answered from the side
+    store, not from Whoosh postings)."""
     schema = make_schema()
-    schema.add(ENTITY, KEYWORD(commas=True, lowercase=False))
+    for name in (*ENTITY_KINDS, ENTITY):
+        schema.add(name, KEYWORD(commas=True, lowercase=False))
     return schema
 
 
@@ -113,23 +115,17 @@ _NO_SEPS = str.maketrans({FACET_SEP: " ", VALUE_SEP: " "})
 
 
 def encode_facets(doc: dict) -> bytes:
-    """A document's facet values, in :data:`FACETS` order, as the bytes of ``facetcol``."""
-    def values(name):
-        raw = (doc.get(name) or "").translate(_NO_SEPS)
-        return [v for v in raw.split(",") if v] if name in ENTITY_KINDS else [raw] if raw else []
-
-    return FACET_SEP.join(VALUE_SEP.join(values(name)) for name in FACETS).encode("utf-8")
+    """A document's id and its :data:`SINGLE_FACETS` values, in that order, as the bytes
+    of ``facetcol``."""
+    parts = [(doc.get(name) or "").translate(_NO_SEPS) for name in (ID, *SINGLE_FACETS)]
+    return FACET_SEP.join(parts).encode("utf-8")
 
 
-def decode_facets(raw: bytes) -> list[list[str]]:
-    """The values of each facet (in :data:`FACETS` order) from ``facetcol`` bytes."""
-    return [part.split(VALUE_SEP) if part else []
-            for part in raw.decode("utf-8").split(FACET_SEP)]
-
-
-def _keywords(values) -> str:
-    # Commas separate values in a KEYWORD field, so a value never contains one.
-    return ",".join(v.replace(",", " ").strip() for v in values if v and v.strip())
+def decode_facets(raw: bytes) -> tuple[str, list[list[str]]]:
+    """``(id, the values of each single facet in SINGLE_FACETS order)`` from ``facetcol``
+    bytes."""
+    aid, *parts = raw.decode("utf-8").split(FACET_SEP)
+    return aid, [[part] if part else [] for part in parts]
 
 
 def to_document(article: Article) -> dict:
@@ -150,18 +146,8 @@ def to_document(article: Article) -> dict:
         doc["published"] = published
         doc["year"] = f"{published.year:04d}"
         doc["month"] = f"{published.year:04d}-{published.month:02d}"
-    for kind in ENTITY_KINDS:
-        value = _keywords(getattr(article.entities, kind))
-        if value:
-            doc[kind] = value
     doc["facetcol"] = encode_facets(doc)
     return doc
-
-
-def stored_entities(stored: dict) -> Entities:
-    """The entities of a document's stored fields."""
-    return Entities(**{kind: tuple(v for v in (stored.get(kind) or "").split(",") if v)
-                       for kind in ENTITY_KINDS})
 
 
 def stored_published(stored: dict) -> datetime | None:
@@ -170,10 +156,11 @@ def stored_published(stored: dict) -> datetime | None:
 
 
 def hit_from_stored(stored: dict, *, score: float = 0.0, snippet: str = "",
-                    title_html: str | None = None) -> Hit:
+                    title_html: str | None = None, entities: Entities = Entities()) -> Hit:
     """A plain :class:`Hit` from a document's stored fields.
 
     :param title_html: the highlighted headline; the escaped headline when ``None``
+    :param entities: the article's entities (from the side store: not stored in Whoosh)
     """
     from markupsafe import escape
 
@@ -188,5 +175,5 @@ def hit_from_stored(stored: dict, *, score: float = 0.0, snippet: str = "",
         url=stored.get("url"),
         score=float(score),
         snippet=snippet,
-        entities=stored_entities(stored),
+        entities=entities,
     )

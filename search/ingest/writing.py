@@ -21,6 +21,8 @@ from search.errors import IndexWriteError
 from search.schema import SCHEMA_VERSION
 from search.schema import make_schema
 from search.schema import to_document
+from search.sidestore import DONE
+from search.sidestore import SideStore
 
 # Whoosh's indexing buffer, in all (shared by the writer processes).
 WRITER_LIMITMB = 256
@@ -82,7 +84,8 @@ def write_generation(articles: Iterable, index_dir: str | os.PathLike, *,
                      procs: int = 1) -> Path:
     """Write already-enriched articles as a new generation of ``index_dir`` and make it
     live (no reading, no enrichment, no manifest): how tests and benchmarks build an
-    index of articles they made themselves.
+    index of articles they made themselves. Their entities go to the side store
+    (:mod:`search.sidestore`), every article's entity stage done.
 
     :param articles: :class:`~search.models.Article` objects, ids unique
     :param procs: Whoosh writer processes (``procs > 1`` writes one segment per process)
@@ -90,15 +93,25 @@ def write_generation(articles: Iterable, index_dir: str | os.PathLike, *,
     """
     gen, ix = create_generation(index_dir)
     words = vocabulary.Collector()
+    side = SideStore(gen)
     writer = open_writer(ix, procs)
     try:
+        rows = []
         for article in articles:
             words.add(article.title, article.body, article.caption)
             writer.add_document(**to_document(article))
+            rows.append((article.id, "", DONE, article.entities))
+            if len(rows) >= 1000:
+                side.add_texts(rows)
+                rows = []
+        side.add_texts(rows)
+        side.commit()
         vocabulary.save(gen, words.words())
         writer.commit()
     except BaseException:
         cancel(writer)
         raise
+    finally:
+        side.close()
     storage.switch(index_dir, gen)
     return gen

@@ -1,0 +1,210 @@
+"""The side store: what is known of each article after its text was indexed.
+
+Whoosh documents hold what the readers wrote and what is known at once (text, title,
+outlet, date, language, sources). Everything computed later, entities first (and,
+later, their resolution and the stories), lives here, beside the generation's Whoosh
+files, in ``GEN/derived.sqlite``: keyed by article id, so that filling in a fact never
+rewrites a Whoosh document, and the query side maps ids to document numbers when it
+opens a generation (DESIGN.md, Derived facts and the stages of indexing).
+
+Each article has a row as soon as its text is written: ``state`` says how far its
+later stages have got:
+
+* ``pending`` — its entities are still to be found (``ckey`` names its text in the
+  enrichment cache, so a resumed run finds work done before a kill);
+* ``done`` — its entities are in (possibly none);
+* ``na`` — no entity model applies (a language without one): counted as done.
+
+Every change takes the next value of a sequence, kept in the row (``seq``), so a
+reader catches up with :meth:`SideStore.changes_since` instead of reading it all again.
+Writes come from the one indexing process that holds the write lock; readers (the
+server) open it read-only (WAL: they never wait for the writer, nor it for them).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sqlite3
+from collections.abc import Iterable
+from dataclasses import dataclass
+from pathlib import Path
+
+from search.models import Entities
+
+FILE_NAME = "derived.sqlite"
+PENDING, DONE, NOT_APPLICABLE = "pending", "done", "na"
+_SCHEMA = (
+    "CREATE TABLE IF NOT EXISTS articles("
+    " id TEXT PRIMARY KEY,"
+    " ckey TEXT NOT NULL DEFAULT '',"
+    " state TEXT NOT NULL,"
+    " entities TEXT,"  # JSON {"person": [...], "org": [...], "place": [...]}, NULL unless done
+    " seq INTEGER NOT NULL)",
+    "CREATE INDEX IF NOT EXISTS articles_seq ON articles(seq)",
+    "CREATE INDEX IF NOT EXISTS articles_state ON articles(state)",
+    # Rows deleted since (an article removed from the index), for readers catching up.
+    "CREATE TABLE IF NOT EXISTS gone(id TEXT PRIMARY KEY, seq INTEGER NOT NULL)",
+    "CREATE TABLE IF NOT EXISTS meta(key TEXT PRIMARY KEY, value INTEGER NOT NULL)",
+)
+
+
+@dataclass(frozen=True)
+class Change:
+    """One article's row as a reader sees it.
+
+    :param entities: its entities when ``state`` is ``done``; empty otherwise
+    :param state: :data:`PENDING`, :data:`DONE`, :data:`NOT_APPLICABLE`, or ``None`` when
+        the article left the store (removed from the index)
+    """
+
+    id: str
+    state: str | None
+    entities: Entities = Entities()
+
+
+@dataclass(frozen=True)
+class StageCounts:
+    """How far the entity stage has got over the articles of the store."""
+
+    done: int
+    pending: int
+
+
+def path_of(gen: str | os.PathLike) -> Path:
+    """The side store file of generation folder ``gen``."""
+    return Path(gen) / FILE_NAME
+
+
+def _encode(entities: Entities) -> str:
+    return json.dumps(entities.as_dict(), ensure_ascii=False, separators=(",", ":"))
+
+
+def _decode(raw: str | None) -> Entities:
+    if not raw:
+        return Entities()
+    found = json.loads(raw)
+    return Entities(**{k: tuple(found.get(k) or ()) for k in ("person", "org", "place")})
+
+
+class SideStore:
+    """The side store of one generation.
+
+    :param gen: the generation's folder
+    :param readonly: open for reading only (the server); the file must exist then
+    :raises FileNotFoundError: when ``readonly`` and the generation has no side store
+    """
+
+    def __init__(self, gen: str | os.PathLike, *, readonly: bool = False):
+        path = path_of(gen)
+        self.readonly = readonly
+        if readonly:
+            if not path.exists():
+                raise FileNotFoundError(str(path))
+            self.db = sqlite3.connect(f"{path.as_uri()}?mode=ro", uri=True, timeout=30,
+                                      check_same_thread=False)
+        else:
+            self.db = sqlite3.connect(path, timeout=30)
+            self.db.execute("PRAGMA journal_mode=WAL")
+            # A lost write after a crash costs work done again, never a wrong answer:
+            # the enrichment cache still has the entities, the state says pending.
+            self.db.execute("PRAGMA synchronous=NORMAL")
+            for statement in _SCHEMA:
+                self.db.execute(statement)
+            self.db.commit()
+        self._seq = None
+
+    # -- writing (the indexing process) -------------------------------------------
+
+    def _next(self, n: int) -> int:
+        """Reserve ``n`` sequence numbers; the first of them."""
+        if self._seq is None:
+            row = self.db.execute("SELECT value FROM meta WHERE key = 'seq'").fetchone()
+            self._seq = row[0] if row else 0
+        first = self._seq + 1
+        self._seq += n
+        self.db.execute("INSERT OR REPLACE INTO meta VALUES ('seq', ?)", (self._seq,))
+        return first
+
+    def add_texts(self, rows: Iterable[tuple[str, str, str, Entities | None]]) -> None:
+        """Record articles whose text was just written: ``(id, cache key, state,
+        entities)``, entities given when ``state`` is :data:`DONE`. Not committed.
+        An article written again starts over from the state given."""
+        rows = list(rows)
+        if not rows:
+            return
+        seq = self._next(len(rows))
+        self.db.executemany(
+            "INSERT OR REPLACE INTO articles(id, ckey, state, entities, seq) VALUES (?,?,?,?,?)",
+            [(aid, ckey, state, _encode(ents) if state == DONE and ents is not None else None,
+              seq + i) for i, (aid, ckey, state, ents) in enumerate(rows)])
+        self.db.executemany("DELETE FROM gone WHERE id = ?", [(r[0],) for r in rows])
+
+    def set_entities(self, rows: Iterable[tuple[str, Entities]]) -> int:
+        """Fill in the entities of pending articles: ``(id, entities)``. An id no longer
+        in the store (removed meanwhile) is ignored. Not committed.
+
+        :returns: the rows updated
+        """
+        rows = list(rows)
+        if not rows:
+            return 0
+        seq = self._next(len(rows))
+        cur = self.db.executemany(
+            "UPDATE articles SET state = ?, entities = ?, seq = ? WHERE id = ?",
+            [(DONE, _encode(ents), seq + i, aid) for i, (aid, ents) in enumerate(rows)])
+        return cur.rowcount
+
+    def remove(self, ids: Iterable[str]) -> None:
+        """Forget articles removed from the index. Not committed."""
+        ids = list(ids)
+        if not ids:
+            return
+        seq = self._next(len(ids))
+        self.db.executemany("DELETE FROM articles WHERE id = ?", [(i,) for i in ids])
+        self.db.executemany("INSERT OR REPLACE INTO gone VALUES (?, ?)",
+                            [(aid, seq + i) for i, aid in enumerate(ids)])
+
+    def pending(self, limit: int | None = None) -> list[tuple[str, str]]:
+        """``(id, cache key)`` of articles whose entities are still to be found, oldest
+        write first."""
+        sql = "SELECT id, ckey FROM articles WHERE state = ? ORDER BY seq"
+        if limit is not None:
+            sql += f" LIMIT {int(limit)}"
+        return [tuple(r) for r in self.db.execute(sql, (PENDING,))]
+
+    def commit(self) -> None:
+        self.db.commit()
+
+    # -- reading (the server, info) -----------------------------------------------
+
+    def counts(self) -> StageCounts:
+        """Articles done (not applicable included) and pending in the entity stage."""
+        found = dict(self.db.execute("SELECT state, COUNT(*) FROM articles GROUP BY state"))
+        pending = found.pop(PENDING, 0)
+        return StageCounts(done=sum(found.values()), pending=pending)
+
+    def sequence(self) -> int:
+        """The sequence number of the last change committed (0: none yet)."""
+        row = self.db.execute("SELECT value FROM meta WHERE key = 'seq'").fetchone()
+        return row[0] if row else 0
+
+    def changes_since(self, seq: int = 0) -> tuple[int, list[Change]]:
+        """Every article changed after sequence number ``seq`` (0: all), read in one
+        transaction: ``(the sequence reached, changes)``. Pass the sequence reached
+        next time to read only what changed since."""
+        with self.db:  # one read transaction: the rows and the sequence agree
+            self.db.execute("BEGIN")
+            reached = self.sequence()
+            rows = self.db.execute(
+                "SELECT id, state, entities FROM articles WHERE seq > ? AND seq <= ?",
+                (seq, reached)).fetchall()
+            gone = self.db.execute("SELECT id FROM gone WHERE seq > ? AND seq <= ?",
+                                   (seq, reached)).fetchall() if seq else []
+        out = [Change(aid, state, _decode(raw) if state == DONE else Entities())
+               for aid, state, raw in rows]
+        out += [Change(aid, None) for (aid,) in gone]
+        return reached, out
+
+    def close(self) -> None:
+        self.db.close()
