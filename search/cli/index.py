@@ -81,18 +81,40 @@ def _cluster(given: str | None, processes: int | None) -> str:
 
 @contextlib.contextmanager
 def _progress_bar(quiet: bool):
-    """A progress callback drawing a tqdm bar on stderr (none when quiet or not a TTY)."""
+    """A progress callback drawing tqdm bars on stderr (none when quiet or not a TTY):
+    the text stage's (articles written, how many searchable), then the entity stage's
+    (articles whose entities are in, of those waiting)."""
     if quiet or not sys.stderr.isatty():
         yield None
         return
     from tqdm import tqdm
 
-    with tqdm(unit=" articles", file=sys.stderr, dynamic_ncols=True, leave=False) as bar:
-        def progress(p):
-            bar.set_postfix_str(f"files {p.files_done}/{p.files_total}", refresh=False)
-            bar.update(p.articles - bar.n)
+    bars = {}
 
+    def progress(p):
+        if p.stage == "text":
+            bar = bars.get("text")
+            if bar is None:
+                bar = bars["text"] = tqdm(desc="text", unit=" articles", file=sys.stderr,
+                                          dynamic_ncols=True, leave=False)
+            bar.set_postfix_str(f"files {p.files_done}/{p.files_total}, searchable "
+                                f"{p.committed:,}, entities {p.entities_done:,}", refresh=False)
+            bar.update(p.articles - bar.n)
+            return
+        bar = bars.get("entities")
+        if bar is None:
+            if "text" in bars:
+                bars.pop("text").close()
+            bar = bars["entities"] = tqdm(desc="entities", unit=" articles", file=sys.stderr,
+                                          dynamic_ncols=True, leave=False)
+        bar.total = p.entities_total
+        bar.update(p.entities_done - bar.n)
+
+    try:
         yield progress
+    finally:
+        for bar in bars.values():
+            bar.close()
 
 
 def _n(count: int, noun: str) -> str:
@@ -106,8 +128,15 @@ def _print_summary(result, verbose: bool) -> None:
         f"{result.removed:,} removed ({_n(result.files_removed, 'file')} gone); "
         f"skipped {len(result.skipped):,}"
         + (f"; {len(result.warnings):,} indexed with warnings." if result.warnings else "."))
-    if result.enriched:
-        click.echo(f"Enriched {_n(result.enriched, 'article')} {result.enriched_where}.")
+    if result.commits:
+        click.echo(f"Searchable by text after {result.text_seconds:.1f} s "
+                   f"({_n(result.commits, 'commit')}).")
+    if result.enriched or result.entities_from_cache:
+        click.echo(f"Entities: NER ran on {_n(result.enriched, 'article')} "
+                   f"{result.enriched_where}; {result.entities_from_cache:,} from the cache.")
+    if result.entities_pending:
+        click.echo(f"{_n(result.entities_pending, 'article')} still wait for entities: "
+                   f"run the same command again to find them.")
     if result.generation:
         click.echo(f"The index holds {_n(result.articles_total, 'article')} "
                    f"({result.generation}, {result.seconds:.1f} s).")

@@ -200,8 +200,9 @@ class ClusterBatches(OrderedBatches):
         except CancelledError as e:
             # The client lost the scheduler (or it cancelled the work): nothing to re-run on.
             raise ClusterError(f"Lost the Dask cluster {self.spec} mid-run ({_oneline(e)}); "
-                               f"nothing was committed. Check the scheduler and run "
-                               f"again.") from e
+                               f"the text committed so far stays searchable. Check the "
+                               f"scheduler and run the same command again: it goes on "
+                               f"where this run stopped.") from e
         self.workers[worker] += len(results)
         return results
 

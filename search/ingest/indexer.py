@@ -1,13 +1,28 @@
-"""Build and update the index: files -> articles -> enrichment -> Whoosh documents.
+"""Build and update the index: files -> articles -> Whoosh documents, then entities.
+
+Indexing runs in stages (DESIGN.md, Derived facts and the stages of indexing):
+
+1. **text** — the main process reads, cleans, detects the language and writes Whoosh
+   documents (text, title, outlet, date, language, sources), committing every
+   ``COMMIT_SECONDS``: what is committed is searchable while the run goes on;
+2. **entities** — NER runs behind, in worker processes at low CPU priority
+   (:mod:`search.ingest.workers`) or on a Dask cluster (:mod:`search.ingest.cluster`),
+   and its results go to the generation's side store (:mod:`search.sidestore`), never
+   into Whoosh documents. The run ends once every entity is in.
 
 An update writes into the live generation and reads only the files that are new or
-changed since the generation's manifest saw them (:mod:`search.ingest.manifest`); files gone
-from under the given paths take their source keys out of the index. A rebuild writes a
-new generation beside the live one and switches ``current`` only once it is committed,
-so a crash or Ctrl-C leaves the old index live. Either way the main process reads,
-cleans, looks up the enrichment cache (:mod:`search.ingest.enrich.cache`) and writes Whoosh,
-while uncached articles are enriched by worker processes (:mod:`search.ingest.workers`)
-or, with ``cluster``, on a Dask cluster (:mod:`search.ingest.cluster`).
+changed since the generation's manifest saw them (:mod:`search.ingest.manifest`); files
+gone from under the given paths take their source keys out of the index. A first build
+goes live at its first commit. A rebuild writes a new generation beside the live one and
+switches ``current`` only once every article it read is committed, so a crash or Ctrl-C
+leaves the old index live (the next run removes the unfinished generation).
+
+Nothing is lost and nothing is done twice across a kill: a file is recorded in the
+manifest only once its articles are committed (the next run reads the rest), an
+article's entities are put in the enrichment cache (:mod:`search.ingest.enrich.cache`,
+by text) before the side store, and the side store says which articles still wait for
+them, so the next run finishes the entity stage without running NER again on anything
+already done.
 
 Articles are keyed by id (``update_document`` on the unique ``id`` field): two records
 with one id are one document listing both sources, within a run and across runs.
@@ -15,6 +30,7 @@ with one id are one document listing both sources, within a run and across runs.
 
 from __future__ import annotations
 
+import collections
 import os
 import shutil
 import sqlite3
@@ -44,25 +60,66 @@ from search.ingest.workers import Batches
 from search.ingest.workers import OrderedBatches
 from search.ingest.workers import make_enricher
 from search.models import Article
+from search.models import Entities
 from search.models import source_key
 from search.schema import ID
 from search.schema import SCHEMA_VERSION
 from search.schema import SOURCES
 from search.schema import to_document
+from search.sidestore import DONE
+from search.sidestore import NOT_APPLICABLE
+from search.sidestore import PENDING
+from search.sidestore import SideStore
 
-# Articles per enrichment batch: large enough to amortise the trip to a worker,
-# small enough that the first results come back quickly (MEASURED.md: 16-256 is flat).
+# Articles per NER batch: large enough to amortise the trip to a worker, small enough
+# that the first results come back quickly (MEASURED.md: 16-256 is flat). Also how
+# often the text stage looks at the clock for a commit and at finished NER batches.
 BATCH_SIZE = 16
+# Articles waiting for NER kept in memory; past this the text stage goes on without
+# them and the entity stage reads them back from the committed index (their side-store
+# rows say which), so memory stays bounded however far NER falls behind.
+QUEUED_ARTICLES = 2000
+# The side store is committed at most this often while entities come in (readers
+# see them then).
+SIDE_COMMIT_SECONDS = 1.0
 MISSING_PATH = "no such file or folder"
 
 
 @dataclass(frozen=True)
 class Progress:
-    """How far a run has got, passed to the ``progress`` callback."""
+    """How far a run has got, passed to the ``progress`` callback.
+
+    :param articles: articles written (text stage) in this run
+    :param committed: of those, committed: searchable
+    :param entities_done: articles whose entities came in during this run
+    :param entities_total: articles of the index waiting for entities at some point of
+        this run (grows while the text stage finds more)
+    :param stage: ``"text"`` while files are read, then ``"entities"``
+    """
 
     articles: int
     files_done: int
     files_total: int
+    committed: int = 0
+    entities_done: int = 0
+    entities_total: int = 0
+    stage: str = "text"
+
+
+@dataclass(frozen=True)
+class Commit:
+    """A commit of the text stage, passed to the ``on_commit`` callback.
+
+    :param generation: the generation committed to
+    :param committed: articles of this run committed so far
+    :param live: whether the generation is live (readers see the commit)
+    :param final: whether it is the text stage's last commit
+    """
+
+    generation: Path
+    committed: int
+    live: bool
+    final: bool
 
 
 @dataclass
@@ -74,11 +131,16 @@ class IndexReport:
     :param removed: articles deleted because every file that held them is gone
     :param skipped: the files and records that could not be read, with the reason
     :param warnings: the records (or files) indexed all the same with something changed
-        in them (bytes replaced, a row cut short), each with what
+        in them (bytes replaced, a row cut short, entities not found), each with what
     :param articles_total: documents in the index after the run
-    :param enriched: articles that went through language detection and NER (cache misses)
+    :param enriched: articles NER ran on in this run (not found in the enrichment cache)
+    :param entities_from_cache: articles whose entities came from the cache
+    :param languages_detected: articles whose language was detected (cache misses)
+    :param commits: commits of the text stage
+    :param text_seconds: seconds until every article read was committed (searchable)
+    :param entities_pending: articles still waiting for entities when the run ended
     :param missing_paths: given paths that do not exist
-    :param enriched_where: where the cache misses were enriched, in words
+    :param enriched_where: where NER ran, in words
     :param cluster_workers: with a cluster, the articles each Dask worker enriched (by
         the worker's address, as the worker gave it)
     """
@@ -91,6 +153,11 @@ class IndexReport:
     articles_total: int = 0
     records_read: int = 0
     enriched: int = 0
+    entities_from_cache: int = 0
+    languages_detected: int = 0
+    commits: int = 0
+    text_seconds: float = 0.0
+    entities_pending: int = 0
     files_read: int = 0
     files_unchanged: int = 0
     files_removed: int = 0
@@ -115,31 +182,34 @@ class FileRead:
     """What reading one file gave this run.
 
     :param stat: the file's ``os.stat`` when it was listed (recorded in the manifest)
-    :param keys: source key -> article id of each record read (a record whose enrichment
-        fails later is taken out again)
+    :param keys: source key -> article id of each record read
     :param errors: the file's own errors and its records'
     :param whole: ``False`` when the file failed as a whole (unreadable, truncated
         archive): it keeps what it gave before, and is not recorded as read
+    :param done: whether every record was read (the file is finished)
+    :param new: whether the manifest did not know the file before this run (such a file
+        is recorded at the first commit after it is finished; a file read again only at
+        the end, once its stale keys are dealt with)
     """
 
     stat: os.stat_result
     keys: dict[str, str] = field(default_factory=dict)
     errors: list[ArticleReadError] = field(default_factory=list)
     whole: bool = True
+    done: bool = False
+    new: bool = True
+    recorded: bool = False
 
 
-@dataclass
-class Pending:
-    """An article read and cleaned, on its way through enrichment to the writer.
+@dataclass(frozen=True)
+class NerTask:
+    """An article sent to NER: where its result goes and whom to name if it fails."""
 
-    :param cached: its ``(lang, entities)`` from the enrichment cache, ``None`` to enrich
-    """
-
-    article: Article
+    id: str
     cache_key: str
-    cached: tuple | None
-    key: str
-    path: str
+    lang: str
+    source: str
+    record: int | None
 
 
 @dataclass(frozen=True)
@@ -162,26 +232,31 @@ def index_paths(paths: Iterable[str | os.PathLike], index_dir: str | os.PathLike
                 cluster: str | None = None,
                 progress: Callable[[Progress], None] | None = None,
                 report: Callable[[ArticleReadError], None] | None = None,
+                on_commit: Callable[[Commit], None] | None = None,
                 settings: Settings = DEFAULT_SETTINGS) -> IndexReport:
     """Index the files under ``paths`` into ``index_dir``: update the live generation,
-    or with ``rebuild`` build a new one and switch to it.
+    or with ``rebuild`` build a new one and switch to it; then find the entities of every
+    article still without them.
 
     :param paths: files and folders (archives and compressed files are read inside)
     :param index_dir: the index directory (created when missing)
     :param rebuild: read everything again into a new generation
     :param outlet: outlet name for articles whose metadata and URL name none
-    :param processes: enrichment workers (setting ``NER_PROCESSES`` when ``None``)
+    :param processes: NER workers (setting ``NER_PROCESSES`` when ``None``)
     :param model: spaCy model for NER (setting ``NER_MODEL`` when ``None``)
-    :param cluster: a Dask scheduler address or ``local:N`` to enrich on instead of the
+    :param cluster: a Dask scheduler address or ``local:N`` to run NER on instead of the
         local pool (setting ``CLUSTER`` when ``None``; empty: the local pool)
-    :param progress: called as the run advances; an exception from it aborts the run
-        and leaves the index as it was
+    :param progress: called as the run advances; an exception from it aborts the run:
+        what was committed stays (a rebuild's new generation is not switched to)
     :param report: called with each :class:`ArticleReadError` as it happens
+    :param on_commit: called after each commit of the text stage (in this thread: the
+        index is readable at that commit while it runs)
     :param settings: ``NER_PROCESSES``, ``NER_MODEL``, ``CLUSTER``, ``CLUSTER_TIMEOUT``,
-        ``LOCK_TIMEOUT`` and the input size
-        limits (``MAX_RECORD_BYTES``, ``MAX_MEMBER_BYTES``, ``MAX_FILE_BYTES``), built at the edge
+        ``COMMIT_SECONDS``, ``LOCK_TIMEOUT`` and the input size limits
+        (``MAX_RECORD_BYTES``, ``MAX_MEMBER_BYTES``, ``MAX_FILE_BYTES``), built at the edge
     :raises IndexBusyError: when another run holds the write lock past ``LOCK_TIMEOUT``
-    :raises ClusterError: when the cluster cannot be reached or is lost (nothing committed)
+    :raises ClusterError: when the cluster cannot be reached or is lost (the text
+        committed stays; the entities still to find are found by the next run)
     :raises ConfigError: when ``cluster`` is neither an address nor ``local:N``
     """
     from whoosh import index as whoosh_index
@@ -214,14 +289,14 @@ def index_paths(paths: Iterable[str | os.PathLike], index_dir: str | os.PathLike
                    processes=settings["NER_PROCESSES"] if processes is None else processes,
                    model=model or settings["NER_MODEL"], progress=progress, report=report,
                    limits=Limits.from_settings(settings), cluster=cluster,
-                   cluster_timeout=settings["CLUSTER_TIMEOUT"])
+                   cluster_timeout=settings["CLUSTER_TIMEOUT"], on_commit=on_commit,
+                   commit_seconds=settings["COMMIT_SECONDS"], started=started,
+                   live_at_start=live is not None)
         run.execute(paths)
-        if fresh and result.records_read == 0:
-            # Nothing read: never replace the live index with an empty one.
+        if fresh and not run.committed_any:
+            # Nothing written: never replace the live index with an empty one.
             shutil.rmtree(gen, ignore_errors=True)
             gen = live
-        elif fresh:
-            storage.switch(index_dir, gen)
         if gen is not None:
             result.articles_total = whoosh_index.open_dir(str(gen)).doc_count()
             result.generation = gen.name
@@ -230,15 +305,22 @@ def index_paths(paths: Iterable[str | os.PathLike], index_dir: str | os.PathLike
 
 
 class _Run:
-    """One run's state: what to read, what each article's sources are, what was written."""
+    """One run's state: what to read, what each article's sources are, what was written,
+    and the articles on their way to NER."""
 
     def __init__(self, ix, gen: Path, index_dir: Path, fresh: bool, result: IndexReport,
                  *, outlet, processes, model, progress, report, limits: Limits,
-                 cluster: str = "", cluster_timeout: float = 10.0):
+                 cluster: str = "", cluster_timeout: float = 10.0, on_commit=None,
+                 commit_seconds: float = 30.0, started: float = 0.0,
+                 live_at_start: bool = True):
         self.ix, self.gen, self.index_dir, self.fresh = ix, gen, index_dir, fresh
         self.result, self.outlet, self.processes, self.model = result, outlet, processes, model
         self.progress, self.report, self.limits = progress, report, limits
         self.cluster, self.cluster_timeout = cluster, cluster_timeout
+        self.on_commit, self.commit_seconds, self.started = on_commit, commit_seconds, started
+        # A first build goes live at its first commit; a rebuild once its text is all in.
+        self.live = not fresh
+        self.switch_early = fresh and not live_at_start
         self.files: dict[str, FileRead] = {}   # what each file read in this run gave
         self.stale: dict[str, StaleKey] = {}   # source keys of files re-read or gone
         self.run_sources: dict[str, list[str]] = {}  # id -> its source keys read in this run
@@ -248,6 +330,21 @@ class _Run:
         self.late: dict = {}                   # id -> article read again after its write
         self.words = vocabulary.Collector()    # unstemmed words of the articles written
         self.files_done = self.files_total = 0
+        self.committed = 0                     # articles of this run committed
+        self.committed_any = False
+        self.last_commit = time.monotonic()
+        self.side_rows: list = []              # side-store rows of the open writer's articles
+        self.new_cache: list = []              # (key, lang, entities) not yet in the cache
+        # The entity stage: articles waiting for NER (in memory up to QUEUED_ARTICLES),
+        # the ids queued or sent, whether some wait only in the side store.
+        self.ner_queue: collections.deque[tuple[NerTask, Article]] = collections.deque()
+        self.ner_ids: set[str] = set()
+        self.spilled = False
+        self.entities_done = 0
+        self.entities_total = 0
+        self.side_committed = time.monotonic()
+        self.writer = self.searcher = self.side = self.cache = self.batches = None
+        self.procs = 1
 
     def _error(self, e: ArticleReadError) -> None:
         (self.result.warnings if e.warning else self.result.skipped).append(e)
@@ -256,14 +353,21 @@ class _Run:
         if self.report:
             self.report(e)
 
-    def _tick(self) -> None:
+    def _tick(self, stage: str = "text") -> None:
         if self.progress:
-            self.progress(Progress(len(self.written), self.files_done, self.files_total))
+            self.progress(Progress(len(self.written), self.files_done, self.files_total,
+                                   self.committed, self.entities_done, self.entities_total,
+                                   stage))
 
     def execute(self, paths: list[str]) -> None:
         from search.ingest.readers import discover
 
         manifest = Manifest(self.gen)
+        self.side = SideStore(self.gen)
+        self.cache = EnrichCache(self.index_dir)
+        local = make_enricher(self.model)
+        self.version = local.version
+        self.batches = self._batches(local)
         try:
             files = list(discover(paths, self._error))
             known = {} if self.fresh else manifest.files()
@@ -281,83 +385,94 @@ class _Run:
                     for e in state.errors:
                         (self.result.warnings if e.warning else self.result.skipped).append(e)
                 else:
-                    to_read.append((f, st))  # (path, stat)
+                    to_read.append((f, st, str(f) not in known))  # (path, stat, new)
             roots = [str(Path(p).resolve()) for p in paths]
             present = {str(f) for f in files}
             gone = [p for p in known if p not in present and under(p, roots)]
-            for p in [str(f) for f, _ in to_read if str(f) in known] + gone:
+            for p in [str(f) for f, _, _ in to_read if str(f) in known] + gone:
                 for key, aid in manifest.keys_of(p).items():
                     self.stale[key] = StaleKey(aid, p)
             self.result.files_removed = len(gone)
             self.files_total = len(to_read)
             if to_read or gone or self.fresh:
-                self._write(to_read, gone, manifest)
+                self._text_stage(to_read, gone, manifest)
+            self.result.text_seconds = time.perf_counter() - self.started
+            if self.live:
+                self._entity_stage()
         finally:
+            self.result.enriched_where = self.batches.where()
+            if isinstance(self.batches, ClusterBatches):
+                self.result.cluster_workers = dict(self.batches.workers)
+            self.batches.close()
+            self.cache.close()
+            with _quietly():
+                self.result.entities_pending = self.side.counts().pending
+            self.side.close()
             manifest.close()
 
-    def _write(self, to_read, gone, manifest: Manifest) -> None:
-        searcher = None if self.fresh else self.ix.searcher()
-        writer = writing.open_writer(self.ix, writing.writer_procs(
-            fresh=self.fresh, input_bytes=sum(st.st_size for _, st in to_read)))
-        cache = EnrichCache(self.index_dir)
-        local = make_enricher(self.model)
-        batches = self._batches(local)
+    # -- the text stage ----------------------------------------------------------
+
+    def _text_stage(self, to_read, gone, manifest: Manifest) -> None:
+        self.procs = writing.writer_procs(fresh=self.fresh,
+                                          input_bytes=sum(st.st_size for _, st, _ in to_read))
+        self.searcher = None if self.fresh else self.ix.searcher()
+        self.writer = writing.open_writer(self.ix, self.procs)
         try:
-            self._read_all(to_read, writer, cache, local.version, batches, searcher)
-            restore = self._drop_stale(writer, searcher)
-            # The words before the commit: a reader of the commit always has them.
-            vocabulary.save(self.gen, self.words.words())
-            writer.commit()
+            self._read_all(to_read, manifest)
+            restore = self._drop_stale()
+            self._commit(manifest, final=True)
         except BaseException:
-            writing.cancel(writer)
+            if self.writer is not None:
+                writing.cancel(self.writer)
             raise
         finally:
-            self.result.enriched_where = batches.where()
-            if isinstance(batches, ClusterBatches):
-                self.result.cluster_workers = dict(batches.workers)
-            batches.close()
-            cache.close()
-            if searcher is not None:
-                searcher.close()
-        if self.fresh:
-            writing.check_complete(self.ix, len(self.written))
+            if self.searcher is not None:
+                self.searcher.close()
         # Whoosh first, the manifest second: a crash between only means re-reading.
         if self.late or restore:
             self._second_pass(restore)
+        if self.fresh and self.committed_any and not self.live:
+            storage.switch(self.index_dir, self.gen)  # a rebuild: all its text is in
+            self.live = True
         for p in gone:
             manifest.forget(p)
         for path, read in self.files.items():
-            record_errors = [e for e in read.errors
-                             if e.path != path or e.line is not None or e.warning]
-            try:
-                if read.whole:
-                    manifest.record(path, read.stat.st_size, read.stat.st_mtime_ns, read.keys,
-                                    record_errors)
-                else:
-                    old = {k: s.article_id for k, s in self.stale.items() if s.path == path}
-                    if read.keys or old:
-                        manifest.record(path, -1, -1, {**old, **read.keys})
-            except (sqlite3.Error, ValueError, UnicodeError) as e:
-                # Whoosh is committed: never raise now. Unrecorded, the file is read
-                # again next run (which rewrites the same documents).
-                manifest.forget(path)
-                self._error(ArticleReadError(path, f"indexed, but could not be recorded in "
-                                                   f"the manifest ({e}); it will be read again"))
+            self._record(manifest, path, read)
         manifest.commit()
 
+    def _record(self, manifest: Manifest, path: str, read: FileRead) -> None:
+        """Put a finished file in the manifest (its articles are committed)."""
+        record_errors = [e for e in read.errors
+                         if e.path != path or e.line is not None or e.warning]
+        try:
+            if read.whole:
+                manifest.record(path, read.stat.st_size, read.stat.st_mtime_ns, read.keys,
+                                record_errors)
+            else:
+                old = {k: s.article_id for k, s in self.stale.items() if s.path == path}
+                if read.keys or old:
+                    manifest.record(path, -1, -1, {**old, **read.keys})
+            read.recorded = True
+        except (sqlite3.Error, ValueError, UnicodeError) as e:
+            # Whoosh is committed: never raise now. Unrecorded, the file is read
+            # again next run (which rewrites the same documents).
+            manifest.forget(path)
+            self._error(ArticleReadError(path, f"indexed, but could not be recorded in "
+                                               f"the manifest ({e}); it will be read again"))
+
     def _batches(self, local) -> OrderedBatches:
-        """The enrichment backend: the Dask cluster when one is given, else the local pool."""
+        """The NER backend: the Dask cluster when one is given, else the local pool."""
         if self.cluster:
             return ClusterBatches(self.cluster, self.model, timeout=self.cluster_timeout)
         return Batches(self.processes, self.model, local)
 
-    def _read_all(self, to_read, writer, cache, version, batches, searcher) -> None:
+    def _read_all(self, to_read, manifest: Manifest) -> None:
         from search.ingest.enrich.cleanup import clean
         from search.ingest.readers import read_file
 
-        pending: list[Pending] = []
-        for path, st in to_read:
-            read = self.files[str(path)] = FileRead(st)
+        n = 0
+        for path, st, new in to_read:
+            read = self.files[str(path)] = FileRead(st, new=new)
 
             def on_error(e, errors=read.errors):
                 errors.append(e)
@@ -367,8 +482,8 @@ class _Run:
                 key = source_key(raw.source, raw.record)
                 try:
                     article = clean(raw)
-                    ckey = cache_key(article, version)
-                    hit = cache.get(ckey)
+                    ckey = cache_key(article, self.version)
+                    hit = self.cache.get(ckey)
                 except Exception as e:  # noqa: BLE001 - one bad record must not cost the others
                     on_error(ArticleReadError(raw.source, f"could not clean this article "
                                                           f"({type(e).__name__}: {e}); skipped",
@@ -378,11 +493,10 @@ class _Run:
                 known = self.run_sources.setdefault(article.id, [])
                 if key not in known:
                     known.append(key)
-                pending.append(Pending(article, ckey, hit, key, str(path)))
-                if len(pending) >= BATCH_SIZE:
-                    self._submit(batches, pending)
-                    pending = []
-                    self._flush(batches.ready(), writer, cache, searcher)
+                self._write(article, ckey, hit, on_error)
+                n += 1
+                if n % BATCH_SIZE == 0:
+                    self._between_batches(manifest)
             self.result.records_read += len(read.keys)
             self.result.files_read += 1
             # A whole-file failure (unreadable, truncated archive) keeps what the file
@@ -390,68 +504,116 @@ class _Run:
             # is about something that was indexed all the same: never a failure.
             read.whole = not any(e.line is None and e.path == str(path) and not e.warning
                                  for e in read.errors)
+            read.done = True
             self.files_done += 1
             self._tick()
-        if pending:
-            self._submit(batches, pending)
-        self._flush(batches.drain(), writer, cache, searcher)
+        self._flush_cache()
 
-    @staticmethod
-    def _submit(batches: OrderedBatches, items: list[Pending]) -> None:
-        batches.submit(items, [p.article for p in items if p.cached is None])
-
-    def _flush(self, finished, writer, cache, searcher) -> None:
+    def _write(self, article: Article, ckey: str, hit, on_error) -> None:
+        """Write one cleaned article's text; queue it for NER when it needs entities."""
+        from search.ingest.enrich.entities import NER_LANGUAGES
+        from search.ingest.enrich.language import detect_language
         from search.ingest.enrich.pipeline import apply
+        from search.ingest.enrich.pipeline import joined_text
 
-        for items, results in finished:
-            fresh_results = iter(results)
-            new_cache = []
-            for p in items:
-                found = p.cached
-                if found is None:
-                    found = next(fresh_results)
-                    if isinstance(found, BaseException):
-                        self._drop_failed(p, found)
-                        continue
-                    new_cache.append((p.cache_key, *found))
-                lang, entities = found
-                article = apply(p.article, lang, entities, default_outlet=self.outlet)
-                self.words.add(article.title, article.body, article.caption)
-                if article.id in self.written:
-                    # Whoosh cannot delete a document added by the same writer, so a
-                    # second record of one article is written after the commit.
-                    self.late[article.id] = article
-                    continue
-                doc = to_document(article.replace(sources=tuple(self._sources(article.id,
-                                                                             searcher))))
-                if self.fresh:
-                    writer.add_document(**doc)  # no earlier copy to delete: faster
-                else:
-                    writer.update_document(**doc)
-                self.written.add(article.id)
-            if new_cache:
-                cache.put_many(new_cache)
-                self.result.enriched += len(new_cache)
-            self.result.indexed = len(self.written)
-            self._tick()
+        if hit is not None:
+            lang, entities = hit
+            state = DONE
+            self.result.entities_from_cache += 1
+        else:
+            try:
+                lang = detect_language(joined_text(article))
+            except Exception as e:  # noqa: BLE001 - one bad record must not cost the others
+                lang = "und"
+                on_error(ArticleReadError(article.source, f"could not tell this article's "
+                                                          f"language ({type(e).__name__}: "
+                                                          f"{e}); indexed as undetermined",
+                                          article.record, warning=True))
+            self.result.languages_detected += 1
+            entities = Entities()
+            if lang in NER_LANGUAGES:
+                state = PENDING
+            else:
+                state = NOT_APPLICABLE
+                self.new_cache.append((ckey, lang, entities))
+        article = apply(article, lang, entities, default_outlet=self.outlet)
+        self.words.add(article.title, article.body, article.caption)
+        self.side_rows.append((article.id, ckey, state, entities))
+        if state == PENDING:
+            self._queue_ner(NerTask(article.id, ckey, lang, article.source, article.record),
+                            article)
+        if article.id in self.written:
+            # Whoosh cannot delete a document added by the same writer, so a second
+            # record of one article is written after the commit.
+            self.late[article.id] = article
+            return
+        doc = to_document(article.replace(sources=tuple(self._sources(article.id))))
+        if self.fresh:
+            self.writer.add_document(**doc)  # no earlier copy to delete: faster
+        else:
+            self.writer.update_document(**doc)
+        self.written.add(article.id)
+        self.result.indexed = len(self.written)
 
-    def _drop_failed(self, p: Pending, error: BaseException) -> None:
-        """Skip one article whose enrichment failed: out of its file's keys (so the
-        manifest does not claim it), reported with its file and record."""
-        read = self.files[p.path]
-        read.keys.pop(p.key, None)
-        sources = self.run_sources.get(p.article.id, [])
-        if p.key in sources:
-            sources.remove(p.key)
-        e = ArticleReadError(p.article.source, f"could not enrich this article "
-                                               f"({type(error).__name__}: {error}); skipped",
-                             p.article.record)
-        read.errors.append(e)
-        self._error(e)
+    def _flush_cache(self) -> None:
+        if self.new_cache:
+            self.cache.put_many(self.new_cache)
+            self.new_cache = []
 
-    def _sources(self, aid: str, searcher) -> list[str]:
+    def _between_batches(self, manifest: Manifest) -> None:
+        """Every BATCH_SIZE articles: take in finished NER batches, send more, commit
+        the text when it is time."""
+        self._flush_cache()
+        self._pump()
+        if time.monotonic() - self.last_commit >= self.commit_seconds:
+            self._commit(manifest, final=False)
+        self._tick()
+
+    def _commit(self, manifest: Manifest, final: bool) -> None:
+        """Commit the text written so far (side-store rows first, then Whoosh), record
+        the files it finished, and open the next writer unless ``final``."""
+        if self.writer is None:
+            return
+        self.side.add_texts(self.side_rows)
+        self.side_rows = []
+        self.side.commit()
+        # The words before the commit: a reader of the commit always has them.
+        vocabulary.save(self.gen, self.words.words())
+        self.words = vocabulary.Collector()
+        writer, self.writer = self.writer, None
+        writer.commit()
+        self.committed = len(self.written)
+        self.committed_any = self.committed_any or self.committed > 0
+        self.result.commits += 1
+        self.last_commit = time.monotonic()
+        if self.fresh:
+            writing.check_complete(self.ix, self.committed)
+        if self.switch_early and self.committed_any and not self.live:
+            storage.switch(self.index_dir, self.gen)  # a first build: live from now on
+            self.live = True
+        if not final:
+            # Files finished and committed are recorded now, so a killed run reads only
+            # the rest again. A file read again (or holding an article read twice) waits
+            # for the end, where its stale keys and second records are dealt with.
+            for path, read in self.files.items():
+                if read.done and read.new and not read.recorded and not any(
+                        aid in self.late for aid in read.keys.values()):
+                    self._record(manifest, path, read)
+            manifest.commit()
+        if self.on_commit:
+            self.on_commit(Commit(self.gen, self.committed, self.live, final))
+        if not final:
+            if self.searcher is not None:
+                # Stored sources are read at the commit just made (a commit may merge
+                # away the segments an older searcher reads).
+                self.searcher.close()
+                self.searcher = self.ix.searcher()
+            self.writer = writing.open_writer(self.ix, self.procs)
+
+    def _sources(self, aid: str) -> list[str]:
         """The article's sources: those still valid from before this run, then this run's."""
         if aid not in self.base:
+            searcher = self.searcher
             stored = searcher.document(**{ID: aid}) if searcher is not None else None
             before = list((stored or {}).get(SOURCES) or ())
             self.base[aid] = [s for s in before if s not in self.stale]
@@ -459,7 +621,7 @@ class _Run:
         base = self.base[aid]
         return base + [k for k in self.run_sources[aid] if k not in base]
 
-    def _drop_stale(self, writer, searcher) -> dict[str, list[str]]:
+    def _drop_stale(self) -> dict[str, list[str]]:
         """Take the keys of changed and gone files out of the articles not rewritten in
         this run (deleting those left with none); return the keys to put back into
         rewritten articles because their file failed to read this time."""
@@ -472,21 +634,24 @@ class _Run:
         kept = {k for k in moved if k not in read_again and self.stale[k].path in failed}
         restore: dict[str, list[str]] = {}
         final = moved - kept
+        removed = []
         for aid in dict.fromkeys(s.article_id for s in self.stale.values()):
             if aid in self.written:
                 back = [k for k in self.dropped.get(aid, ()) if k in kept]
                 if back:
                     restore[aid] = back
                 continue
-            stored = searcher.document(**{ID: aid}) if searcher is not None else None
+            stored = self.searcher.document(**{ID: aid}) if self.searcher is not None else None
             if stored is None:
                 continue
             sources = [s for s in stored.get(SOURCES) or () if s not in final]
             if not sources:
-                writer.delete_by_term(ID, aid)
+                self.writer.delete_by_term(ID, aid)
+                removed.append(aid)
                 self.result.removed += 1
             elif sources != list(stored.get(SOURCES) or ()):
-                writer.update_document(**{**stored, SOURCES: sources})
+                self.writer.update_document(**{**stored, SOURCES: sources})
+        self.side.remove(removed)
         return restore
 
     def _second_pass(self, restore: dict[str, list[str]]) -> None:
@@ -496,7 +661,7 @@ class _Run:
             docs = {aid: searcher.document(**{ID: aid}) for aid in restore if aid not in self.late}
         with writing.open_writer(self.ix) as writer:
             for aid, article in self.late.items():
-                sources = self._sources(aid, None)
+                sources = self._sources(aid)
                 sources += [k for k in restore.get(aid, ()) if k not in sources]
                 writer.update_document(**to_document(article.replace(sources=tuple(sources))))
             for aid, doc in docs.items():
@@ -504,3 +669,130 @@ class _Run:
                     sources = list(doc.get(SOURCES) or ())
                     writer.update_document(**{**doc, SOURCES: sources + [
                         k for k in restore[aid] if k not in sources]})
+
+    # -- the entity stage --------------------------------------------------------
+
+    def _queue_ner(self, task: NerTask, article: Article) -> None:
+        if task.id in self.ner_ids:
+            return
+        self.entities_total += 1
+        if self.spilled or len(self.ner_queue) >= QUEUED_ARTICLES:
+            # Read back from the index when the queue runs low (its row says pending).
+            self.spilled = True
+            return
+        self.ner_ids.add(task.id)
+        self.ner_queue.append((task, article))
+
+    def _pump(self) -> None:
+        """Send queued articles to NER while the backend has room; take in what came
+        back. Never waits: the text stage must not wait for NER."""
+        self._send()
+        for tasks, results in self.batches.ready():
+            self._entities_in(tasks, results)
+        self._commit_side()
+
+    def _send(self) -> None:
+        while self.ner_queue and len(self.batches.queue) < self.batches.limit:
+            batch = [self.ner_queue.popleft()
+                     for _ in range(min(BATCH_SIZE, len(self.ner_queue)))]
+            self.batches.submit([t for t, _ in batch], [a for _, a in batch])
+
+    def _entities_in(self, tasks: list[NerTask], results: list) -> None:
+        """Entities of a finished batch: into the cache first, then the side store."""
+        rows, new = [], []
+        for task, found in zip(tasks, results):
+            self.ner_ids.discard(task.id)
+            if isinstance(found, BaseException):
+                self._error(ArticleReadError(
+                    task.source, f"could not find this article's entities "
+                                 f"({type(found).__name__}: {found}); indexed without them",
+                    task.record, warning=True))
+                rows.append((task.id, Entities()))
+                continue
+            _, entities = found
+            new.append((task.cache_key, task.lang, entities))
+            rows.append((task.id, entities))
+        if new:
+            self.cache.put_many(new)
+            self.result.enriched += len(new)
+        self.side.set_entities(rows)
+        self.entities_done += len(rows)
+
+    def _commit_side(self, force: bool = False) -> None:
+        if force or time.monotonic() - self.side_committed >= SIDE_COMMIT_SECONDS:
+            self.side.commit()
+            self.side_committed = time.monotonic()
+
+    def _refill(self, searcher) -> None:
+        """Queue articles whose entities are pending in the side store but not in memory
+        (a killed run's, or this run's past :data:`QUEUED_ARTICLES`): their text is read
+        back from the index; those the enrichment cache already has are done at once."""
+        if len(self.ner_queue) >= QUEUED_ARTICLES // 2:
+            return
+        want = QUEUED_ARTICLES - len(self.ner_queue)
+        rows = [(aid, ckey) for aid, ckey in self.side.pending(limit=want + len(self.ner_ids))
+                if aid not in self.ner_ids][:want]
+        cached, gone = [], []
+        for aid, ckey in rows:
+            hit = self.cache.get(ckey) if ckey else None
+            if hit is not None:
+                cached.append((aid, hit[1]))
+                continue
+            stored = searcher.document(**{ID: aid})
+            if stored is None:
+                gone.append(aid)
+                continue
+            sources = tuple(stored.get(SOURCES) or ()) or (aid,)
+            article = Article(id=aid, source=sources[0], record=None,
+                              title=stored.get("title") or "", body=stored.get("body") or "",
+                              caption=stored.get("caption") or "",
+                              lang=stored.get("lang") or "und", sources=sources)
+            if not ckey:
+                ckey = cache_key(article, self.version)
+            if aid not in self.ner_ids:
+                self.entities_total += 1
+            self.ner_ids.add(aid)
+            self.ner_queue.append((NerTask(aid, ckey, article.lang, sources[0], None),
+                                   article))
+        if cached:
+            self.side.set_entities(cached)
+            self.result.entities_from_cache += len(cached)
+            self.entities_done += len(cached)
+            self.entities_total += len(cached)
+        self.side.remove(gone)
+        if len(rows) < want:
+            self.spilled = False
+
+    def _entity_stage(self) -> None:
+        """Find the entities of every article of the generation still waiting for them:
+        this run's queue first, then what only the side store remembers."""
+        self.spilled = True  # a killed run's pending articles are only in the side store
+        with self.ix.searcher() as searcher:
+            while True:
+                if self.spilled:
+                    self._refill(searcher)
+                self._send()
+                if not self.batches.queue:
+                    if self.spilled:
+                        continue
+                    break
+                for tasks, results in self.batches.drain():  # the oldest, waited for
+                    self._entities_in(tasks, results)
+                    break
+                for tasks, results in self.batches.ready():
+                    self._entities_in(tasks, results)
+                self._commit_side()
+                self._tick("entities")
+        self._commit_side(force=True)
+        self._tick("entities")
+
+
+class _quietly:
+    """Suppress errors of a last bookkeeping step in a ``finally`` (never hide the
+    original exception behind a second one)."""
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        return exc[0] is not None and issubclass(exc[0], Exception)

@@ -33,12 +33,22 @@ WAIT_POLL_SECONDS = 1.0
 # so that an article that kills its worker is found and skipped, not retried forever.
 MAX_RESTARTS = 2
 
+# Workers run at this CPU niceness: NER is the stage behind, so the text stage (the
+# main process and its Whoosh writers) and a server on the same machine come first,
+# and the workers take every cycle they leave (Linux: 10 gets ~10 % of a core that a
+# normal process wants, all of an idle one).
+WORKER_NICE = 10
+
 _worker_enricher = None
 _worker_error: BaseException | None = None
 
 
 def _init_worker(model: str | None, ner: bool) -> None:
     global _worker_enricher, _worker_error
+    try:
+        os.nice(WORKER_NICE)
+    except OSError:  # not allowed here: run at normal priority
+        pass
     # An initializer that raises makes the pool respawn workers forever: keep the
     # error and raise it from the first task instead, where the parent sees it.
     try:

@@ -15,13 +15,8 @@ from search.ingest.indexer import index_paths
 from search.models import source_key
 from tests.conftest import SEED_000
 from tests.conftest import SEED_004
+from tests.stored import stored_docs
 
-
-def stored_docs(index_dir: Path) -> dict[str, dict]:
-    """Every live document's stored fields, by id."""
-    ix = whoosh_index.open_dir(str(storage.current(index_dir)))
-    with ix.searcher() as s:
-        return {d["id"]: d for d in s.all_stored_fields()}
 
 
 def write_jsonl(path: Path, records: list[dict]) -> Path:

@@ -20,6 +20,11 @@ from search.models import Entities
 ENRICH_VERSION = "1"
 
 
+def joined_text(article: Article) -> str:
+    """The text language detection and NER read: title, caption and body."""
+    return _joined(article.title, article.caption, article.body)
+
+
 def _joined(*parts: str) -> str:
     return "\n\n".join(p for p in parts if p and p.strip())
 
@@ -55,14 +60,16 @@ class Enricher:
     def enrich(self, articles: list[Article]) -> list[tuple[str, Entities]]:
         """``(lang, entities)`` for each article, in order.
 
-        The language is read from title, caption and body; NER runs in one batch over
-        the articles in :data:`NER_LANGUAGES`, reading the whole text.
+        The language is read from title, caption and body, unless the article already
+        has one (the indexer detects it before the text is written, and sends only the
+        entity stage here); NER runs in one batch over the articles in
+        :data:`NER_LANGUAGES`, reading the whole text.
 
         :param articles: articles already through cleanup
         :raises ConfigError: when NER is wanted and the model cannot be loaded
         """
         texts = [_joined(a.title, a.caption, a.body) for a in articles]
-        langs = [detect_language(t) for t in texts]
+        langs = [a.lang if a.lang else detect_language(t) for a, t in zip(articles, texts)]
         entities = [Entities() for _ in articles]
         todo = [i for i, lang in enumerate(langs) if self.ner and lang in NER_LANGUAGES]
         if todo:
