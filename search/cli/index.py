@@ -32,10 +32,15 @@ SKIPPED_SHOWN = 10
               help="Enrich on a Dask cluster instead of local worker processes: a "
                    "scheduler address (tcp://HOST:8786), or local:N to start N worker "
                    "processes here (default: setting CLUSTER). Not with --processes.")
+@click.option("--text-only", is_flag=True,
+              help="Write the articles' text and stop: it is searchable at once, and the "
+                   "next `index` run without this flag finds the entities still missing "
+                   "(facet counts say they are partial meanwhile).")
 @click.option("--quiet", "-q", is_flag=True, help="No progress bar.")
 @click.option("--verbose", "-v", is_flag=True,
               help="List every skipped file and record, and every warning.")
-def index_command(paths, index_dir, rebuild, outlet, processes, cluster, quiet, verbose):
+def index_command(paths, index_dir, rebuild, outlet, processes, cluster, text_only, quiet,
+                  verbose):
     """Build or update the index from files and folders (archives are read inside).
 
     Only new and changed files are read; files gone from under PATHS are removed.
@@ -48,7 +53,7 @@ def index_command(paths, index_dir, rebuild, outlet, processes, cluster, quiet, 
     with _progress_bar(quiet) as progress:
         result = index_paths(paths, index_dir, rebuild=rebuild, outlet=outlet,
                              processes=processes, cluster=cluster, progress=progress,
-                             settings=settings())
+                             entities=not text_only, settings=settings())
     _print_summary(result, verbose)
     if not result.usable:
         raise CliError(f"Nothing to index: no article found in "
@@ -136,7 +141,7 @@ def _print_summary(result, verbose: bool) -> None:
                    f"{result.enriched_where}; {result.entities_from_cache:,} from the cache.")
     if result.entities_pending:
         click.echo(f"{_n(result.entities_pending, 'article')} still wait for entities: "
-                   f"run the same command again to find them.")
+                   f"`newsfacet index` (any path, without --text-only) finds them.")
     if result.generation:
         click.echo(f"The index holds {_n(result.articles_total, 'article')} "
                    f"({result.generation}, {result.seconds:.1f} s).")

@@ -172,6 +172,13 @@ class ClusterBatches(OrderedBatches):
         self.n_workers = len(workers)
         self.threads = max(1, sum(w.get("nthreads", 1) for w in workers))
 
+    def reach(self) -> None:
+        """Connect now to a scheduler given by address (a wrong address fails the run
+        before anything is written); a ``local:N`` cluster still starts at the first
+        batch, so a run with nothing to enrich starts none."""
+        if self.client is None and not self.spec.local:
+            self._connect()
+
     def submit(self, payload, articles: list[Article]) -> None:
         batch = Batch(payload, articles, results=None if articles else [])
         if articles:

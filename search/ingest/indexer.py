@@ -233,6 +233,7 @@ def index_paths(paths: Iterable[str | os.PathLike], index_dir: str | os.PathLike
                 progress: Callable[[Progress], None] | None = None,
                 report: Callable[[ArticleReadError], None] | None = None,
                 on_commit: Callable[[Commit], None] | None = None,
+                entities: bool = True,
                 settings: Settings = DEFAULT_SETTINGS) -> IndexReport:
     """Index the files under ``paths`` into ``index_dir``: update the live generation,
     or with ``rebuild`` build a new one and switch to it; then find the entities of every
@@ -251,6 +252,8 @@ def index_paths(paths: Iterable[str | os.PathLike], index_dir: str | os.PathLike
     :param report: called with each :class:`ArticleReadError` as it happens
     :param on_commit: called after each commit of the text stage (in this thread: the
         index is readable at that commit while it runs)
+    :param entities: ``False`` stops after the text stage: the articles waiting for
+        entities stay pending in the side store, and the next run finds them
     :param settings: ``NER_PROCESSES``, ``NER_MODEL``, ``CLUSTER``, ``CLUSTER_TIMEOUT``,
         ``COMMIT_SECONDS``, ``LOCK_TIMEOUT`` and the input size limits
         (``MAX_RECORD_BYTES``, ``MAX_MEMBER_BYTES``, ``MAX_FILE_BYTES``), built at the edge
@@ -291,7 +294,7 @@ def index_paths(paths: Iterable[str | os.PathLike], index_dir: str | os.PathLike
                    limits=Limits.from_settings(settings), cluster=cluster,
                    cluster_timeout=settings["CLUSTER_TIMEOUT"], on_commit=on_commit,
                    commit_seconds=settings["COMMIT_SECONDS"], started=started,
-                   live_at_start=live is not None)
+                   live_at_start=live is not None, entities=entities)
         run.execute(paths)
         if fresh and not run.committed_any:
             # Nothing written: never replace the live index with an empty one.
@@ -312,12 +315,13 @@ class _Run:
                  *, outlet, processes, model, progress, report, limits: Limits,
                  cluster: str = "", cluster_timeout: float = 10.0, on_commit=None,
                  commit_seconds: float = 30.0, started: float = 0.0,
-                 live_at_start: bool = True):
+                 live_at_start: bool = True, entities: bool = True):
         self.ix, self.gen, self.index_dir, self.fresh = ix, gen, index_dir, fresh
         self.result, self.outlet, self.processes, self.model = result, outlet, processes, model
         self.progress, self.report, self.limits = progress, report, limits
         self.cluster, self.cluster_timeout = cluster, cluster_timeout
         self.on_commit, self.commit_seconds, self.started = on_commit, commit_seconds, started
+        self.entities = entities
         # A first build goes live at its first commit; a rebuild once its text is all in.
         self.live = not fresh
         self.switch_early = fresh and not live_at_start
@@ -339,6 +343,9 @@ class _Run:
         # the ids queued or sent, whether some wait only in the side store.
         self.ner_queue: collections.deque[tuple[NerTask, Article]] = collections.deque()
         self.ner_ids: set[str] = set()
+        # Texts queued or sent -> the ids waiting for them: an article whose text is
+        # the same as one on its way (a wire copy, a re-post) is not sent again.
+        self.ner_keys: dict[str, list[str]] = {}
         self.spilled = False
         self.entities_done = 0
         self.entities_total = 0
@@ -369,6 +376,8 @@ class _Run:
         self.version = local.version
         self.batches = self._batches(local)
         try:
+            if self.entities and isinstance(self.batches, ClusterBatches):
+                self.batches.reach()
             files = list(discover(paths, self._error))
             known = {} if self.fresh else manifest.files()
             to_read = []
@@ -397,7 +406,7 @@ class _Run:
             if to_read or gone or self.fresh:
                 self._text_stage(to_read, gone, manifest)
             self.result.text_seconds = time.perf_counter() - self.started
-            if self.live:
+            if self.live and self.entities:
                 self._entity_stage()
         finally:
             self.result.enriched_where = self.batches.where()
@@ -676,16 +685,26 @@ class _Run:
         if task.id in self.ner_ids:
             return
         self.entities_total += 1
+        if not self.entities:
+            return  # --text-only: the row says pending; the next run finds them
+        waiting = self.ner_keys.get(task.cache_key)
+        if waiting is not None:
+            waiting.append(task.id)
+            self.ner_ids.add(task.id)
+            return
         if self.spilled or len(self.ner_queue) >= QUEUED_ARTICLES:
             # Read back from the index when the queue runs low (its row says pending).
             self.spilled = True
             return
         self.ner_ids.add(task.id)
+        self.ner_keys[task.cache_key] = [task.id]
         self.ner_queue.append((task, article))
 
     def _pump(self) -> None:
         """Send queued articles to NER while the backend has room; take in what came
         back. Never waits: the text stage must not wait for NER."""
+        if not self.entities:
+            return
         self._send()
         for tasks, results in self.batches.ready():
             self._entities_in(tasks, results)
@@ -701,17 +720,18 @@ class _Run:
         """Entities of a finished batch: into the cache first, then the side store."""
         rows, new = [], []
         for task, found in zip(tasks, results):
-            self.ner_ids.discard(task.id)
+            ids = self.ner_keys.pop(task.cache_key, None) or [task.id]
+            self.ner_ids.difference_update(ids)
             if isinstance(found, BaseException):
                 self._error(ArticleReadError(
                     task.source, f"could not find this article's entities "
                                  f"({type(found).__name__}: {found}); indexed without them",
                     task.record, warning=True))
-                rows.append((task.id, Entities()))
+                rows += [(aid, Entities()) for aid in ids]
                 continue
             _, entities = found
             new.append((task.cache_key, task.lang, entities))
-            rows.append((task.id, entities))
+            rows += [(aid, entities) for aid in ids]
         if new:
             self.cache.put_many(new)
             self.result.enriched += len(new)
@@ -738,6 +758,11 @@ class _Run:
             if hit is not None:
                 cached.append((aid, hit[1]))
                 continue
+            if ckey in self.ner_keys:  # the same text is on its way already
+                self.ner_keys[ckey].append(aid)
+                self.ner_ids.add(aid)
+                self.entities_total += 1
+                continue
             stored = searcher.document(**{ID: aid})
             if stored is None:
                 gone.append(aid)
@@ -752,6 +777,7 @@ class _Run:
             if aid not in self.ner_ids:
                 self.entities_total += 1
             self.ner_ids.add(aid)
+            self.ner_keys[ckey] = [aid]
             self.ner_queue.append((NerTask(aid, ckey, article.lang, sources[0], None),
                                    article))
         if cached:

@@ -18,7 +18,6 @@ from tests.conftest import SEED_004
 from tests.stored import stored_docs
 
 
-
 def write_jsonl(path: Path, records: list[dict]) -> Path:
     path.write_text("".join(json.dumps(r) + "\n" for r in records), encoding="utf-8")
     return path
