@@ -201,9 +201,10 @@ def test_a_run_killed_in_the_entity_stage_resumes_without_running_ner_twice(bbc,
         pending = side.pending()  # (id, the key of its text in the enrichment cache)
     finally:
         side.close()
-    assert 0 < len(pending) <= 5 * PER_CATEGORY - 48
-    # Every NER result of the killed run is in the enrichment cache (written before the
-    # side store): some of the pending articles may be there already.
+    # The side store commits entities at most once a second, so the kill may have cost
+    # it some of those the cache has (written before the side store): those are still
+    # pending here, and must not be run through NER again.
+    assert 0 < len(pending) < 5 * PER_CATEGORY
     cached = cache_keys(index_dir)
     assert len(cached) >= 48
 
