@@ -22,11 +22,13 @@ from __future__ import annotations
 
 import collections
 import logging
+import time
 from dataclasses import dataclass
 
 from search.errors import ClusterError
 from search.errors import ConfigError
 from search.ingest.workers import INFLIGHT_PER_WORKER
+from search.ingest.workers import WAIT_POLL_SECONDS
 from search.ingest.workers import Batch
 from search.ingest.workers import OrderedBatches
 from search.ingest.workers import one_by_one
@@ -203,7 +205,7 @@ class ClusterBatches(OrderedBatches):
         from concurrent.futures import CancelledError
 
         try:
-            results, worker = future.result()
+            results, worker = self._wait(future)
         except CancelledError as e:
             # The client lost the scheduler (or it cancelled the work): nothing to re-run on.
             raise ClusterError(f"Lost the Dask cluster {self.spec} mid-run ({_oneline(e)}); "
@@ -212,6 +214,32 @@ class ClusterBatches(OrderedBatches):
                                f"where this run stopped.") from e
         self.workers[worker] += len(results)
         return results
+
+    def _wait(self, future):
+        """The future's result, noticing a cluster left without workers: the scheduler
+        keeps the task waiting for one forever, so after ``timeout`` seconds with none
+        the run stops (the text committed stays; the next run goes on)."""
+        alone_since = None
+        while True:
+            try:
+                return future.result(timeout=WAIT_POLL_SECONDS)
+            except TimeoutError:
+                pass
+            try:
+                workers = self.client.nthreads()
+            except (OSError, TimeoutError):  # the scheduler does not answer: none either
+                workers = {}
+            if workers:
+                alone_since = None
+                continue
+            now = time.monotonic()
+            alone_since = alone_since or now
+            if now - alone_since >= self.timeout:
+                raise ClusterError(
+                    f"The Dask cluster {self.spec} has had no worker for {self.timeout:g} s "
+                    f"mid-run; the text committed so far stays searchable. Start `dask "
+                    f"worker {self.spec}` on each machine and run the same command again: "
+                    f"it goes on where this run stopped.")
 
     def _enrich_one(self, articles: list[Article]) -> list:
         return self._result(self._send(articles))

@@ -22,6 +22,8 @@ from distributed import WorkerPlugin
 
 from search import storage
 from search.cli import main
+from search.config import Settings
+from search.errors import ClusterError
 from search.errors import ConfigError
 from search.ingest.cluster import LOCAL_SCHEDULER
 from search.ingest.indexer import build_index
@@ -29,6 +31,7 @@ from search.ingest.indexer import index_paths
 from tests.conftest import CORPORA
 from tests.conftest import ROOT
 from tests.conftest import SEED_000
+from tests.stored import entity_states
 from tests.stored import stored_list as stored_docs
 
 # 41 articles of each of the five BBC categories: 205 English articles, 13 batches.
@@ -262,3 +265,26 @@ def test_an_unreachable_scheduler_exits_1_with_a_message(tmp_path):
     assert "Cannot reach the Dask scheduler at tcp://127.0.0.1:1" in result.output
     assert "dask scheduler" in result.output and "Traceback" not in result.output
     assert storage.current(tmp_path / "ix") is None
+
+
+def test_a_cluster_left_without_workers_stops_the_run_and_the_next_run_finishes(
+        bbc, tmp_path):
+    """Every worker gone mid-run (the scheduler would keep the tasks waiting forever):
+    the run stops with a message once CLUSTER_TIMEOUT passes without one; the text it
+    committed stays searchable and a run without the cluster finds the rest."""
+    index_dir = tmp_path / "ix"
+    with LocalCluster(n_workers=2, threads_per_worker=1, processes=True,
+                      dashboard_address=None, scheduler_kwargs=LOCAL_SCHEDULER) as c:
+        def progress(p):
+            if p.entities_done >= 16 and c.workers:
+                c.scale(0)  # as if every worker machine went away
+
+        with pytest.raises(ClusterError, match="no worker for 2 s"):
+            index_paths([bbc], index_dir, cluster=c.scheduler_address,
+                        progress=progress, settings=Settings.load({"CLUSTER_TIMEOUT": 2}))
+    states = entity_states(index_dir)
+    assert len(states) == 5 * PER_CATEGORY  # every article's text is in
+    assert any(state == "pending" for state, _ in states.values())
+    report = index_paths([bbc], index_dir, processes=2)
+    assert report.indexed == 0 and report.enriched > 0
+    assert all(state == "done" for state, _ in entity_states(index_dir).values())
