@@ -110,7 +110,8 @@ class Generation:
             self._tables = facetlib.FacetTables(doc=doc,
                                                 entities=self.entity_index.tables(doc))
         self.entities_checked = self.entities_built = time.monotonic()
-        self.postings = PostingCache(main_reader, self._tables.live)
+        self.postings = PostingCache(main_reader, self._tables.live,
+                                     carry=carry.postings if carry else None)
         self._scored: dict = {}
         self.lexicon = Lexicon(main_reader, path)
         for name in PREFIX_FIELDS:  # read now, not by the first prefix query
@@ -208,6 +209,8 @@ class Generation:
             view = self.postings.using(reader)
             evaluator = Evaluator(searcher, view, self._tables.published, scored=self._scored,
                                   tables=lambda: self._tables)
+            # What the commit before had decoded, moved to where its segments now are.
+            view.migrate(stop=lambda: self._closed)
             for name in PREFIX_FIELDS[:3]:  # the text fields' lengths, used by every score
                 view.lengths(name)
             floor = max(PREWARM_MIN_DOCS, int(PREWARM_SHARE * reader.doc_count_all()))
