@@ -80,11 +80,17 @@ class Lexicon:
     :param reader: the generation's Whoosh reader
     :param generation: the generation's folder (where its unstemmed words are);
         ``None``: no unstemmed words
+    :param carry: the lexicon of an earlier commit of the same generation: the word
+        lists of the segments this commit still has are reused
     """
 
-    def __init__(self, reader, generation=None):
+    def __init__(self, reader, generation=None, carry: Lexicon | None = None):
         self.reader = reader
         self.generation = generation
+        # (segment key, field) -> that segment's sorted terms: a later commit that keeps
+        # the segment reads only its new segments' terms.
+        self._segment_words: dict[tuple[str, str], list[str]] = {}
+        self._carried = carry._segment_words if carry is not None else {}
         self._words: dict[str, list[str]] = {}
         self._sets: dict[str, frozenset[str]] = {}
         self._spellers: dict[str, Speller] = {}
@@ -96,12 +102,31 @@ class Lexicon:
             if fieldname == UNSTEMMED:
                 got = load_words(self.generation) if self.generation is not None else []
             elif fieldname in self.reader.indexed_field_names():
-                got = [t.decode("utf-8") for t in self.reader.lexicon(fieldname)]
+                got = self._merged(fieldname)
             else:
                 got = []
             self._words[fieldname] = got
             self._sets[fieldname] = frozenset(got)
         return got
+
+    def _merged(self, fieldname: str) -> list[str]:
+        """Every term of ``fieldname`` over the segments, each segment's read once."""
+        from search.query.facets import segment_key
+
+        lists = []
+        for leaf, _ in self.reader.leaf_readers():
+            key = segment_key(leaf)
+            got = self._carried.get((key, fieldname)) if key is not None else None
+            if got is None:
+                got = ([t.decode("utf-8") for t in leaf.lexicon(fieldname)]
+                       if fieldname in leaf.indexed_field_names() else [])
+            if key is not None:
+                self._segment_words[(key, fieldname)] = got
+            lists.append(got)
+        if len(lists) == 1:
+            return lists[0]
+        # Whoosh orders terms by their UTF-8 bytes, which is code point order.
+        return sorted(set().union(*lists))
 
     def has(self, fieldname: str, text: str) -> bool:
         self.words(fieldname)
