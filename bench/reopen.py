@@ -16,8 +16,9 @@ to ``--articles``, built by ``write_generation``), copied to a scratch folder:
 4. open the same commit **cold** (``Generation(path)``) and answer the same queries.
 
 Rows: the open (ms, with its parts), the first queries' latency (p50 / p95 / sum of
-the first ``--first`` queries), and how long until the background decoding of
-frequent words finished. The ratio column is cold / carried.
+the first ``--first`` queries), how long until the background decoding of frequent
+words finished, and the searches stopped by the query time budget (``QUERY_TIMEOUT``,
+their time counted as measured). The ratio column is cold / carried.
 
 Run from the repository root::
 
@@ -82,15 +83,24 @@ def commit_more(gen_path: Path, n_before: int, add: int) -> int:
     return len(whoosh_index.open_dir(str(gen_path))._read_toc().segments)
 
 
-def answer(gen, text: str) -> float:
-    """One search on an open generation, as ``service.search`` runs it (ms)."""
+TIMEOUTS: dict[str, int] = {}
+
+
+def answer(gen, text: str, label: str = "") -> float:
+    """One search on an open generation, as ``service.search`` runs it (ms); a search
+    stopped by the query time budget counts its time and is counted under ``label``."""
+    from search.errors import QueryTimeoutError
     from search.models import SearchRequest
     from search.query import service
     from search.query.generation import _slots
 
     t = time.perf_counter()
-    r = service.search(gen.path.parent, SearchRequest(q=text, page_size=10))
-    assert _slots[str(gen.path.parent.resolve())].gen is gen and r.facets
+    try:
+        r = service.search(gen.path.parent, SearchRequest(q=text, page_size=10))
+        assert r.facets
+    except QueryTimeoutError:
+        TIMEOUTS[label] = TIMEOUTS.get(label, 0) + 1
+    assert _slots[str(gen.path.parent.resolve())].gen is gen
     return (time.perf_counter() - t) * 1000
 
 
@@ -129,7 +139,7 @@ def main(argv=None) -> int:
         serve(first)
         first.prewarmed.wait()
         for text in warm + measured:  # the server has answered these before the commit
-            answer(first, text)
+            answer(first, text, "before the commit")
         t = time.perf_counter()
         segments = commit_more(gen_path, args.articles, args.add)
         commit_s = time.perf_counter() - t
@@ -140,7 +150,7 @@ def main(argv=None) -> int:
             gen = Generation(gen_path, previous=previous)
             open_ms = (time.perf_counter() - t0) * 1000
             serve(gen)
-            lat = [answer(gen, text) for text in measured]
+            lat = [answer(gen, text, label) for text in measured]
             gen.prewarmed.wait()
             rows[label] = {"open": open_ms, **gen.open_ms,
                            "first p50": statistics.median(lat[:args.first]),
@@ -168,6 +178,8 @@ def main(argv=None) -> int:
                 f"first {args.first} sum", "all p50", "all p95", "prewarmed"):
         ratio = k[key] / c[key] if c[key] else float("inf")
         print(f"{key:<22}{c[key]:>10.1f}{k[key]:>10.1f}{ratio:>14.1f}")
+    print(f"{'timeouts (1.5 s)':<22}{TIMEOUTS.get('carried', 0):>10}{TIMEOUTS.get('cold', 0):>10}"
+          f"   (before the commit: {TIMEOUTS.get('before the commit', 0)})")
     return 0
 
 

@@ -9,6 +9,15 @@ the frequent words' postings are decoded by a background thread once it is open.
 elsewhere or the generation took a commit, the request that notices builds the new
 generation *outside* the lock; requests arriving meanwhile keep being served by the old
 one, which is closed once nobody uses it.
+
+A new commit of the same folder (the indexer commits every 30–60 s during a run) is
+opened with the previous :class:`Generation` as ``previous``: the decoded facet column
+and dates of every segment the commit kept, its word lists and its decoded posting
+lists are carried over (moved to where the segment now starts), and only new segments
+are read. Entities arrive behind, in the side store (:mod:`search.sidestore`): a
+request that finds its sequence moved on (looked at most every ``RECHECK_SECONDS``,
+rebuilt at most every ``ENTITY_REBUILD_SECONDS``) applies the changes and swaps in new
+facet tables; requests in flight keep the tables they started with.
 """
 
 from __future__ import annotations
@@ -119,6 +128,7 @@ class Generation:
         self.lexicon = Lexicon(main_reader, path, carry=carry.lexicon if carry else None)
         for name in PREFIX_FIELDS:  # read now, not by the first prefix query
             self.lexicon.words(name)
+        self.lexicon.settle()
         # What the open cost, in ms (benchmarks): the commit's columns, the entity
         # facets (side store read and arrays), the word lists.
         self.open_ms = {"columns": (t1 - t0) * 1000, "entities": (t2 - t1) * 1000,

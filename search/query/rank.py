@@ -35,31 +35,31 @@ class DocSet(wq.Query):
 
     :param fieldname: the entity facet (for ``repr`` and ``terms``)
     :param text: its value
-    :param docs: sorted document numbers of the whole (multi-segment) reader
+    :param docnums: sorted document numbers of the whole (multi-segment) reader
     """
 
-    def __init__(self, fieldname: str, text: str, docs: np.ndarray, boost: float = 1.0):
+    def __init__(self, fieldname: str, text: str, docnums: np.ndarray, boost: float = 1.0):
         self.fieldname = fieldname
         self.text = text
-        self.docs = docs
+        self.docnums = docnums
         self.boost = boost
 
     def __repr__(self):
-        return f"{type(self).__name__}({self.fieldname!r}, {self.text!r}, {len(self.docs)} docs)"
+        return f"{type(self).__name__}({self.fieldname!r}, {self.text!r}, {len(self.docnums)} docs)"
 
     def __eq__(self, other):
         return (type(other) is type(self) and other.fieldname == self.fieldname
                 and other.text == self.text and other.boost == self.boost
-                and np.array_equal(other.docs, self.docs))
+                and np.array_equal(other.docnums, self.docnums))
 
     def __hash__(self):
-        return hash((self.fieldname, self.text, self.boost, len(self.docs)))
+        return hash((self.fieldname, self.text, self.boost, len(self.docnums)))
 
     def is_leaf(self):
         return True
 
     def estimate_size(self, ixreader):
-        return len(self.docs)
+        return len(self.docnums)
 
     def matcher(self, searcher, context=None):
         # A leaf searcher of a multi-segment reader counts from 0: find where it starts.
@@ -68,8 +68,8 @@ class DocSet(wq.Query):
         if parent is not searcher and parent.subsearchers:
             offset = next((off for s, off in parent.subsearchers if s is searcher), 0)
         n = searcher.reader().doc_count_all()
-        lo, hi = np.searchsorted(self.docs, [offset, offset + n])
-        local = (self.docs[lo:hi] - offset).tolist()
+        lo, hi = np.searchsorted(self.docnums, [offset, offset + n])
+        local = (self.docnums[lo:hi] - offset).tolist()
         if not local:
             return NullMatcher()
         return _ConstantMatcher(local, all_weights=float(self.boost))
