@@ -28,6 +28,7 @@ but its own.
 
 from __future__ import annotations
 
+import json
 import threading
 from collections.abc import Iterable
 from collections.abc import Mapping
@@ -180,10 +181,10 @@ class EntityTables:
 
     :param seq: the side-store sequence they reflect
     :param pending: articles whose entities are still to be found
-    :param by_id: each article's entities (done articles with any)
+    :param by_id: each article's entities (done articles with any), ``{kind: [values]}``
     """
 
-    def __init__(self, n: int, seq: int, pending: int, by_id: Mapping[str, Entities]):
+    def __init__(self, n: int, seq: int, pending: int, by_id: Mapping[str, dict]):
         self.n = n
         self.seq = seq
         self.pending = pending
@@ -228,7 +229,7 @@ class EntityIndex:
     def __init__(self):
         self.lock = threading.Lock()
         self.seq = 0
-        self.by_id: dict[str, Entities] = {}
+        self.by_id: dict[str, dict] = {}
         self.pending: set[str] = set()
         self.kinds: dict[str, tuple[list[str], dict[str, int]]] = {
             k: ([], {}) for k in ENTITY_KINDS}
@@ -244,28 +245,47 @@ class EntityIndex:
 
         :returns: the number of changes applied
         """
+        return self.apply_rows(seq, ((ch.id, ch.state, ch.entities.as_dict())
+                                     for ch in changes))
+
+    def apply_raw(self, seq: int, rows: list[tuple[str, str | None, str | None]]) -> int:
+        """:meth:`apply` for rows as :meth:`SideStore.raw_changes_since` reads them: their
+        JSON decoded in one call, not one per row."""
+        found = json.loads("[" + ",".join(raw or "null" for _, _, raw in rows) + "]")
+        return self.apply_rows(seq, ((aid, state, ents if state == DONE else None)
+                                     for (aid, state, _), ents in zip(rows, found)))
+
+    def apply_rows(self, seq: int, rows) -> int:
+        """Take in ``(id, state, {kind: [values]} or None)`` rows up to sequence ``seq``."""
         count = 0
         by_id = dict(self.by_id)  # tables already built keep the dict they were given
-        for ch in changes:
+        for aid, state, ents in rows:
             count += 1
-            old = self.slot_of.pop(ch.id, None)
+            old = self.slot_of.pop(aid, None)
             if old is not None:
                 self.dead.append(old)
-            by_id.pop(ch.id, None)
-            self.pending.discard(ch.id)
-            if ch.state == PENDING:
-                self.pending.add(ch.id)
+            by_id.pop(aid, None)
+            self.pending.discard(aid)
+            if state == PENDING:
+                self.pending.add(aid)
                 continue
-            if ch.state not in (DONE, NOT_APPLICABLE) or ch.entities == _EMPTY:
+            if state not in (DONE, NOT_APPLICABLE) or not ents:
                 continue
-            by_id[ch.id] = ch.entities
-            slot = len(self.slot_ids)
-            self.slot_ids.append(ch.id)
-            self.slot_of[ch.id] = slot
+            slot = None
             for kind in ENTITY_KINDS:
+                found = ents.get(kind)
+                if not found:
+                    continue
+                if slot is None:
+                    slot = len(self.slot_ids)
+                    self.slot_ids.append(aid)
+                    self.slot_of[aid] = slot
+                    by_id[aid] = ents
                 values, index = self.kinds[kind]
                 slots, vids = self._new[kind]
-                for v in getattr(ch.entities, kind):
+                for v in found:
+                    if not isinstance(v, str):  # the store is ours; a stray value is skipped
+                        continue
                     vid = index.get(v)
                     if vid is None:
                         vid = index[v] = len(values)
@@ -370,8 +390,10 @@ class FacetTables:
 
     def entities_of(self, docnum: int) -> Entities:
         """A document's entities (empty while pending, or when it has none)."""
-        aid = self.doc.ids[docnum]
-        return self.entities.by_id.get(aid, _EMPTY) if aid else _EMPTY
+        found = self.entities.by_id.get(self.doc.ids[docnum])
+        if not found:
+            return _EMPTY
+        return Entities(**{k: tuple(found.get(k) or ()) for k in ENTITY_KINDS})
 
     def value_ids(self, name: str, selected) -> list[int]:
         index = {v: i for i, v in enumerate(self.values[name])}

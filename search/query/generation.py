@@ -295,10 +295,10 @@ class Generation:
         try:
             if store.sequence() == idx.seq:
                 return False
-            reached, changes = store.changes_since(idx.seq)
+            reached, rows = store.raw_changes_since(idx.seq)
         except sqlite3.Error:  # being written or replaced: what is known stands
             return False
-        idx.apply(reached, changes)
+        idx.apply_raw(reached, rows)
         return True
 
     def entities_due(self) -> bool:
