@@ -140,6 +140,10 @@ class PostingCache:
             if stop():
                 return
             self.term(fieldname, btext)
+        for fieldname, btext in list(carry.cache._positions):
+            if stop():
+                return
+            self.positions(fieldname, btext)
         for fieldname in list(carry.cache._lengths):
             self.lengths(fieldname)
         self._from["carry"] = None
@@ -154,7 +158,40 @@ class PostingCache:
         got = self._positions.get(key)
         if got is not None:
             return got
-        docs, _, values = self._decode(fieldname, btext, values=True)
+        carry = self._carry
+        old = carry.cache._positions.get(key) if carry is not None else None
+        if old is None:
+            docs, keys = self._decode_positions(fieldname, btext)
+        else:
+            docs, keys = self._carried_positions(carry, old, fieldname, btext)
+        return self.keep(self._positions, key, (docs, keys), docs.nbytes + keys.nbytes)
+
+    def _carried_positions(self, carry: _Carry, old, fieldname: str, btext: bytes):
+        """A term's positions from the earlier commit's: kept segments moved (document
+        numbers and the keys' document part), new segments decoded."""
+        old_docs, old_keys = old
+        docs, keys = [], []
+        for (leaf, offset), moved in zip(self.leaves, carry.layout):
+            if moved is None:
+                d, k = self._decode_positions(fieldname, btext, leaves=[(leaf, offset)])
+            else:
+                start, n = moved
+                lo, hi = np.searchsorted(old_docs, (start, start + n))
+                klo, khi = np.searchsorted(old_keys, (start << 24, (start + n) << 24))
+                d = old_docs[lo:hi] + (offset - start)
+                k = old_keys[klo:khi] + ((offset - start) << 24)
+            docs.append(d)
+            keys.append(k)
+        d = np.concatenate(docs) if docs else np.zeros(0, np.int64)
+        k = np.concatenate(keys) if keys else np.zeros(0, np.int64)
+        self._from["carried"] += 1
+        keep = self.live[d]
+        if keep.all():
+            return d, k
+        return d[keep], k[self.live[k >> 24]]
+
+    def _decode_positions(self, fieldname: str, btext: bytes, leaves=None):
+        docs, _, values = self._decode(fieldname, btext, values=True, leaves=leaves)
         fmt = self.reader.schema[fieldname].format
         counts = np.zeros(len(values), dtype=np.int64)
         deltas: list[int] = []
@@ -174,7 +211,7 @@ class PostingCache:
         base = np.concatenate(([0], pos))[starts]
         pos -= np.repeat(base, counts)
         keys = (np.repeat(docs, counts) << 24) | pos
-        return self.keep(self._positions, key, (docs, keys), docs.nbytes + keys.nbytes)
+        return docs, keys
 
     def _decode(self, fieldname, btext, values: bool, leaves=None):
         ids, weights, vals = [], [], []

@@ -21,6 +21,7 @@ from search.models import FacetValue
 from search.models import SearchRequest
 from search.query import generation
 from search.query import service
+from search.query.whoosh_postings import PostingCache
 from search.schema import to_document
 from search.sidestore import DONE
 from search.sidestore import PENDING
@@ -137,6 +138,7 @@ def test_a_commit_mid_run_is_picked_up_with_unchanged_segments_carried(tmp_path,
     old_segments = dict(first.tables.doc.segments)
     assert len(old_segments) == 1
     assert service.search(index_dir, SearchRequest(q="damascus")).total == 2  # decoded now
+    assert service.search(index_dir, SearchRequest(q='"damascus international"')).total == 1
     # A commit adding two articles: text first, entities pending in the side store.
     gen_path = storage.require_current(index_dir)
     ix = whoosh_index.open_dir(str(gen_path))
@@ -163,10 +165,20 @@ def test_a_commit_mid_run_is_picked_up_with_unchanged_segments_carried(tmp_path,
     # decoded postings of the unchanged segment are carried, shifted where they must be
     carried = second.postings.carried
     assert carried, "no posting list carried over"
+    fresh = PostingCache(second.searcher.reader(), second.tables.live)
+    assert first.postings._positions
     for (fieldname, btext) in list(first.postings._terms)[:50]:
         docs, weights = second.postings.term(fieldname, btext)
         m = second.searcher.reader().postings(fieldname, btext)
         assert docs.tolist() == list(m.all_ids()), (fieldname, btext)
+        assert weights.tolist() == fresh.term(fieldname, btext)[1].tolist()
+    for key in first.postings._positions:
+        got, want = second.postings.positions(*key), fresh.positions(*key)
+        assert got[0].tolist() == want[0].tolist() and got[1].tolist() == want[1].tolist()
+    assert second.prewarmed.wait(30)  # the background thread took every carried list
+    assert second.postings.carried >= len(first.postings._terms) + len(first.postings._positions)
+    r = service.search(index_dir, SearchRequest(q='"damascus international" OR "in syria"'))
+    assert {h.id[-1] for h in r.hits} == {"1", "6"}
 
     fill_in(index_dir, HANDMADE[4:])
     r = service.search(index_dir, SearchRequest(q="place:damascus"))
