@@ -66,6 +66,24 @@ def segment_key(leaf) -> str | None:
     return f"{segment.segment_id()}:{leaf.doc_count_all()}"
 
 
+def _live(reader, n: int) -> np.ndarray:
+    """Which documents are not deleted: a segment's deletions are a short list, while
+    asking Whoosh document by document costs ~2 µs each (100 ms at 50,000)."""
+    live = np.zeros(n, dtype=bool)
+    for leaf, offset in reader.leaf_readers():
+        count = leaf.doc_count_all()
+        segment = getattr(leaf, "_segment", None)
+        if segment is None:  # not a segment's reader: ask it document by document
+            ids = np.fromiter(leaf.all_doc_ids(), dtype=np.int64)
+            live[offset + ids] = True
+            continue
+        live[offset: offset + count] = True
+        if segment.has_deletions():
+            gone = np.fromiter(segment.deleted_docs(), dtype=np.int64)
+            live[offset + gone[gone < count]] = False
+    return live
+
+
 class SegmentColumns:
     """The facet column and dates of one Whoosh segment, decoded (every document, deleted
     ones too: deletions are the reader's, applied by :class:`DocTables`).
@@ -119,8 +137,7 @@ class DocTables:
     def __init__(self, reader, carry: Mapping[str, SegmentColumns] | None = None):
         carry = carry or {}
         self.n = reader.doc_count_all()
-        self.live = np.zeros(self.n, dtype=bool)
-        self.live[np.fromiter(reader.all_doc_ids(), dtype=np.int64)] = True
+        self.live = _live(reader, self.n)
         # key -> decoded segment, for the next commit; and what was reused (benchmarks, tests)
         self.segments: dict[str, SegmentColumns] = {}
         self.carried = 0

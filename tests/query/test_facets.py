@@ -84,6 +84,8 @@ def test_deleted_documents_are_not_counted(tmp_path):
     with ix.searcher() as s:
         # The side store still has the row: an id with no live document is ignored.
         tables = _tables_with_entities(s.reader(), gen)
+        assert np.flatnonzero(tables.live).tolist() == list(s.reader().all_doc_ids())
+        assert len(tables.live) == 6 and tables.live.sum() == 5
         counts = dict(zip(tables.values["outlet"], tables.count("outlet", tables.live)))
         assert counts["Reuters"] == 1
         assert "Mikhail Bogdanov" not in tables.values["person"]
