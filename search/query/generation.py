@@ -113,9 +113,7 @@ class Generation:
         doc = facetlib.DocTables(main_reader, carry._tables.doc.segments if carry else None)
         t1 = time.perf_counter()
         self.entity_index = carry.entity_index if carry else facetlib.EntityIndex()
-        self._owns_store = True
-        if carry is not None:
-            carry._owns_store = False
+        self._owns_store = False  # the side store's connection: taken over once open
         with self.entity_index.lock:
             self._catch_up_locked()
             self._tables = facetlib.FacetTables(doc=doc,
@@ -137,6 +135,11 @@ class Generation:
         self.checked = time.monotonic()
         # Counters for benchmarks: queries evaluated by NumPy / by Whoosh's searcher.
         self.stats = {"numpy": 0, "whoosh": 0, "entity_rebuilds": 0}
+        # Open: the side store's connection is this generation's to close now (shared
+        # with the commit before, which must not close it when it retires).
+        self._owns_store = True
+        if carry is not None:
+            carry._owns_store = False
         self.prewarmed = threading.Event()
         threading.Thread(target=self._prewarm, name="newsfacet-prewarm", daemon=True).start()
 
