@@ -180,6 +180,8 @@ class SearchResults:
     :param notice: how the query was repaired or read, or ``None``
     :param suggestion: a better-spelled query, or ``None``
     :param timings: milliseconds per part (``parse``, ``search``, ``facets``, ``snippets``)
+    :param pending: articles whose entities are still to be found (entity counts are
+        partial while there are any)
     """
 
     query: str
@@ -194,6 +196,12 @@ class SearchResults:
     suggestion: str | None = None
     explain: str | None = None
     timings: dict[str, float] = field(default_factory=dict)
+    pending: int = 0
+
+    @property
+    def partial_facets(self) -> bool:
+        """Whether the entity facets' counts are still being filled in."""
+        return self.pending > 0
 
     @property
     def pages(self) -> int:
@@ -211,6 +219,7 @@ class SearchResults:
             "hits": [h.to_json() for h in self.hits],
             "facets": {k: [v.to_json() for v in vs] for k, vs in self.facets.items()},
             "truncated_facets": list(self.truncated_facets),
+            "partial_facets": self.partial_facets,
             "notice": self.notice,
             "suggestion": self.suggestion,
         }

@@ -206,5 +206,20 @@ class SideStore:
         out += [Change(aid, None) for (aid,) in gone]
         return reached, out
 
+    def raw_changes_since(self, seq: int = 0) -> tuple[int, list[tuple[str, str | None, str | None]]]:
+        """:meth:`changes_since` without decoding: ``(the sequence reached, [(id, state,
+        entities as stored JSON or None)])``, state ``None`` for a removed article. For a
+        reader that decodes many rows at once (the server's first read of 50,000 rows
+        spends most of its time in one ``json.loads`` call per row)."""
+        with self.db:  # one read transaction: the rows and the sequence agree
+            self.db.execute("BEGIN")
+            reached = self.sequence()
+            rows = self.db.execute(
+                "SELECT id, state, entities FROM articles WHERE seq > ? AND seq <= ?",
+                (seq, reached)).fetchall()
+            gone = self.db.execute("SELECT id FROM gone WHERE seq > ? AND seq <= ?",
+                                   (seq, reached)).fetchall() if seq else []
+        return reached, rows + [(aid, None, None) for (aid,) in gone]
+
     def close(self) -> None:
         self.db.close()

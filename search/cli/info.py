@@ -1,4 +1,5 @@
-"""``newsfacet info``: the article count, each facet's top values and the size on disk."""
+"""``newsfacet info``: the article count, each facet's top values, the size on disk and
+how far enrichment (the entity stage) has got."""
 
 from __future__ import annotations
 
@@ -14,7 +15,8 @@ from search.cli.common import settings
 
 @command("info")
 @index_option
-@json_option('Print {"articles", "size_bytes", "facets"} as JSON (errors too, on stdout).')
+@json_option('Print {"articles", "size_bytes", "facets", "enrichment"} as JSON (errors too, '
+             'on stdout).')
 def info_command(index_dir, as_json):
     """Show the article count, the top values of each facet and the size on disk.
 
@@ -29,6 +31,9 @@ def info_command(index_dir, as_json):
     click.echo(f"Index: {index_dir}")
     click.echo(f"Articles: {data['articles']:,}")
     click.echo(f"Size on disk: {data['size_bytes'] / 1e6:,.1f} MB")
+    stage = data["enrichment"]["entities"]
+    pending = f", {stage['pending']:,} still to find" if stage["pending"] else ""
+    click.echo(f"Entities: {stage['done']:,} articles done{pending}")
     for name, values in data["facets"].items():
         listed = ", ".join(f"{v['value']} ({v['count']:,})" for v in values) or "-"
         click.echo(f"{name}: {listed}")

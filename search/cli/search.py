@@ -106,6 +106,8 @@ def _print_table(results, explain: bool, color: bool) -> None:
         click.echo(f"     {terminal_text(hit.snippet, color)}")
     shown = f"{first + 1}–{first + len(results.hits)} of " if results.hits else ""
     click.echo(f"{shown}{results.total} articles · {results.took_ms:.1f} ms")
+    if results.partial_facets:
+        click.echo(f"  (entity counts partial: {results.pending:,} articles still to enrich)")
     for name, values in results.facets.items():
         if values:
             more = " …" if name in results.truncated_facets else ""

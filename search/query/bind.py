@@ -80,11 +80,18 @@ class Lexicon:
     :param reader: the generation's Whoosh reader
     :param generation: the generation's folder (where its unstemmed words are);
         ``None``: no unstemmed words
+    :param carry: the lexicon of an earlier commit of the same generation: the word
+        lists of the segments this commit still has are reused
     """
 
-    def __init__(self, reader, generation=None):
+    def __init__(self, reader, generation=None, carry: Lexicon | None = None):
         self.reader = reader
         self.generation = generation
+        # (segment key, field) -> that segment's sorted terms: a later commit that keeps
+        # the segment reads only its new segments' terms.
+        self._segment_words: dict[tuple[str, str], list[str]] = {}
+        self._carry = carry
+        self._carried = carry._segment_words if carry is not None else {}
         self._words: dict[str, list[str]] = {}
         self._sets: dict[str, frozenset[str]] = {}
         self._spellers: dict[str, Speller] = {}
@@ -96,12 +103,52 @@ class Lexicon:
             if fieldname == UNSTEMMED:
                 got = load_words(self.generation) if self.generation is not None else []
             elif fieldname in self.reader.indexed_field_names():
-                got = [t.decode("utf-8") for t in self.reader.lexicon(fieldname)]
+                got = self._merged(fieldname)
             else:
                 got = []
             self._words[fieldname] = got
-            self._sets[fieldname] = frozenset(got)
+            carry = self._carry
+            if carry is not None and carry._words.get(fieldname) is got:
+                self._sets[fieldname] = carry._sets[fieldname]
+            else:
+                self._sets[fieldname] = frozenset(got)
         return got
+
+    def _merged(self, fieldname: str) -> list[str]:
+        """Every term of ``fieldname`` over the segments, each segment's read once."""
+        from search.query.facets import segment_key
+
+        lists, new = [], []
+        for leaf, _ in self.reader.leaf_readers():
+            key = segment_key(leaf)
+            got = self._carried.get((key, fieldname)) if key is not None else None
+            if got is None:
+                got = ([t.decode("utf-8") for t in leaf.lexicon(fieldname)]
+                       if fieldname in leaf.indexed_field_names() else [])
+                new.append(got)
+            if key is not None:
+                self._segment_words[(key, fieldname)] = got
+            lists.append(got)
+        if len(lists) == 1:
+            return lists[0]
+        carry = self._carry
+        before = {k for k, f in self._carried if f == fieldname}
+        if (carry is not None and fieldname in carry._words and before
+                and before <= {k for k, f in self._segment_words if f == fieldname}):
+            # Every segment of the commit before is still here: its merged list plus
+            # the new segments' words it lacks (sorting two sorted runs is a merge).
+            known = carry._sets[fieldname]
+            extra = {w for words in new for w in words if w not in known}
+            return sorted(carry._words[fieldname] + list(extra)) if extra else \
+                carry._words[fieldname]
+        # Whoosh orders terms by their UTF-8 bytes, which is code point order.
+        return sorted(set().union(*lists))
+
+    def settle(self) -> None:
+        """Let the earlier commit's lexicon go (once the word lists a generation reads at
+        its open are read): lexicons must not keep every earlier one alive."""
+        self._carry = None
+        self._carried = {}
 
     def has(self, fieldname: str, text: str) -> bool:
         self.words(fieldname)
@@ -170,8 +217,9 @@ def bind(parsed: ParsedQuery, reader, lookups, lexicon: Lexicon,
             terms = [wq.Term(f, v) for f in fields for v in _lookup(lookups, f, text, prefix)]
             if not terms:
                 missing.append(f"{fname}:{text}")
-                return wq.Term(fields[0], text)
-            return terms[0] if len(terms) == 1 else wq.Or(terms[:cap])
+                return wq.Term(fields[0], text, boost=q.boost)
+            # The typed boost ("org:hezbollah^3") stays on what the value became.
+            return (terms[0] if len(terms) == 1 else wq.Or(terms[:cap])).with_boost(q.boost)
         if isinstance(q, (wq.Prefix, wq.Wildcard, wq.FuzzyTerm)) and fname in TEXT_FIELDS:
             if budget.expired():
                 stopped.append(True)

@@ -16,7 +16,12 @@ semantics:
 * ``Phrase`` — documents with every word, then word positions checked (scored as the
   sum of its words, as Whoosh's ``SpanNear2`` matcher does);
 * a constant-score ``NumericRange`` on the date field — the facet tables' date mask,
-  scoring its boost.
+  scoring its boost;
+* a ``Term`` on an entity facet (``person``, ``org``, ``place``: not in Whoosh, answered
+  from the side store through the facet tables) — the documents holding that value,
+  each scoring 1 times the boost: what the ``KEYWORD(scorable=False)`` fields that held
+  entities before scored (a weight of 1, the value once in the document), so a
+  ``person:`` term keeps ranking the way it did.
 
 Anything else raises :class:`Unsupported`, and the caller uses Whoosh's own searcher.
 """
@@ -29,6 +34,7 @@ from whoosh import scoring
 
 from search.query import budget
 from search.schema import DATE_FIELD
+from search.schema import ENTITY_KINDS
 
 __all__ = ["Unsupported", "Evaluator"]
 
@@ -44,9 +50,13 @@ class Evaluator:
     :param cache: the generation's :class:`~search.query.whoosh_postings.PostingCache`
     :param published: publication time per document (Whoosh longs), -1 for none
     :param scored: the scored-terms dict of another evaluator of the generation, to share
+    :param tables: ``tables()`` -> the :class:`~search.query.facets.FacetTables` the
+        request reads (entity terms); ``None``: entity terms match nothing
     """
 
-    def __init__(self, searcher, cache, published: np.ndarray, scored: dict | None = None):
+    def __init__(self, searcher, cache, published: np.ndarray, scored: dict | None = None,
+                 tables=None):
+        self.tables = tables
         self.searcher = searcher
         self.reader = searcher.reader()
         self.cache = cache
@@ -70,6 +80,8 @@ class Evaluator:
         budget.check()
         kind = type(q)
         if kind is wq.Term:
+            if q.fieldname in ENTITY_KINDS:
+                return self._entity(q)
             return self._boosted(self._term(q.fieldname, q.text), q.boost)
         if kind is wq.And:
             return self._and(q)
@@ -128,7 +140,7 @@ class Evaluator:
         mask, score = self._empty()
         for s in subs:
             budget.check()  # a prefix may bring 1,000 terms, each decoded on first use
-            if type(s) is wq.Term and s.boost == 1.0:
+            if type(s) is wq.Term and s.boost == 1.0 and s.fieldname not in ENTITY_KINDS:
                 # Sparse: cost in postings, not documents (a prefix may bring 1,000 terms).
                 btext = self._btext(s.fieldname, s.text)
                 if btext is None:
@@ -162,6 +174,13 @@ class Evaluator:
         mask[docs] = True
         score[docs] = scores
         return mask, score
+
+    def _entity(self, q):
+        """An entity facet's value: its documents, each scoring the term's boost."""
+        if self.tables is None:
+            return self._empty()
+        mask = self.tables().filter_mask(q.fieldname, (q.text,))
+        return mask, np.where(mask, float(q.boost), 0.0)
 
     def scored(self, fieldname: str, btext: bytes) -> tuple[np.ndarray, np.ndarray]:
         """A term's documents and their scores, computed once per generation.

@@ -2,14 +2,25 @@
 
 Whoosh's ``groupedby`` with ``sorting.Facets(allow_overlap=True)`` gives the same
 counts, but at ~300 ms for seven facets on 5,000 articles (``MEASURED.md``). Here
-each facet field is read once per index generation into arrays of value ids, and a
-count is an ``np.bincount`` over the matched document numbers (a few ms at 50,000).
+each facet is read once into arrays of value ids, and a count is an ``np.bincount``
+over the matched document numbers (a few ms at 50,000).
 
-* single-valued facets (outlet, year, month, lang): ``doc_value[docnum]`` -> value id,
-  ``-1`` for none;
-* multi-valued facets (person, org, place): CSR arrays ``indptr``/``indices`` (the value
-  ids of document ``d`` are ``indices[indptr[d]:indptr[d + 1]]``).
+The arrays come from two sources (DESIGN.md, Derived facts and the stages of indexing):
 
+* :class:`DocTables` — from the Whoosh commit: the single-valued facets (outlet, year,
+  month, lang) as ``doc_value[docnum]`` -> value id (``-1`` for none), the publication
+  dates, and each document's article id (the id -> docnum map), all decoded from the
+  ``facetcol`` and date columns **segment by segment**: a later commit that keeps a
+  segment reuses its decoded :class:`SegmentColumns`.
+* :class:`EntityTables` — from the generation's side store (:mod:`search.sidestore`),
+  kept up to date by an :class:`EntityIndex`: the multi-valued facets (person, org,
+  place) as CSR arrays ``indptr``/``indices`` (the value ids of document ``d`` are
+  ``indices[indptr[d]:indptr[d + 1]]``), mapped to document numbers through the id map.
+  An id with no live document is ignored; a document with no row, or a pending one, has
+  no entities.
+
+:class:`FacetTables` puts one of each together; it never changes once built (a newer
+side-store sequence gives a new one), so a request keeps the tables it started with.
 Matched sets travel as boolean masks over all document numbers, so filters combine
 with ``&`` and each facet's disjunctive set is the query mask and every filter mask
 but its own.
@@ -17,116 +28,389 @@ but its own.
 
 from __future__ import annotations
 
+import json
+import threading
+from collections.abc import Iterable
+from collections.abc import Mapping
+
 import numpy as np
 
+from search.models import Entities
 from search.models import FacetValue
 from search.schema import DATE_FIELD
+from search.schema import ENTITY_KINDS
 from search.schema import FACET_COLUMN
 from search.schema import FACETS
 from search.schema import SINGLE_FACETS
 from search.schema import decode_facets
+from search.sidestore import DONE
+from search.sidestore import NOT_APPLICABLE
+from search.sidestore import PENDING
+from search.sidestore import Change
 
 # Whoosh's NumericColumn default for documents without a value (2**64 - 1).
 _NO_DATE = np.iinfo(np.uint64).max
+_EMPTY = Entities()
+
+
+def _utf8(value: str) -> bytes:
+    return value.encode("utf-8")
+
+
+def segment_key(leaf) -> str | None:
+    """What names a segment's documents across commits: its id and document count
+    (``None`` for a reader that is not one segment's)."""
+    segment = getattr(leaf, "_segment", None)
+    if segment is None:
+        return None
+    return f"{segment.segment_id()}:{leaf.doc_count_all()}"
+
+
+def _live(reader, n: int) -> np.ndarray:
+    """Which documents are not deleted: a segment's deletions are a short list, while
+    asking Whoosh document by document costs ~2 µs each (100 ms at 50,000)."""
+    live = np.zeros(n, dtype=bool)
+    for leaf, offset in reader.leaf_readers():
+        count = leaf.doc_count_all()
+        segment = getattr(leaf, "_segment", None)
+        if segment is None:  # not a segment's reader: ask it document by document
+            ids = np.fromiter(leaf.all_doc_ids(), dtype=np.int64)
+            live[offset + ids] = True
+            continue
+        live[offset: offset + count] = True
+        if segment.has_deletions():
+            gone = np.fromiter(segment.deleted_docs(), dtype=np.int64)
+            live[offset + gone[gone < count]] = False
+    return live
+
+
+class SegmentColumns:
+    """The facet column and dates of one Whoosh segment, decoded (every document, deleted
+    ones too: deletions are the reader's, applied by :class:`DocTables`).
+
+    :param leaf: the segment's reader
+    """
+
+    def __init__(self, leaf):
+        n = leaf.doc_count_all()
+        self.n = n
+        self.ids: list[str] = [""] * n
+        self.values: dict[str, list[str]] = {}
+        self.codes: dict[str, np.ndarray] = {}
+        index: list[dict[str, int]] = [{} for _ in SINGLE_FACETS]
+        codes = [np.full(n, -1, dtype=np.int32) for _ in SINGLE_FACETS]
+        if leaf.has_column(FACET_COLUMN):
+            for i, raw in enumerate(leaf.column_reader(FACET_COLUMN)):
+                if i >= n:
+                    break
+                if not raw:
+                    continue
+                aid, parts = decode_facets(raw)
+                self.ids[i] = aid
+                for k, vals in enumerate(parts):
+                    if vals:
+                        found = index[k]
+                        code = found.get(vals[0])
+                        if code is None:
+                            code = found[vals[0]] = len(found)
+                        codes[k][i] = code
+        for k, name in enumerate(SINGLE_FACETS):
+            self.values[name] = list(index[k])
+            self.codes[name] = codes[k]
+        self.dates = np.full(n, -1, dtype=np.int64)
+        # A segment without dated documents has no date column at all.
+        if DATE_FIELD in leaf.schema.names() and leaf.has_column(DATE_FIELD):
+            raw = np.fromiter(leaf.column_reader(DATE_FIELD, translate=False),
+                              dtype=np.uint64)[:n]
+            has = raw != _NO_DATE
+            self.dates[: len(raw)][has] = raw[has].astype(np.int64)
+
+
+class DocTables:
+    """The arrays of one Whoosh commit: live documents, single facets, dates, ids.
+
+    :param reader: the commit's Whoosh reader (deleted documents are left out)
+    :param carry: decoded segments of an earlier commit of the same generation, by
+        :func:`segment_key`; those this commit still has are reused, not decoded again
+    """
+
+    def __init__(self, reader, carry: Mapping[str, SegmentColumns] | None = None):
+        carry = carry or {}
+        self.n = reader.doc_count_all()
+        self.live = _live(reader, self.n)
+        # key -> decoded segment, for the next commit; and what was reused (benchmarks, tests)
+        self.segments: dict[str, SegmentColumns] = {}
+        self.carried = 0
+        parts: list[tuple[SegmentColumns, int]] = []
+        for leaf, offset in reader.leaf_readers():
+            key = segment_key(leaf)
+            seg = carry.get(key) if key is not None else None
+            if seg is None:
+                seg = SegmentColumns(leaf)
+            else:
+                self.carried += 1
+            if key is not None:
+                self.segments[key] = seg
+            parts.append((seg, offset))
+        self.published = np.full(self.n, -1, dtype=np.int64)
+        ids = np.empty(self.n, dtype=object)
+        for seg, offset in parts:
+            self.published[offset: offset + seg.n] = seg.dates
+            ids[offset: offset + seg.n] = seg.ids
+        self.published[~self.live] = -1
+        self.ids = ids
+        live_docs = np.flatnonzero(self.live)
+        # article id -> document number, live documents only (an updated article's old
+        # copy is deleted, so each id has one live document)
+        self.docnum_of: dict[str, int] = dict(zip(ids[live_docs].tolist(), live_docs.tolist()))
+        self.values: dict[str, list[str]] = {}
+        self.single: dict[str, np.ndarray] = {}
+        for name in SINGLE_FACETS:
+            self._single(name, parts)
+
+    def _single(self, name: str, parts) -> None:
+        """One facet's global value list (values of live documents, in Whoosh's lexicon
+        order: by UTF-8 bytes) and value id per document, from the segments' own."""
+        union = sorted({v for seg, _ in parts for v in seg.values[name]}, key=_utf8)
+        index = {v: i for i, v in enumerate(union)}
+        arr = np.full(self.n, -1, dtype=np.int32)
+        for seg, offset in parts:
+            if not seg.values[name]:
+                continue
+            remap = np.array([index[v] for v in seg.values[name]], dtype=np.int32)
+            codes = seg.codes[name]
+            arr[offset: offset + seg.n] = np.where(codes >= 0, remap[np.maximum(codes, 0)], -1)
+        arr[~self.live] = -1
+        # Only values some live document holds (a deleted article's outlet is gone).
+        counts = np.bincount(arr[arr >= 0], minlength=len(union))
+        used = np.flatnonzero(counts)
+        if len(used) < len(union):
+            renum = np.full(len(union) + 1, -1, dtype=np.int32)
+            renum[used] = np.arange(len(used), dtype=np.int32)
+            arr = renum[arr]  # -1 indexes the last slot, which stays -1
+            union = [union[i] for i in used]
+        self.values[name] = union
+        self.single[name] = arr
+
+
+class EntityTables:
+    """The entity facets of one commit at one side-store sequence, as CSR arrays.
+
+    :param seq: the side-store sequence they reflect
+    :param pending: articles whose entities are still to be found
+    :param by_id: each article's entities (done articles with any), ``{kind: [values]}``
+    """
+
+    def __init__(self, n: int, seq: int, pending: int, by_id: Mapping[str, dict]):
+        self.n = n
+        self.seq = seq
+        self.pending = pending
+        self.by_id = by_id
+        self.values: dict[str, list[str]] = {}
+        self.csr: dict[str, tuple[np.ndarray, np.ndarray]] = {}
+        # Documents of each value, grouped by value: (value pointers, documents).
+        self.csc: dict[str, tuple[np.ndarray, np.ndarray]] = {}
+
+    def load(self, name: str, values: list[str], docs: np.ndarray, vids: np.ndarray) -> None:
+        """One facet from ``(document, value id)`` pairs, value ids into ``values``."""
+        counts = np.bincount(vids, minlength=len(values))
+        used = np.flatnonzero(counts)
+        # Sorted as Whoosh's lexicon orders terms (by their UTF-8 bytes): ties in the
+        # sidebar go by value.
+        order = sorted(used.tolist(), key=lambda i: _utf8(values[i]))
+        renum = np.zeros(len(values), dtype=np.int32)
+        renum[order] = np.arange(len(order), dtype=np.int32)
+        vids = renum[vids]
+        self.values[name] = [values[i] for i in order]
+        by_doc = np.argsort(docs, kind="stable")
+        indptr = np.zeros(self.n + 1, dtype=np.int64)
+        np.cumsum(np.bincount(docs, minlength=self.n), out=indptr[1:])
+        self.csr[name] = (indptr, vids[by_doc])
+        by_value = np.argsort(vids, kind="stable")
+        vptr = np.zeros(len(order) + 1, dtype=np.int64)
+        np.cumsum(np.bincount(vids, minlength=len(order)), out=vptr[1:])
+        self.csc[name] = (vptr, docs[by_value])
+
+
+class EntityIndex:
+    """What a server knows of a generation's side store, caught up change by change.
+
+    Each article's entities are decoded and their values interned once, when its row
+    changes; :meth:`tables` turns what is known into :class:`EntityTables` for a commit's
+    document numbers with NumPy work only. Rows are kept as ``(slot, value id)`` pairs:
+    a changed article takes a new slot and its old one is dropped, so a catch-up costs
+    the changed rows plus array work, never a second pass over every article's values.
+    Shared by the commits of one generation folder; :attr:`lock` serialises updates.
+    """
+
+    def __init__(self):
+        self.lock = threading.Lock()
+        self.seq = 0
+        self.by_id: dict[str, dict] = {}
+        self.pending: set[str] = set()
+        self.kinds: dict[str, tuple[list[str], dict[str, int]]] = {
+            k: ([], {}) for k in ENTITY_KINDS}
+        self.slot_ids: list[str] = []
+        self.slot_of: dict[str, int] = {}
+        self.dead: list[int] = []
+        self._pairs = {k: (np.zeros(0, np.int64), np.zeros(0, np.int32)) for k in ENTITY_KINDS}
+        self._new: dict[str, tuple[list[int], list[int]]] = {k: ([], []) for k in ENTITY_KINDS}
+        self._slot_docs: tuple[object, np.ndarray] | None = None  # (DocTables, slot -> docnum)
+
+    def apply(self, seq: int, changes: Iterable[Change]) -> int:
+        """Take in the changes of the side store up to sequence ``seq``.
+
+        :returns: the number of changes applied
+        """
+        return self.apply_rows(seq, ((ch.id, ch.state, ch.entities.as_dict())
+                                     for ch in changes))
+
+    def apply_raw(self, seq: int, rows: list[tuple[str, str | None, str | None]]) -> int:
+        """:meth:`apply` for rows as :meth:`SideStore.raw_changes_since` reads them: their
+        JSON decoded in one call, not one per row."""
+        found = json.loads("[" + ",".join(raw or "null" for _, _, raw in rows) + "]")
+        return self.apply_rows(seq, ((aid, state, ents if state == DONE else None)
+                                     for (aid, state, _), ents in zip(rows, found)))
+
+    def apply_rows(self, seq: int, rows) -> int:
+        """Take in ``(id, state, {kind: [values]} or None)`` rows up to sequence ``seq``."""
+        count = 0
+        by_id = dict(self.by_id)  # tables already built keep the dict they were given
+        for aid, state, ents in rows:
+            count += 1
+            old = self.slot_of.pop(aid, None)
+            if old is not None:
+                self.dead.append(old)
+            by_id.pop(aid, None)
+            self.pending.discard(aid)
+            if state == PENDING:
+                self.pending.add(aid)
+                continue
+            if state not in (DONE, NOT_APPLICABLE) or not ents:
+                continue
+            slot = None
+            for kind in ENTITY_KINDS:
+                found = ents.get(kind)
+                if not found:
+                    continue
+                if slot is None:
+                    slot = len(self.slot_ids)
+                    self.slot_ids.append(aid)
+                    self.slot_of[aid] = slot
+                    by_id[aid] = ents
+                values, index = self.kinds[kind]
+                slots, vids = self._new[kind]
+                for v in found:
+                    if not isinstance(v, str):  # the store is ours; a stray value is skipped
+                        continue
+                    vid = index.get(v)
+                    if vid is None:
+                        vid = index[v] = len(values)
+                        values.append(v)
+                    slots.append(slot)
+                    vids.append(vid)
+        self.by_id = by_id
+        self.seq = max(self.seq, seq)
+        return count
+
+    def _flush(self) -> None:
+        """The rows taken in since the last call, joined to the pairs arrays."""
+        for kind in ENTITY_KINDS:
+            slots, vids = self._new[kind]
+            if slots:
+                old_s, old_v = self._pairs[kind]
+                self._pairs[kind] = (np.concatenate((old_s, np.array(slots, dtype=np.int64))),
+                                     np.concatenate((old_v, np.array(vids, dtype=np.int32))))
+                self._new[kind] = ([], [])
+        if len(self.dead) > max(1024, len(self.slot_of)):
+            self._compact()
+
+    def _compact(self) -> None:
+        """Drop the slots of changed articles once they outnumber the live ones."""
+        alive = np.ones(len(self.slot_ids), dtype=bool)
+        alive[np.array(self.dead, dtype=np.int64)] = False
+        renum = np.cumsum(alive) - 1
+        for kind in ENTITY_KINDS:
+            s, v = self._pairs[kind]
+            keep = alive[s]
+            self._pairs[kind] = (renum[s[keep]], v[keep])
+        self.slot_ids = [aid for aid, ok in zip(self.slot_ids, alive.tolist()) if ok]
+        self.slot_of = {aid: i for i, aid in enumerate(self.slot_ids)}
+        self.dead = []
+        self._slot_docs = None
+
+    def _docs_of_slots(self, doc: DocTables) -> np.ndarray:
+        """Each slot's live document number in ``doc`` (-1: none, or a dropped slot)."""
+        have = self._slot_docs
+        get = doc.docnum_of.get
+        if have is not None and have[0] is doc and len(have[1]) <= len(self.slot_ids):
+            known = have[1]
+            more = np.array([get(a, -1) for a in self.slot_ids[len(known):]], dtype=np.int64)
+            out = np.concatenate((known, more))
+        else:
+            out = np.array([get(a, -1) for a in self.slot_ids], dtype=np.int64)
+        if self.dead:
+            out[np.array(self.dead, dtype=np.int64)] = -1
+        self._slot_docs = (doc, out)
+        return out
+
+    def tables(self, doc: DocTables) -> EntityTables:
+        """The entity facets of what is known, over the documents of ``doc``."""
+        self._flush()
+        slot_docs = self._docs_of_slots(doc)
+        out = EntityTables(doc.n, self.seq, len(self.pending), self.by_id)
+        for kind in ENTITY_KINDS:
+            slots, vids = self._pairs[kind]
+            docs = slot_docs[slots] if len(slots) else np.zeros(0, np.int64)
+            keep = docs >= 0
+            out.load(kind, self.kinds[kind][0], docs[keep], vids[keep])
+        return out
 
 
 class FacetTables:
-    """Every facet field of one index generation, as arrays. Build once per generation.
+    """Every facet of one generation as arrays: a :class:`DocTables` and the
+    :class:`EntityTables` built over it. Never changed once built.
 
-    :param reader: the generation's Whoosh reader (deleted documents are left out)
+    :param reader: the generation's Whoosh reader, when ``doc`` is not given (then
+        there are no entities unless ``entities`` is given)
+    :param doc: the commit's arrays, already built
+    :param entities: the entity facets over ``doc``; none when omitted
     """
 
-    def __init__(self, reader):
-        self.n = reader.doc_count_all()
-        self.live = np.zeros(self.n, dtype=bool)
-        self.live[np.fromiter(reader.all_doc_ids(), dtype=np.int64)] = True
-        self.values: dict[str, list[str]] = {}
-        self.lower: dict[str, dict[str, list[str]]] = {}
-        self.single: dict[str, np.ndarray] = {}
-        self.csr: dict[str, tuple[np.ndarray, np.ndarray]] = {}
-        self.value_docs: dict[str, list[np.ndarray]] = {}
-        columns = self._from_column(reader)
-        for name in FACETS:
-            values, docs = columns[name] if columns else self._from_postings(reader, name)
-            self._load(name, values, docs)
-        self.published = self._dates(reader)
-
-    def _from_column(self, reader) -> dict[str, tuple[list[str], list[np.ndarray]]] | None:
-        """Every facet's values and their documents, in one pass over ``facetcol``.
-
-        One postings lookup per value costs ~0.3 ms, and real NER gives an index
-        tens of thousands of entity values: seconds to open a generation. The column
-        is read segment by segment instead. ``None`` for an index built before it.
-        """
-        if FACET_COLUMN not in reader.schema.names():
-            return None
-        found: dict[str, dict[str, list[int]]] = {name: {} for name in FACETS}
-        for leaf, offset in reader.leaf_readers():
-            if not leaf.has_column(FACET_COLUMN):
-                continue
-            for i, raw in enumerate(leaf.column_reader(FACET_COLUMN)):
-                d = offset + i
-                if not raw or not self.live[d]:
-                    continue
-                for name, vals in zip(FACETS, decode_facets(raw)):
-                    for v in vals:
-                        found[name].setdefault(v, []).append(d)
-        out = {}
-        for name, by_value in found.items():
-            # Sorted as Whoosh's lexicon orders terms (by their UTF-8 bytes).
-            values = sorted(by_value, key=lambda v: v.encode("utf-8"))
-            out[name] = (values, [np.array(by_value[v], dtype=np.int64) for v in values])
-        return out
-
-    def _from_postings(self, reader, name: str) -> tuple[list[str], list[np.ndarray]]:
-        """One facet's values and their documents from its postings (older indexes)."""
-        values, docs = [], []
-        if name in reader.schema.names():
-            for btext in reader.lexicon(name):
-                ids = np.fromiter(reader.postings(name, btext).all_ids(), dtype=np.int64)
-                ids = ids[self.live[ids]]
-                if len(ids):
-                    values.append(btext.decode("utf-8"))
-                    docs.append(ids)
-        return values, docs
-
-    def _load(self, name: str, values: list[str], docs: list[np.ndarray]) -> None:
-        self.values[name] = values
-        self.value_docs[name] = docs
+    def __init__(self, reader=None, *, doc: DocTables | None = None,
+                 entities: EntityTables | None = None):
+        if doc is None:
+            doc = DocTables(reader)
+        if entities is None:
+            entities = EntityIndex().tables(doc)
+        self.doc = doc
+        self.entities = entities
+        self.n = doc.n
+        self.live = doc.live
+        self.published = doc.published
+        self.single = doc.single
+        self.csr = entities.csr
+        self.values: dict[str, list[str]] = {**doc.values, **entities.values}
         # Several display forms may differ only in case ("Kim" and "KIM" from a
         # transcript's speaker label): a typed value stands for all of them.
-        self.lower[name] = {}
-        for v in values:
-            self.lower[name].setdefault(v.lower(), []).append(v)
-        if name in SINGLE_FACETS:
-            arr = np.full(self.n, -1, dtype=np.int32)
-            for vid, ids in enumerate(docs):
-                arr[ids] = vid
-            self.single[name] = arr
-        else:
-            lens = [len(d) for d in docs]
-            all_docs = np.concatenate(docs) if docs else np.zeros(0, dtype=np.int64)
-            all_vals = np.repeat(np.arange(len(docs), dtype=np.int32), lens)
-            order = np.argsort(all_docs, kind="stable")
-            indptr = np.zeros(self.n + 1, dtype=np.int64)
-            np.cumsum(np.bincount(all_docs, minlength=self.n), out=indptr[1:])
-            self.csr[name] = (indptr, all_vals[order])
+        self.lower: dict[str, dict[str, list[str]]] = {}
+        for name in FACETS:
+            low: dict[str, list[str]] = {}
+            for v in self.values[name]:
+                low.setdefault(v.lower(), []).append(v)
+            self.lower[name] = low
 
-    def _dates(self, reader) -> np.ndarray:
-        """Publication time per document (Whoosh's long: 0.1 µs ticks), -1 for none."""
-        out = np.full(self.n, -1, dtype=np.int64)
-        if DATE_FIELD not in reader.schema.names():
-            return out
-        # Segment by segment: a segment without dated documents has no column at all.
-        for leaf, offset in reader.leaf_readers():
-            if not leaf.has_column(DATE_FIELD):
-                continue
-            raw = np.fromiter(leaf.column_reader(DATE_FIELD, translate=False),
-                              dtype=np.uint64)[: leaf.doc_count_all()]
-            has = raw != _NO_DATE
-            seg = out[offset: offset + len(raw)]
-            seg[has] = raw[has].astype(np.int64)
-        return out
+    @property
+    def pending(self) -> int:
+        """Articles of the side store whose entities are still to be found."""
+        return self.entities.pending
+
+    def entities_of(self, docnum: int) -> Entities:
+        """A document's entities (empty while pending, or when it has none)."""
+        found = self.entities.by_id.get(self.doc.ids[docnum])
+        if not found:
+            return _EMPTY
+        return Entities(**{k: tuple(found.get(k) or ()) for k in ENTITY_KINDS})
 
     def value_ids(self, name: str, selected) -> list[int]:
         index = {v: i for i, v in enumerate(self.values[name])}
@@ -134,9 +418,15 @@ class FacetTables:
 
     def filter_mask(self, name: str, selected) -> np.ndarray:
         """Documents holding any of the selected values of one facet (OR within a facet)."""
+        vids = self.value_ids(name, selected)
+        if name in self.single:
+            if not vids:
+                return np.zeros(self.n, dtype=bool)
+            return np.isin(self.single[name], np.array(vids, dtype=np.int32))
         mask = np.zeros(self.n, dtype=bool)
-        for vid in self.value_ids(name, selected):
-            mask[self.value_docs[name][vid]] = True
+        vptr, docs = self.entities.csc[name]
+        for vid in vids:
+            mask[docs[vptr[vid]:vptr[vid + 1]]] = True
         return mask
 
     def date_mask(self, start: int | None, end: int | None) -> np.ndarray:

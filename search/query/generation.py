@@ -9,11 +9,21 @@ the frequent words' postings are decoded by a background thread once it is open.
 elsewhere or the generation took a commit, the request that notices builds the new
 generation *outside* the lock; requests arriving meanwhile keep being served by the old
 one, which is closed once nobody uses it.
+
+A new commit of the same folder (the indexer commits every 30–60 s during a run) is
+opened with the previous :class:`Generation` as ``previous``: the decoded facet column
+and dates of every segment the commit kept, its word lists and its decoded posting
+lists are carried over (moved to where the segment now starts), and only new segments
+are read. Entities arrive behind, in the side store (:mod:`search.sidestore`): a
+request that finds its sequence moved on (looked at most every ``RECHECK_SECONDS``,
+rebuilt at most every ``ENTITY_REBUILD_SECONDS``) applies the changes and swaps in new
+facet tables; requests in flight keep the tables they started with.
 """
 
 from __future__ import annotations
 
 import contextlib
+import sqlite3
 import threading
 import time
 from collections.abc import Mapping
@@ -37,10 +47,16 @@ from search.schema import BODY
 from search.schema import SCHEMA_VERSION
 from search.schema import TEXT_FIELDS
 from search.schema import TITLE
+from search.sidestore import SideStore
+from search.sidestore import StageCounts
 from search.vocabulary import UNSTEMMED
 
-# A generation's commits are looked for at most this often (it lists the folder).
+# A generation's commits, and its side store's changes, are looked for at most this
+# often (it lists the folder; it reads one row).
 RECHECK_SECONDS = 0.5
+# The entity facets are rebuilt at most this often while entities arrive behind: a
+# stream of small batches must not rebuild the arrays ten times a second.
+ENTITY_REBUILD_SECONDS = 2.0
 # Word lists read when a generation opens (prefix expansion; UNSTEMMED: written words).
 PREFIX_FIELDS = (*TEXT_FIELDS, UNSTEMMED)
 # Words decoded in the background when a generation opens: those in PREWARM_SHARE of
@@ -55,10 +71,12 @@ class Generation:
     """One open index generation: searcher, facet arrays, postings cache and evaluator.
 
     :param path: the generation's folder
+    :param previous: the generation open before (a commit ago): when it is of the same
+        folder, its decoded segments and side-store state are carried over
     :raises IndexMissingError: when there is no Whoosh index in it
     """
 
-    def __init__(self, path: Path):
+    def __init__(self, path: Path, previous: Generation | None = None):
         self.path = path
         found = storage.schema_version(path)
         if found != SCHEMA_VERSION:
@@ -88,16 +106,40 @@ class Generation:
         self._searchers.append(self._main)
         self._free.append(self._main)
         main_reader = self._main.reader()
-        self.tables = facetlib.FacetTables(main_reader)
-        self.postings = PostingCache(main_reader, self.tables.live)
+        # A later commit of the same folder: what its unchanged segments decoded is
+        # reused, and the side store's entities are caught up from where they were.
+        carry = previous if previous is not None and previous.path == path else None
+        t0 = time.perf_counter()
+        doc = facetlib.DocTables(main_reader, carry._tables.doc.segments if carry else None)
+        t1 = time.perf_counter()
+        self.entity_index = carry.entity_index if carry else facetlib.EntityIndex()
+        self._owns_store = False  # the side store's connection: taken over once open
+        with self.entity_index.lock:
+            self._catch_up_locked()
+            self._tables = facetlib.FacetTables(doc=doc,
+                                                entities=self.entity_index.tables(doc))
+        self.entities_checked = self.entities_built = time.monotonic()
+        t2 = time.perf_counter()
+        self.postings = PostingCache(main_reader, self._tables.live,
+                                     carry=carry.postings if carry else None)
         self._scored: dict = {}
-        self.lexicon = Lexicon(main_reader, path)
+        self.lexicon = Lexicon(main_reader, path, carry=carry.lexicon if carry else None)
         for name in PREFIX_FIELDS:  # read now, not by the first prefix query
             self.lexicon.words(name)
+        self.lexicon.settle()
+        # What the open cost, in ms (benchmarks): the commit's columns, the entity
+        # facets (side store read and arrays), the word lists.
+        self.open_ms = {"columns": (t1 - t0) * 1000, "entities": (t2 - t1) * 1000,
+                        "words": (time.perf_counter() - t2) * 1000}
         self.users = 0
         self.checked = time.monotonic()
         # Counters for benchmarks: queries evaluated by NumPy / by Whoosh's searcher.
-        self.stats = {"numpy": 0, "whoosh": 0}
+        self.stats = {"numpy": 0, "whoosh": 0, "entity_rebuilds": 0}
+        # Open: the side store's connection is this generation's to close now (shared
+        # with the commit before, which must not close it when it retires).
+        self._owns_store = True
+        if carry is not None:
+            carry._owns_store = False
         self.prewarmed = threading.Event()
         threading.Thread(target=self._prewarm, name="newsfacet-prewarm", daemon=True).start()
 
@@ -119,10 +161,13 @@ class Generation:
             return
         searcher = self._checkout()
         self._local.held = searcher
+        # The tables this request started with, whatever a catch-up installs meanwhile.
+        self._local.tables = self._tables
         try:
             yield
         finally:
             self._local.held = None
+            self._local.tables = None
             with self._pool:
                 self._free.append(searcher)
                 self._pool.notify()
@@ -152,13 +197,20 @@ class Generation:
         return getattr(self._local, "held", None) or self._main
 
     @property
+    def tables(self) -> facetlib.FacetTables:
+        """The facet tables this thread's request started with (:meth:`reading`); outside
+        a ``reading`` block, the newest."""
+        return getattr(self._local, "tables", None) or self._tables
+
+    @property
     def evaluator(self) -> Evaluator:
         """The query evaluator of this thread's searcher: its reader, the shared arrays."""
         searcher = self.searcher
         got = self._evaluators.get(id(searcher))
         if got is None:
             got = Evaluator(searcher, self.postings.using(searcher.reader()),
-                            self.tables.published, scored=self._scored)
+                            self._tables.published, scored=self._scored,
+                            tables=lambda: self.tables)
             self._evaluators[id(searcher)] = got
         return got
 
@@ -175,7 +227,10 @@ class Generation:
             searcher = self._open_searcher()
             reader = searcher.reader()
             view = self.postings.using(reader)
-            evaluator = Evaluator(searcher, view, self.tables.published, scored=self._scored)
+            evaluator = Evaluator(searcher, view, self._tables.published, scored=self._scored,
+                                  tables=lambda: self._tables)
+            # What the commit before had decoded, moved to where its segments now are.
+            view.migrate(stop=lambda: self._closed)
             for name in PREFIX_FIELDS[:3]:  # the text fields' lengths, used by every score
                 view.lengths(name)
             floor = max(PREWARM_MIN_DOCS, int(PREWARM_SHARE * reader.doc_count_all()))
@@ -215,6 +270,83 @@ class Generation:
         self.checked = now
         return not self._main.up_to_date()  # reads the folder's TOC names only
 
+    # --- entities arriving behind (the side store) ---------------------------------
+
+    def _store(self):
+        """The side store, read-only, opened on first need; ``None`` while the
+        generation has none (written before side stores, or not yet by the indexer).
+        Called with ``entity_index.lock`` held."""
+        idx = self.entity_index
+        store = getattr(idx, "store", None)
+        if store is None:
+            try:
+                store = SideStore(self.path, readonly=True)
+            except (FileNotFoundError, sqlite3.Error):
+                return None
+            idx.store = store
+        return store
+
+    def _catch_up_locked(self) -> bool:
+        """Take in the side store's changes since the last (``entity_index.lock`` held).
+
+        :returns: whether there were any
+        """
+        store = self._store()
+        if store is None:
+            return False
+        idx = self.entity_index
+        try:
+            if store.sequence() == idx.seq:
+                return False
+            reached, rows = store.raw_changes_since(idx.seq)
+        except sqlite3.Error:  # being written or replaced: what is known stands
+            return False
+        idx.apply_raw(reached, rows)
+        return True
+
+    def entities_due(self) -> bool:
+        """Whether to look for entities filled in behind now: at most every
+        ``RECHECK_SECONDS``, and not within ``ENTITY_REBUILD_SECONDS`` of a rebuild."""
+        now = time.monotonic()
+        return (now - self.entities_checked >= RECHECK_SECONDS
+                and now - self.entities_built >= ENTITY_REBUILD_SECONDS)
+
+    def catch_up(self) -> bool:
+        """Rebuild the entity part of the tables if the side store moved on.
+
+        Runs in the request that noticed, outside every lock other requests wait on
+        (one catch-up at a time: a request finding one under way goes on with the
+        tables as they are); the new tables replace the old in one assignment, and
+        requests in flight keep those they started with.
+
+        :returns: whether new tables were installed
+        """
+        idx = self.entity_index
+        if not idx.lock.acquire(blocking=False):
+            return False
+        try:
+            self.entities_checked = time.monotonic()
+            current = self._tables
+            if not self._catch_up_locked() and current.entities.seq == idx.seq:
+                return False
+            self._tables = facetlib.FacetTables(doc=current.doc,
+                                                entities=idx.tables(current.doc))
+            self.entities_built = time.monotonic()
+            self.stats["entity_rebuilds"] += 1
+            return True
+        finally:
+            idx.lock.release()
+
+    def enrichment(self) -> StageCounts:
+        """How far the entity stage has got, read from the side store now (no side
+        store: nothing done, nothing pending)."""
+        with self.entity_index.lock:
+            store = self._store()
+            try:
+                return store.counts() if store is not None else StageCounts(0, 0)
+            except sqlite3.Error:
+                return StageCounts(0, len(self.entity_index.pending))
+
     def close(self) -> None:
         """Close every searcher (called once no request uses the generation)."""
         with self._pool:
@@ -222,6 +354,12 @@ class Generation:
             searchers, self._searchers, self._free = self._searchers, [], []
         for searcher in searchers:
             searcher.close()
+        if self._owns_store:
+            with self.entity_index.lock:
+                store = getattr(self.entity_index, "store", None)
+                self.entity_index.store = None
+            if store is not None:
+                store.close()
 
 
 class _Slot:
@@ -241,7 +379,7 @@ _retired: list[Generation] = []
 def _open(slot: _Slot, path: Path) -> Generation:
     """Build a generation outside the lock, then install it (the caller holds no lock)."""
     try:
-        fresh = Generation(path)
+        fresh = Generation(path, previous=slot.gen)
     except BaseException:
         with _lock:
             slot.building = False
@@ -283,6 +421,8 @@ def use(index_dir):
     try:
         if gen is None:
             gen = _open(slot, path)
+        elif gen.entities_due():
+            gen.catch_up()
         with gen.reading():
             yield gen
     finally:

@@ -5,7 +5,9 @@ selections, into :class:`Matches`: every later step (the page, the facet counts,
 suggestion) reads those masks instead of combining its own. The query itself runs
 through the NumPy evaluator (:mod:`search.query.evaluate`), which gives both every
 match and every match's score; Whoosh's own searcher is the fallback for query nodes
-the evaluator does not handle (counted in ``Generation.stats``). The page is the top
+the evaluator does not handle (counted in ``Generation.stats``); entity terms, which
+Whoosh's documents no longer hold, reach it as :class:`DocSet` queries over the
+documents the facet tables give (:func:`for_whoosh`). The page is the top
 ``start + size`` by ``np.partition`` and then a sort of those few, in Whoosh's order:
 score descending, ties by document number.
 """
@@ -17,11 +19,84 @@ from dataclasses import dataclass
 import numpy as np
 from whoosh import collectors
 from whoosh import query as wq
+from whoosh.matching import ListMatcher
+from whoosh.matching import NullMatcher
 
 from search.query import budget
 from search.query.bind import Bound
 from search.query.evaluate import Unsupported
 from search.query.generation import Generation
+from search.schema import ENTITY_KINDS
+
+
+class DocSet(wq.Query):
+    """Documents given by number, each scoring the boost: an entity term for Whoosh's
+    own matcher (its documents hold no entities; the side store does).
+
+    :param fieldname: the entity facet (for ``repr`` and ``terms``)
+    :param text: its value
+    :param docnums: sorted document numbers of the whole (multi-segment) reader
+    """
+
+    def __init__(self, fieldname: str, text: str, docnums: np.ndarray, boost: float = 1.0):
+        self.fieldname = fieldname
+        self.text = text
+        self.docnums = docnums
+        self.boost = boost
+
+    def __repr__(self):
+        return f"{type(self).__name__}({self.fieldname!r}, {self.text!r}, {len(self.docnums)} docs)"
+
+    def __eq__(self, other):
+        return (type(other) is type(self) and other.fieldname == self.fieldname
+                and other.text == self.text and other.boost == self.boost
+                and np.array_equal(other.docnums, self.docnums))
+
+    def __hash__(self):
+        return hash((self.fieldname, self.text, self.boost, len(self.docnums)))
+
+    def is_leaf(self):
+        return True
+
+    def estimate_size(self, ixreader):
+        return len(self.docnums)
+
+    def matcher(self, searcher, context=None):
+        # A leaf searcher of a multi-segment reader counts from 0: find where it starts.
+        offset = 0
+        parent = searcher.get_parent()
+        if parent is not searcher and parent.subsearchers:
+            offset = next((off for s, off in parent.subsearchers if s is searcher), 0)
+        n = searcher.reader().doc_count_all()
+        lo, hi = np.searchsorted(self.docnums, [offset, offset + n])
+        local = (self.docnums[lo:hi] - offset).tolist()
+        if not local:
+            return NullMatcher()
+        return _ConstantMatcher(local, all_weights=float(self.boost))
+
+
+class _ConstantMatcher(ListMatcher):
+    """A list of documents scoring one weight, without a scorer."""
+
+    def max_quality(self):
+        return self._all_weights
+
+    def block_quality(self):
+        return self._all_weights
+
+
+def for_whoosh(gen: Generation, q):
+    """``q`` with every entity term made a :class:`DocSet` of the tables' documents, for
+    Whoosh's searcher (it scores 1 times the boost, as the evaluator does)."""
+    tables = gen.tables
+
+    def fix(node):
+        if type(node) is wq.Term and node.fieldname in ENTITY_KINDS:
+            docs = np.flatnonzero(tables.filter_mask(node.fieldname, (node.text,)))
+            return DocSet(node.fieldname, node.text, docs, node.boost)
+        return node.apply(fix) if not node.is_leaf() else node
+
+    return fix(q) if q is not None else None
 
 
 @dataclass
@@ -102,7 +177,8 @@ def matched(gen: Generation, q, ev=None) -> np.ndarray:
     if ev is not None:
         return ev[0].copy()
     mask = np.zeros(t.n, dtype=bool)
-    mask[np.fromiter(_checked(gen.searcher.docs_for_query(q)), dtype=np.int64)] = True
+    found = _checked(gen.searcher.docs_for_query(for_whoosh(gen, q)))
+    mask[np.fromiter(found, dtype=np.int64)] = True
     return mask & t.live
 
 
@@ -149,6 +225,7 @@ def page(gen: Generation, bound: Bound, m: Matches, sort: str, start: int,
             return top(full, scores, start, size)
         except Unsupported:
             pass
+    q = for_whoosh(gen, q)
     ranked = wq.AndMaybe(q, bonus) if bonus is not None else q
     allow = set(np.flatnonzero(full).tolist()) if m.narrowed else None
     collector = gen.searcher.collector(limit=start + size, filter=allow)

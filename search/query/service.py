@@ -124,12 +124,14 @@ def _hits(gen: Generation, bound: Bound, page, notices: list[str]) -> tuple:
                                             lambda t, f=f: _holders(gen, f, t))
     body, title = spans[BODY], spans[TITLE]
     hits = []
+    tables = gen.tables
     for d, score in page:
         stored = gen.searcher.stored_fields(d)
         text = stored.get(BODY) or ""
         hits.append(hit_from_stored(
             stored, score=score, snippet=highlight.snippet(text, body.get(d, ())),
-            title_html=highlight.mark_all(stored.get(TITLE) or "", title.get(d, ()))))
+            title_html=highlight.mark_all(stored.get(TITLE) or "", title.get(d, ())),
+            entities=tables.entities_of(d)))
     return tuple(hits)
 
 
@@ -206,6 +208,7 @@ def search(index_dir, request: SearchRequest,
     # The budget starts once the generation is open: opening one (facet arrays, word
     # lists) is the server's work, done once, not this query's.
     with _use(index_dir) as gen, budget.limit(settings["QUERY_TIMEOUT"]):
+        pending = gen.tables.pending
         bound = gen.bind(parsed, settings)
         selections = _selections(gen.tables, request, parsed.notices)
         t1 = time.perf_counter()
@@ -246,7 +249,7 @@ def search(index_dir, request: SearchRequest,
         notice=_sentence(parsed.notices),
         suggestion=suggestion,
         explain=str(bound.query) if bound.query is not None else "(every article)",
-        timings=timings)
+        timings=timings, pending=pending)
 
 
 def _sentence(notices: list[str]) -> str | None:
@@ -281,7 +284,8 @@ def article(index_dir, article_id: str, q: str | None = None,
                      for f in (TITLE, BODY)}
             title_html = highlight.mark_all(title, spans[TITLE])
             body_html = highlight.mark_all(body, spans[BODY])
-        hit = hit_from_stored(stored, title_html=title_html)
+        hit = hit_from_stored(stored, title_html=title_html,
+                              entities=gen.tables.entities_of(docnum))
         return ArticleView(hit=hit, body=body, caption=stored.get(CAPTION) or "",
                            authors=tuple(stored.get(AUTHORS) or ()),
                            sources=tuple(stored.get(SOURCES) or ()), body_html=body_html)
@@ -296,9 +300,14 @@ def info(index_dir, settings: Settings = DEFAULT_SETTINGS) -> dict:
         tables = gen.tables
         size = settings["FACET_SIZE"]
         facets, _ = facetlib.count_facets(tables, tables.live, {}, {}, {n: size for n in FACETS})
+        articles = int(tables.live.sum())
+        entities = gen.enrichment()
         return {
-            "articles": int(tables.live.sum()),
+            "articles": articles,
             "size_bytes": sum(p.stat().st_size for p in gen.path.iterdir() if p.is_file()),
             "facets": {n: [{"value": v.value, "count": v.count} for v in vs]
                        for n, vs in facets.items()},
+            # Only the entity stage exists yet: an article is pending while it is.
+            "enrichment": {"done": entities.done, "pending": entities.pending,
+                           "entities": {"done": entities.done, "pending": entities.pending}},
         }

@@ -7,6 +7,13 @@ and weights, and for phrase words the positions too — and keeps it, up to a me
 budget, so a later query on the same word costs only NumPy work. Field lengths (the
 byte Whoosh stores per document and field) are read once into an array as well.
 
+A later commit of the same generation (the indexer commits every 30–60 s) keeps most
+segments: a cache opened with ``carry`` (the previous commit's) takes a term's list from
+it, the documents of each unchanged segment shifted to where that segment now starts,
+and decodes only the new segments (:meth:`PostingCache.migrate` does every carried
+term at once, in the background). Scores are not carried: idf and average lengths
+change with every commit.
+
 The blocks are read through Whoosh's own leaf matcher (``W3LeafMatcher``), block by
 block, so the codec's format is never re-implemented here; any other matcher (inlined
 short lists) is walked through the ordinary matcher interface.
@@ -39,9 +46,12 @@ class PostingCache:
     :param reader: the generation's (possibly multi-segment) Whoosh reader
     :param live: boolean mask of the documents not deleted
     :param budget: most bytes of decoded lists kept
+    :param carry: the cache of an earlier commit of the same generation, whose lists
+        of the segments this commit still has are reused
     """
 
-    def __init__(self, reader, live: np.ndarray, budget: int = BUDGET_BYTES):
+    def __init__(self, reader, live: np.ndarray, budget: int = BUDGET_BYTES,
+                 carry: PostingCache | None = None):
         self.reader = reader
         self.live = live
         self.leaves = list(reader.leaf_readers())
@@ -50,6 +60,19 @@ class PostingCache:
         self._terms: dict[tuple[str, bytes], tuple[np.ndarray, np.ndarray]] = {}
         self._positions: dict[tuple[str, bytes], tuple[np.ndarray, np.ndarray]] = {}
         self._lengths: dict[str, np.ndarray] = {}
+        # Shared with the views of :meth:`using`: the earlier commit's cache while its
+        # lists are being taken, and how many were (tests, benchmarks).
+        self._from = {"carry": _Carry.between(carry, self.leaves) if carry is not None else None,
+                      "carried": 0}
+
+    @property
+    def carried(self) -> int:
+        """Lists and length arrays taken from the earlier commit's cache."""
+        return self._from["carried"]
+
+    @property
+    def _carry(self) -> _Carry | None:
+        return self._from["carry"]
 
     @property
     def used(self) -> int:
@@ -80,8 +103,50 @@ class PostingCache:
         got = self._terms.get(key)
         if got is not None:
             return got
-        docs, weights, _ = self._decode(fieldname, btext, values=False)
+        carry = self._carry
+        old = carry.cache._terms.get(key) if carry is not None else None
+        if old is not None:
+            docs, weights = self._carried(carry, old, fieldname, btext)
+        else:
+            docs, weights, _ = self._decode(fieldname, btext, values=False)
         return self.keep(self._terms, key, (docs, weights), docs.nbytes + weights.nbytes)
+
+    def _carried(self, carry: _Carry, old, fieldname: str, btext: bytes):
+        """A term's list from the earlier commit's: kept segments moved, new ones decoded."""
+        old_docs, old_weights = old
+        docs, weights = [], []
+        for (leaf, offset), moved in zip(self.leaves, carry.layout):
+            if moved is None:
+                d, w, _ = self._decode(fieldname, btext, values=False,
+                                       leaves=[(leaf, offset)])
+            else:
+                start, n = moved
+                lo, hi = np.searchsorted(old_docs, (start, start + n))
+                d, w = old_docs[lo:hi] + (offset - start), old_weights[lo:hi]
+            docs.append(d)
+            weights.append(w)
+        d = np.concatenate(docs) if docs else np.zeros(0, np.int64)
+        w = np.concatenate(weights) if weights else np.zeros(0, np.float64)
+        keep = self.live[d]
+        self._from["carried"] += 1
+        return (d, w) if keep.all() else (d[keep], w[keep])
+
+    def migrate(self, stop=lambda: False) -> None:
+        """Take every list of the earlier commit's cache now, then let it go."""
+        carry = self._carry
+        if carry is None:
+            return
+        for fieldname, btext in list(carry.cache._terms):
+            if stop():
+                return
+            self.term(fieldname, btext)
+        for fieldname, btext in list(carry.cache._positions):
+            if stop():
+                return
+            self.positions(fieldname, btext)
+        for fieldname in list(carry.cache._lengths):
+            self.lengths(fieldname)
+        self._from["carry"] = None
 
     def positions(self, fieldname: str, btext: bytes) -> tuple[np.ndarray, np.ndarray]:
         """``(docs, keys)``: each occurrence of a term as ``docnum << 24 | position``.
@@ -93,7 +158,40 @@ class PostingCache:
         got = self._positions.get(key)
         if got is not None:
             return got
-        docs, _, values = self._decode(fieldname, btext, values=True)
+        carry = self._carry
+        old = carry.cache._positions.get(key) if carry is not None else None
+        if old is None:
+            docs, keys = self._decode_positions(fieldname, btext)
+        else:
+            docs, keys = self._carried_positions(carry, old, fieldname, btext)
+        return self.keep(self._positions, key, (docs, keys), docs.nbytes + keys.nbytes)
+
+    def _carried_positions(self, carry: _Carry, old, fieldname: str, btext: bytes):
+        """A term's positions from the earlier commit's: kept segments moved (document
+        numbers and the keys' document part), new segments decoded."""
+        old_docs, old_keys = old
+        docs, keys = [], []
+        for (leaf, offset), moved in zip(self.leaves, carry.layout):
+            if moved is None:
+                d, k = self._decode_positions(fieldname, btext, leaves=[(leaf, offset)])
+            else:
+                start, n = moved
+                lo, hi = np.searchsorted(old_docs, (start, start + n))
+                klo, khi = np.searchsorted(old_keys, (start << 24, (start + n) << 24))
+                d = old_docs[lo:hi] + (offset - start)
+                k = old_keys[klo:khi] + ((offset - start) << 24)
+            docs.append(d)
+            keys.append(k)
+        d = np.concatenate(docs) if docs else np.zeros(0, np.int64)
+        k = np.concatenate(keys) if keys else np.zeros(0, np.int64)
+        self._from["carried"] += 1
+        keep = self.live[d]
+        if keep.all():
+            return d, k
+        return d[keep], k[self.live[k >> 24]]
+
+    def _decode_positions(self, fieldname: str, btext: bytes, leaves=None):
+        docs, _, values = self._decode(fieldname, btext, values=True, leaves=leaves)
         fmt = self.reader.schema[fieldname].format
         counts = np.zeros(len(values), dtype=np.int64)
         deltas: list[int] = []
@@ -113,11 +211,11 @@ class PostingCache:
         base = np.concatenate(([0], pos))[starts]
         pos -= np.repeat(base, counts)
         keys = (np.repeat(docs, counts) << 24) | pos
-        return self.keep(self._positions, key, (docs, keys), docs.nbytes + keys.nbytes)
+        return docs, keys
 
-    def _decode(self, fieldname, btext, values: bool):
+    def _decode(self, fieldname, btext, values: bool, leaves=None):
         ids, weights, vals = [], [], []
-        for leaf, offset in self.leaves:
+        for leaf, offset in self.leaves if leaves is None else leaves:
             if (fieldname, btext) not in leaf:
                 continue
             m = leaf.postings(fieldname, btext)
@@ -149,7 +247,14 @@ class PostingCache:
         if got is not None:
             return got
         out = np.zeros(len(self.live), dtype=np.float64)
+        carry = self._carry
+        old = carry.cache._lengths.get(fieldname) if carry is not None else None
         for leaf, offset in self.leaves:
+            moved = carry.moved.get(offset) if old is not None else None
+            if moved is not None:
+                start, n = moved
+                out[offset:offset + n] = old[start:start + n]
+                continue
             # Whoosh keeps each length as one byte in a per-document column.
             perdoc = leaf._perdoc
             name = _lenfield(fieldname)
@@ -159,8 +264,43 @@ class PostingCache:
             n = leaf.doc_count_all()
             raw = np.fromiter(iter(col), dtype=np.uint8, count=n)
             out[offset:offset + n] = _LENGTH_OF_BYTE[raw]
+        if old is not None:
+            self._from["carried"] += 1
         self._lengths[fieldname] = out
         return out
+
+
+class _Carry:
+    """How an earlier commit's cache maps onto this commit's segments.
+
+    :param cache: the earlier commit's cache
+    :param layout: for each leaf of this commit in order, ``(the segment's first document
+        number in the earlier commit, its documents)`` for a segment both commits have,
+        ``None`` for a new one
+    :param offsets: each leaf's first document number in this commit
+    """
+
+    def __init__(self, cache: PostingCache, layout: list, offsets: list[int]):
+        self.cache = cache
+        self.layout = layout
+        self.moved = {off: moved for off, moved in zip(offsets, layout) if moved is not None}
+
+    @classmethod
+    def between(cls, cache: PostingCache, leaves) -> _Carry | None:
+        from search.query.facets import segment_key
+
+        before = {}
+        for leaf, offset in cache.leaves:
+            key = segment_key(leaf)
+            if key is not None:
+                before[key] = (offset, leaf.doc_count_all())
+        layout = []
+        for leaf, _ in leaves:
+            key = segment_key(leaf)
+            layout.append(before.get(key) if key is not None else None)
+        if not any(layout):
+            return None  # nothing kept: a cold cache
+        return cls(cache, layout, [offset for _, offset in leaves])
 
 
 def _fast_block(data: bytes, n: int):

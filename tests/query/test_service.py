@@ -13,6 +13,7 @@ from search.errors import QueryError
 from search.models import SearchRequest
 from search.query import service
 from tests.conftest import HANDMADE
+from tests.conftest import needs_news_entities
 from tests.conftest import write_articles_index
 
 
@@ -162,10 +163,10 @@ def test_old_generation_serves_while_the_new_one_opens(tmp_path, monkeypatch):
     opening, release = threading.Event(), threading.Event()
     real_init = generation.Generation.__init__
 
-    def slow_init(self, path):
+    def slow_init(self, path, previous=None):
         opening.set()
         assert release.wait(30)
-        real_init(self, path)
+        real_init(self, path, previous)
 
     monkeypatch.setattr(generation.Generation, "__init__", slow_init)
     totals = []
@@ -223,6 +224,8 @@ def seeds_found(index_dir, q) -> set[str]:
     ("person:\"dennis ross\"", {SEED_000}),
 ])
 def test_seed_queries(news_index, q, expected):
+    if q.startswith("person:"):
+        needs_news_entities(news_index)
     assert seeds_found(news_index, q) == expected
 
 

@@ -291,3 +291,60 @@ def test_escaping_and_error_pages_in_the_browser(page, problems):
     # Chromium logs the two error statuses; nothing else may appear.
     assert [p for p in problems if "status of 400" not in p and "status of 404" not in p] == []
     problems.clear()
+
+
+def test_partial_entity_counts_are_said_and_fit_a_phone(browser, tmp_path, monkeypatch, problems):
+    """While articles wait for their entities, the sidebar says so beside the entity
+    facets, on a phone's width without a sideways scroll; once filled in, it is gone."""
+    from werkzeug.serving import make_server
+
+    from search import storage
+    from search.query import generation
+    from search.sidestore import PENDING
+    from search.sidestore import SideStore
+    from web import create_app
+
+    monkeypatch.setattr(generation, "RECHECK_SECONDS", 0)
+    monkeypatch.setattr(generation, "ENTITY_REBUILD_SECONDS", 0)
+    articles = HANDMADE + bbc_politics(30)
+    index_dir = write_articles_index(articles, tmp_path / "ix")
+    waiting = [a for a in articles if a.entities.person][:12]
+    store = SideStore(storage.require_current(index_dir))
+    store.add_texts([(a.id, "", PENDING, None) for a in waiting])
+    store.commit()
+    server = make_server("127.0.0.1", 0, create_app({"INDEX": str(index_dir)}), threaded=True)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    context = browser.new_context(base_url=f"http://127.0.0.1:{server.server_port}",
+                                  viewport={"width": 390, "height": 844})
+    try:
+        pg = context.new_page()
+        pg.on("console", lambda m: problems.append(m.text) if m.type == "error" else None)
+        pg.set_default_timeout(5000)
+        pg.goto("/?q=said")
+        note = pg.locator(".sidebar .partial")
+        assert note.is_visible()
+        assert note.get_attribute("role") == "status"
+        assert f"{len(waiting)} articles to go" in note.inner_text()
+        # beside the entity facets: after the language facet, before the people
+        order = pg.evaluate("""() => [...document.querySelectorAll('.sidebar > *')]
+            .map(e => e.classList.contains('partial') ? 'partial' : e.getAttribute('aria-labelledby'))""")
+        assert order.index("partial") < order.index("facet-person")
+        assert pg.evaluate("document.documentElement.scrollWidth <= window.innerWidth")
+        box = note.bounding_box()
+        assert box["x"] >= 0 and box["x"] + box["width"] <= 390
+        ARTIFACTS.mkdir(exist_ok=True)
+        pg.screenshot(path=str(ARTIFACTS / "partial-facets-phone.png"), full_page=True)
+
+        store.set_entities([(a.id, a.entities) for a in waiting])
+        store.commit()
+        pg.goto("/?q=said")
+        assert pg.locator(".sidebar .partial").count() == 0
+        assert pg.locator("section[aria-labelledby=facet-person] li").count() > 0
+    finally:
+        store.close()
+        context.close()
+        server.shutdown()
+        thread.join(5)
+        server.server_close()
+    assert problems == []

@@ -18,6 +18,7 @@ import pytest
 from search.models import Article
 from tests.conftest import HANDMADE
 from tests.conftest import ROOT
+from tests.conftest import needs_news_entities
 from tests.conftest import write_articles_index
 from web import create_app
 
@@ -112,8 +113,9 @@ def test_search_page_lists_ranked_hits_with_marks(client):
 def test_json_contract(client):
     data = api(client, "q=airport")
     assert set(data) == {"ok", "query", "total", "page", "page_size", "took_ms", "hits", "facets",
-                         "truncated_facets", "notice", "suggestion"}
+                         "truncated_facets", "partial_facets", "notice", "suggestion"}
     assert data["ok"] is True and data["query"] == "airport" and data["page"] == 1
+    assert data["partial_facets"] is False  # every article's entities are in
     assert set(data["facets"]) == {"outlet", "year", "month", "lang", "person", "org", "place"}
     hit = data["hits"][0]
     assert {"id", "title", "title_html", "outlet", "published", "lang", "url", "score", "snippet",
@@ -389,7 +391,7 @@ def test_rebuild_is_picked_up_without_restart(tmp_path):
 
 # --- on the real news index ---------------------------------------------------------------------
 
-def test_news_index_search_facets_and_article(news):
+def test_news_index_search_facets_and_article(news, news_index):
     data = api(news, "q=election")
     assert data["total"] > 0 and data["hits"]
     assert any("<mark>" in h["snippet"] for h in data["hits"])
@@ -407,6 +409,7 @@ def test_news_index_search_facets_and_article(news):
     text = page(news, "/?q=election&outlet=BBC")
     assert [h["id"] for h in narrowed["hits"]] == re.findall(r'href="/article/([0-9a-f]{16})', text)
     # a person found by NER filters the results to articles naming them
+    needs_news_entities(news_index)
     person = narrowed["facets"]["person"][0]
     by_person = news.get(person["toggle_url"]).get_json()
     assert by_person["total"] == person["count"]
