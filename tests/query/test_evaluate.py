@@ -15,10 +15,12 @@ from search.query.evaluate import Unsupported
 from search.query.generation import Generation
 from search.query.whoosh_postings import _fast_block
 
+# Compared with Whoosh's own matcher on the same index, so only what Whoosh documents
+# hold: entity terms are answered from the side store (ENTITY_QUERIES below).
 QUERIES = [
     "said", "government", "film music", "film OR music", "Damascus", '"prime minister"',
     '"prime minister"~3', '"the government"', "elect*", "gov*", "film~", "title:film",
-    "outlet:BBC film", "outlet:BBC", "entity:Syria", "person:ross", "year:2015 OR year:2022",
+    "outlet:BBC film", "outlet:BBC", "year:2015 OR year:2022",
     "music -title:music", "film -music", "NOT film", "(film OR music) AND award",
     "government date:[2004-01-01 TO 2020-12-31]", "date:[2015-01-01 TO]", "airport Damascus",
     '"world cup" final', "caption:photo", "lang:ar",
