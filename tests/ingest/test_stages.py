@@ -83,6 +83,8 @@ def test_search_works_between_commits_of_a_first_build(bbc, tmp_path, monkeypatc
         assert commit.live and storage.current(index_dir) == commit.generation
         everything = service.search(index_dir, SearchRequest(q=""))
         assert everything.total == commit.committed
+        # NER runs in this process after the text stage: every entity count is partial.
+        assert everything.to_json()["partial_facets"] is True
         # Text search finds what was committed, before any entity is in.
         said = service.search(index_dir, SearchRequest(q="said"))
         assert 0 < said.total <= commit.committed
@@ -100,6 +102,7 @@ def test_search_works_between_commits_of_a_first_build(bbc, tmp_path, monkeypatc
     assert all(state == "done" for state, _ in states.values())
     assert sum(len(ents.person) for _, ents in states.values()) > 50
     assert report.entities_pending == 0
+    assert service.search(index_dir, SearchRequest(q="")).to_json()["partial_facets"] is False
 
 
 def test_entities_are_not_in_before_the_text_is(bbc, tmp_path):
