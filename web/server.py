@@ -27,9 +27,13 @@ class _Channel(HTTPChannel):
     error_task_class = HeaderedErrorTask
 
 
-def serve(app, _quiet: bool = False, **kw) -> None:
+def serve(app, _quiet: bool = False, warm=None, **kw) -> None:
     """``waitress.serve``, except that waitress's own error responses (a malformed
-    request line, headers too large) carry the security headers too."""
+    request line, headers too large) carry the security headers too.
+
+    :param warm: called once the socket listens and before requests are taken (what
+        connects meanwhile waits in the backlog): the index is opened there, so the first
+        search does not pay for the open"""
     if not _quiet:
         logging.basicConfig()  # as waitress.serve does: its messages need a handler
     server = create_server(app, **kw)
@@ -38,19 +42,22 @@ def serve(app, _quiet: bool = False, **kw) -> None:
         [s for s in getattr(server, "map", {}).values() if isinstance(s, BaseWSGIServer)]
     for s in servers:
         s.channel_class = _Channel
+    if warm is not None:
+        warm()
     if not _quiet:
         server.print_listen("Serving on http://{}:{}")
     server.run()
 
 
 def run(app, host: str = "127.0.0.1", port: int = 8000, threads: int = 8,
-        workers: int = 1) -> None:
+        workers: int = 1, warm=None) -> None:
     """Serve ``app`` until interrupted.
 
     :param workers: server processes (about one per core); 1 serves in this process
+    :param warm: what each server process does before it takes requests (see :func:`serve`)
     """
     if workers <= 1:
-        serve(app, host=host, port=port, threads=threads)
+        serve(app, host=host, port=port, threads=threads, warm=warm)
         return
     sock = socket.create_server((host, port), backlog=1024)
     children = []
@@ -59,7 +66,7 @@ def run(app, host: str = "127.0.0.1", port: int = 8000, threads: int = 8,
         if pid == 0:  # a worker: serve on the shared socket until told to stop
             signal.signal(signal.SIGINT, signal.SIG_DFL)
             try:
-                serve(app, sockets=[sock], threads=threads, _quiet=True)
+                serve(app, sockets=[sock], threads=threads, _quiet=True, warm=warm)
             finally:
                 os._exit(0)
         children.append(pid)

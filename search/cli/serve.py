@@ -36,7 +36,13 @@ def serve_command(index_dir, host, port, threads, workers):
     from web import create_app
     from web import server
 
-    app = create_app({**settings(), "INDEX": str(Path(index_dir).resolve())})
+    from search.query.service import open_index
+
+    index = str(Path(index_dir).resolve())
+    app = create_app({**settings(), "INDEX": index})
     procs = f", {workers} processes" if workers > 1 else ""
     click.echo(f"Serving {index_dir} on http://{host}:{port}/{procs} (Ctrl-C to stop)")
-    server.run(app, host=host, port=port, threads=threads, workers=workers)
+    # Each server process opens the index before it takes a request (after the fork:
+    # Whoosh's open files and threads do not survive one).
+    server.run(app, host=host, port=port, threads=threads, workers=workers,
+               warm=lambda: open_index(index))

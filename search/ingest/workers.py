@@ -16,6 +16,7 @@ import collections
 import multiprocessing
 import os
 import sys
+import threading
 from dataclasses import dataclass
 
 from search.models import Article
@@ -32,6 +33,8 @@ WAIT_POLL_SECONDS = 1.0
 # Pool restarts one batch may cause before its articles are enriched one per task,
 # so that an article that kills its worker is found and skipped, not retried forever.
 MAX_RESTARTS = 2
+# Longest a pool is waited for when it is stopped (see _stop_pool).
+CLOSE_SECONDS = 10.0
 
 # Workers run at this CPU niceness: NER is the stage behind, so the text stage (the
 # main process and its Whoosh writers) and a server on the same machine come first,
@@ -61,6 +64,26 @@ def _enrich_in_worker(articles: list[Article]) -> list[tuple[str, Entities]]:
     if _worker_error is not None:
         raise _worker_error
     return _worker_enricher.enrich(articles)
+
+
+def _stop_pool(pool) -> None:
+    """Terminate a pool and wait for it, at most CLOSE_SECONDS: after a worker was killed,
+    ``Pool.terminate``/``join`` can wait forever on the pool's own handler threads (seen
+    in the suite, once in a few runs), so its worker processes are then killed outright
+    and the threads left behind (they are daemons)."""
+    procs = list(pool._pool)
+
+    def stop():
+        pool.terminate()
+        pool.join()
+
+    waiter = threading.Thread(target=stop, name="newsfacet-pool-stop", daemon=True)
+    waiter.start()
+    waiter.join(CLOSE_SECONDS)
+    if waiter.is_alive():
+        for p in procs + list(pool._pool):
+            if p.exitcode is None:
+                p.kill()
 
 
 def can_spawn() -> bool:
@@ -246,9 +269,8 @@ class Batches(OrderedBatches):
         :param waiting: the batch being waited for (no longer in the queue when drained)
         :param again: whether to send ``waiting`` again too
         """
-        self.pool.terminate()
-        self.pool.join()
-        self.pool = None
+        pool, self.pool = self.pool, None
+        _stop_pool(pool)
         self.restarts += 1
         for batch in {id(b): b for b in [waiting, *self.queue]}.values():
             if batch.results is None and batch.pending is not None:
@@ -317,6 +339,5 @@ class Batches(OrderedBatches):
     def close(self) -> None:
         """Stop the workers (also after an error: no stray processes are left)."""
         if self.pool is not None:
-            self.pool.terminate()
-            self.pool.join()
-            self.pool = None
+            pool, self.pool = self.pool, None
+            _stop_pool(pool)

@@ -65,6 +65,9 @@ PREWARM_FIELDS = (TITLE, BODY)
 PREWARM_SHARE = 0.01
 PREWARM_MIN_DOCS = 200
 PREWARM_BYTES = 256 * 1024 * 1024
+# Longest the warming waits for requests in flight before it decodes its next word
+# (under constant traffic it still gets on, a word at a time).
+PREWARM_YIELD_SECONDS = 0.5
 
 
 class Generation:
@@ -241,6 +244,7 @@ class Generation:
                     if self._closed or self.postings.used > PREWARM_BYTES:
                         return
                     if info.doc_frequency() >= floor:
+                        self._yield_to_requests()
                         evaluator.scored(name, btext)
         except Exception:  # the generation closed under the thread: nothing to warm any more
             return
@@ -248,6 +252,19 @@ class Generation:
             if searcher is not None:
                 searcher.close()
             self.prewarmed.set()
+
+    def _yield_to_requests(self) -> None:
+        """Wait while a request is being answered (up to PREWARM_YIELD_SECONDS each time).
+
+        Decoding holds the GIL in Python loops: beside it, a request runs at half speed
+        or worse, and the first searches after a server starts on a large archive ran
+        past QUERY_TIMEOUT (bench.query_speed at 200,000 articles). The warming is for
+        those requests; it waits for them, not they for it.
+        """
+        deadline = time.monotonic() + PREWARM_YIELD_SECONDS
+        while (not self._closed and len(self._free) < len(self._searchers)
+               and time.monotonic() < deadline):
+            time.sleep(0.002)
 
     def bind(self, parsed, settings: Mapping[str, Any] = DEFAULT_SETTINGS):
         """``parsed`` (:func:`search.query.parse.parse`) bound to this generation

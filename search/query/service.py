@@ -26,6 +26,7 @@ from whoosh.util.times import datetime_to_long
 
 from search.config import DEFAULT_SETTINGS
 from search.config import Settings
+from search.errors import IndexMissingError
 from search.errors import NotFoundError
 from search.errors import QueryError
 from search.errors import QueryTimeoutError
@@ -185,6 +186,17 @@ def _frequency(reader, word: str) -> int | None:
     """In how many articles' bodies ``word`` stands (as its stem); ``None`` for a stop word."""
     stems = [t.text for t in TEXT_ANALYZER(word)]
     return reader.doc_frequency(BODY, stems[0]) if stems else None
+
+
+def open_index(index_dir) -> bool:
+    """Open the live generation of ``index_dir`` now (a server calls it before it takes
+    requests, so the first search does not pay for the open); ``False`` when there is no
+    index yet (one built later is opened by the first search)."""
+    try:
+        with _use(index_dir):
+            return True
+    except IndexMissingError:
+        return False
 
 
 def search(index_dir, request: SearchRequest,
