@@ -88,15 +88,26 @@ def records(n: int, seed: int = 20260601) -> list[dict]:
     :param n: how many records
     :param seed: the seed of dates and entities (same seed, same records)
     """
+    return list(iter_records(n, seed))
+
+
+def iter_records(n: int, seed: int = 20260601) -> Iterator[dict]:
+    """The records of :func:`records`, one at a time (a 200,000-article build does not
+    hold 200,000 dicts at once).
+
+    The first ``m`` records of ``iter_records(n)`` are those of ``iter_records(m)``: a
+    larger bench corpus extends a smaller one.
+
+    :param n: how many records
+    :param seed: the seed of dates and entities (same seed, same records)
+    """
     rng = random.Random(seed)
     base = [r for src in (bbc(rng), fakenewsnet(), saudinewsnet()) for r in src
             if r["body"].strip()]
-    out = []
     for i in range(n):
         r = dict(base[i % len(base)])
         r["id"] = f"{i:016x}"
         r["person"] = tuple(sorted(set(rng.sample(PEOPLE, rng.randrange(0, 3)))))
         r["org"] = tuple(sorted(set(rng.sample(ORGS, rng.randrange(0, 3)))))
         r["place"] = tuple(sorted(set(rng.sample(PLACES, rng.randrange(0, 3)))))
-        out.append(r)
-    return out
+        yield r
