@@ -33,10 +33,9 @@ def serve_command(index_dir, host, port, threads, workers):
         click.echo(f"Warning: no index at {index_dir} yet; run `newsfacet index PATH "
                    f"--index {index_dir}`.", err=True)
     # Imported here: the engine never loads Flask unless asked to serve.
+    from search.query.service import open_index
     from web import create_app
     from web import server
-
-    from search.query.service import open_index
 
     index = str(Path(index_dir).resolve())
     app = create_app({**settings(), "INDEX": index})

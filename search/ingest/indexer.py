@@ -53,6 +53,7 @@ from search.ingest.cluster import ClusterBatches
 from search.ingest.cluster import ClusterSpec
 from search.ingest.enrich.cache import EnrichCache
 from search.ingest.enrich.cache import cache_key
+from search.ingest.enrich.entities import check_model
 from search.ingest.manifest import Manifest
 from search.ingest.manifest import under
 from search.ingest.readers.limits import Limits
@@ -376,8 +377,10 @@ class _Run:
         self.version = local.version
         self.batches = self._batches(local)
         try:
-            if self.entities and isinstance(self.batches, ClusterBatches):
-                self.batches.reach()
+            if self.entities:
+                check_model(self.model)  # needed here too: it names the cache's version
+                if isinstance(self.batches, ClusterBatches):
+                    self.batches.reach()
             files = list(discover(paths, self._error))
             known = {} if self.fresh else manifest.files()
             to_read = []

@@ -208,6 +208,23 @@ def model_version(model: str = DEFAULT_MODEL) -> str:
         return f"{model}-unknown"
 
 
+def check_model(model: str = DEFAULT_MODEL) -> None:
+    """Raise :class:`ConfigError` unless ``model`` is an installed package or a folder,
+    without loading it: an ``index`` run checks it before it writes anything, so a
+    misspelt model fails the run at once, not after its text stage.
+
+    :raises ConfigError: as :class:`EntityExtractor` would on loading it
+    """
+    import importlib.util
+    from pathlib import Path
+
+    if Path(model).exists() or importlib.util.find_spec(model) is not None:
+        return
+    raise ConfigError(f"cannot load the spaCy model {model!r} for entity extraction (no such "
+                      f"package or folder here); install it with "
+                      f"`pip install {model.replace('_', '-')}`")
+
+
 class EntityExtractor:
     """spaCy NER in this process (the indexer runs one extractor per worker process).
 
