@@ -156,22 +156,25 @@ def instrument() -> None:
     run._entity_stage = stop
 
 
-def measure(paths: list[Path], index_dir: Path, processes: int) -> tuple[float, dict, int]:
-    """(text stage seconds from the run's start, the parts' totals, articles written)."""
+def measure(paths: list[Path], index_dir: Path, processes: int) -> tuple[float, dict, dict]:
+    """(text stage seconds from the run's start, the parts' totals, the last progress of
+    the text stage: ``articles`` written, ``entities`` in, ``waiting`` for NER)."""
     TOTALS.clear()
     CALLS.clear()
     shutil.rmtree(index_dir, ignore_errors=True)
-    seen = {"articles": 0}
+    seen = {"articles": 0, "entities": 0, "waiting": 0}
 
     def progress(p):
-        seen["articles"] = p.articles
+        if p.stage == "text":
+            seen.update(articles=p.articles, entities=p.entities_done,
+                        waiting=p.entities_total)
 
     t = time.perf_counter()
     try:
         indexer.index_paths(paths, index_dir, processes=processes, progress=progress)
     except TextDone:
         pass
-    return time.perf_counter() - t, dict(TOTALS), seen["articles"]
+    return time.perf_counter() - t, dict(TOTALS), seen
 
 
 def main(argv=None) -> None:
@@ -190,10 +193,10 @@ def main(argv=None) -> None:
         for no_ner in [False, True] if args.compare else [args.no_ner]:
             # Read by the indexer at each article: empty, no article waits for NER.
             entities_module.NER_LANGUAGES = frozenset() if no_ner else ner_languages
-            secs, totals, n = measure(en + ar, tmp / "ix", args.processes)
+            secs, totals, seen = measure(en + ar, tmp / "ix", args.processes)
             results.append(("without NER workers" if no_ner else
-                            f"with {args.processes} NER workers", secs, totals, n))
-            print(f"  … {results[-1][0]}: {n} articles, text stage {secs:.1f} s",
+                            f"with {args.processes} NER workers", secs, totals, seen))
+            print(f"  … {results[-1][0]}: {seen['articles']} articles, text stage {secs:.1f} s",
                   file=sys.stderr, flush=True)
         print(f"\nText stage of `index` (fresh index, cold cache), "
               f"{'--limit ' + str(args.limit) if args.limit else 'full'}; wall seconds in "
@@ -201,16 +204,17 @@ def main(argv=None) -> None:
         print(f"{'part':52}" + "".join(f"{label:>26}" for label, *_ in results))
         for name, depth in PARTS:
             cells = []
-            for _, secs, totals, n in results:
+            for _, secs, totals, _ in results:
                 v = totals.get(name, 0.0)
                 whole = totals.get(PARTS[0][0], secs)
                 cells.append(f"{v:10.1f} s {100 * v / whole:5.1f} %{'':6}")
             print(f"{'  ' * depth + name:52}" + "".join(f"{c:>26}" for c in cells))
-        for label, secs, totals, n in results:
+        for label, secs, totals, seen in results:
             inner = sum(v for k, v in totals.items() if dict(PARTS).get(k) == 1)
-            print(f"{label}: {n} articles; run start to end of text stage {secs:.1f} s; "
-                  f"parts at depth 1 add up to {inner:.1f} s of "
-                  f"{totals.get(PARTS[0][0], 0):.1f} s")
+            print(f"{label}: {seen['articles']} articles; run start to end of text stage "
+                  f"{secs:.1f} s; parts at depth 1 add up to {inner:.1f} s of "
+                  f"{totals.get(PARTS[0][0], 0):.1f} s; entities in by the end of the text "
+                  f"stage: {seen['entities']} of {seen['waiting']} waiting for NER")
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
 
