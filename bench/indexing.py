@@ -1,60 +1,127 @@
-"""Indexing benchmark: each stage alone, then the indexer end to end, against baselines
-measured in the same run.
+"""Indexing benchmark: text-first indexing end to end, against each of its stages timed
+alone in the same run.
 
 Input: the real files of bbc-news (tar.gz), fakenewsnet-content (jsonl.gz) and
 saudinewsnet-ar (zips), read by the real readers — about 10,000 articles. ``--limit N``
 takes a proportional slice (written to a temporary folder) for a quicker run.
 
-Stages: reading, cleanup, language (a sample), NER in 1 process (a sample) and with N
-workers (every English article, pool start included), bare Whoosh writing of the
-finished documents (one writer, and procs=N multisegment), SQLite FTS5 (porter) on the
-same texts. End to end: first indexing of the English files (cold enrichment cache),
-then the Arabic files (no NER), ``--rebuild`` with a warm cache, ``index`` over
-unchanged paths. Cheap stages report the median of ``--repeat`` runs; NER and the
-first indexing run once (minutes each).
+Baselines, in this process: reading, cleanup, language detection (langdetect on every
+article, once), filling in language and outlet, bare Whoosh writing of the resulting
+documents (``writing.write_generation`` with procs=1 and procs=2; the indexer's pick,
+``writing.writer_procs(fresh=True, input_bytes=...)``, is the one the text ratio uses),
+NER alone (a fresh pool of the same N processes running spaCy on every article the
+indexer sends to NER, pool start and model load included), NER in 1 process (a sample),
+SQLite FTS5 writing (for scale).
+
+End to end, ``python -m search index PATHS --index DIR --quiet`` as a subprocess, each
+run into a fresh index directory (so a cold enrichment cache), its figures read from
+the summary it prints (``IndexReport``'s ``text_seconds``, ``seconds``, ``enriched``):
+
+- **text**: seconds until every article is searchable by text ÷ the sum of the baseline
+  stages reading + cleanup + language + fill-in + bare writing. Goal ≤ 1.3.
+- **entities**: English articles (those NER ran on) ÷ the run's whole ``seconds`` (the
+  run ends once every entity is in), ÷ the rate of NER alone with as many processes.
+  Goal ≥ 0.8. The rate counted from the end of the text stage is printed for context.
+- the same two with ``--cluster local:N`` (a Dask ``LocalCluster``) in place of the
+  local pool (``--no-cluster`` skips it).
+- **memory**: the indexer process and all its descendants (Whoosh writer processes, NER
+  workers, the forkserver, the Dask nanny and workers) sampled every 0.2 s with psutil;
+  the peak of the summed RSS and, where ``/proc/PID/smaps_rollup`` is readable, of the
+  summed PSS (shared pages counted once). Goal ≤ 2 GB, judged on PSS when there is one.
+- **queries while enrichment runs**: a third run (local pool) with a separate process
+  (its own interpreter, so not the indexer's GIL) that, from the moment ``DIR/current``
+  exists until the run ends, runs a fixed query set in a loop through
+  ``search.query.service.search`` with every facet counted (the engine's API, as a
+  server calls it; reopening a generation after a commit is part of the query that
+  notices it). Its p50/p95 beside the same query set in a fresh process on the finished
+  index (one untimed pass that opens it, then ``--query-passes`` passes). The loop runs
+  queries back to back, a whole core's worth of load: this run's own text and entity
+  times show what such a load costs the indexer. ``--no-query-load`` skips it.
+
+Then, in this process: ``--rebuild`` of everything with a warm enrichment cache (against
+bare writing with as many writer processes) and ``index`` over unchanged paths.
+
+The machine is shared: other work on it shows in every figure, baselines included,
+which is why each ratio is taken against a baseline measured in the same run.
 
     .venv/bin/python -m bench.indexing --limit 2000
-    .venv/bin/python -m bench.indexing            # everything (~10k articles; NER ≈ 3-5 min)
+    .venv/bin/python -m bench.indexing            # everything (~10k articles; ≈ 20 minutes)
+    .venv/bin/python -m bench.indexing --no-cluster --no-query-load --no-warm   # text + entities
 """
 
 from __future__ import annotations
 
 import argparse
+import gzip
 import json
-import resource
+import math
+import multiprocessing
+import os
+import re
 import shutil
 import sqlite3
 import statistics
+import subprocess
 import sys
 import tarfile
 import tempfile
+import threading
 import time
 import zipfile
+from dataclasses import dataclass
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from search import storage  # noqa: E402
+from search.ingest import writing  # noqa: E402
 from search.ingest.enrich.cleanup import clean  # noqa: E402
 from search.ingest.enrich.entities import NER_LANGUAGES  # noqa: E402
 from search.ingest.enrich.language import detect_language  # noqa: E402
+from search.ingest.enrich.pipeline import apply  # noqa: E402
+from search.ingest.enrich.pipeline import joined_text  # noqa: E402
 from search.ingest.indexer import index_paths  # noqa: E402
 from search.ingest.readers import read_file  # noqa: E402
 from search.ingest.workers import make_enricher  # noqa: E402
-from search.ingest.writing import WRITER_PROCS  # noqa: E402
+from search.models import Entities  # noqa: E402
+from search.schema import LANG  # noqa: E402
+from search.schema import OUTLET  # noqa: E402
 
 CORPORA = ROOT.parent / "shared" / "corpora"
 BBC = CORPORA / "bbc-news" / "bbc-fulltext.tar.gz"
 FNN = CORPORA / "fakenewsnet-content" / "fakenewsnet_news_content.jsonl.gz"
 SAUDI = sorted((CORPORA / "saudinewsnet-ar").glob("*.zip"))
 FULL = {"bbc": 2225, "fnn": 2037, "saudi": 6010}
+GB = 1024 ** 3
+# How often the memory of the indexer's process tree is sampled.
+SAMPLE_SECONDS = 0.2
+# The query set of the load: common and rare words, a phrase, OR, English and Arabic,
+# a language filter, an outlet filter, and the empty query (every article, every facet:
+# the front page). Every request counts every facet.
+QUERIES = [
+    ("football", {}),
+    ("government", {}),
+    ('"prime minister"', {}),
+    ("election", {}),
+    ("mobile phone", {}),
+    ("film OR music", {}),
+    ("trump", {}),
+    ("said", {}),
+    ("السعودية", {}),
+    ("وزير الصحة", {}),
+    ("economy", {LANG: ("en",)}),
+    ("police", {OUTLET: ("BBC",)}),
+    ("", {}),
+]
 
 
-def timed(fn, repeat: int = 1):
-    """(median seconds, last result) of ``repeat`` calls."""
+def timed(fn, repeat: int = 1, before=None):
+    """(median seconds, last result) of ``repeat`` calls; ``before()`` runs untimed
+    ahead of each."""
     times, out = [], None
     for _ in range(repeat):
+        if before:
+            before()
         t = time.perf_counter()
         out = fn()
         times.append(time.perf_counter() - t)
@@ -73,8 +140,6 @@ def slices(limit: int | None, tmp: Path) -> tuple[list[Path], list[Path]]:
         for m in members[:share["bbc"]]:
             (tmp / "bbc" / m.name).parent.mkdir(parents=True, exist_ok=True)
             (tmp / "bbc" / m.name).write_bytes(tar.extractfile(m).read())
-    import gzip
-
     with gzip.open(FNN, "rt", encoding="utf-8") as f:
         lines = [line for _, line in zip(range(share["fnn"]), f)]
     (tmp / "fnn.jsonl").write_text("".join(lines), encoding="utf-8")
@@ -96,38 +161,19 @@ def read_all(paths: list[Path]) -> list:
     return out
 
 
-def stored_docs(index_dir: Path) -> list[dict]:
-    from whoosh import index as whoosh_index
+def input_bytes(paths: list[Path]) -> int:
+    """The size of the files the indexer reads under ``paths`` (what it sizes its writer by)."""
+    from search.ingest.readers import discover
 
-    from search.schema import encode_facets
-
-    ix = whoosh_index.open_dir(str(storage.current(index_dir)))
-    with ix.searcher() as s:
-        docs = [dict(d) for d in s.all_stored_fields()]
-    for d in docs:  # the one unstored field, so these are the documents the indexer wrote
-        d["facetcol"] = encode_facets(d)
-    return docs
+    return sum(f.stat().st_size for f in discover(paths, lambda e: None))
 
 
-def whoosh_write(docs: list[dict], folder: Path, **writer_kw) -> None:
-    from whoosh import index as whoosh_index
-
-    from search.schema import make_schema
-
-    shutil.rmtree(folder, ignore_errors=True)
-    folder.mkdir(parents=True)
-    ix = whoosh_index.create_in(str(folder), make_schema())
-    with ix.writer(limitmb=256, **writer_kw) as w:
-        for d in docs:
-            w.add_document(**d)
-
-
-def fts5_write(docs: list[dict], path: Path) -> None:
+def fts5_write(articles: list, path: Path) -> None:
     path.unlink(missing_ok=True)
     db = sqlite3.connect(path)
     db.execute("CREATE VIRTUAL TABLE a USING fts5(id UNINDEXED, title, body, tokenize='porter')")
     db.executemany("INSERT INTO a VALUES (?, ?, ?)",
-                   [(d["id"], d.get("title", ""), d.get("body", "")) for d in docs])
+                   [(a.id, a.title or "", a.body or "") for a in articles])
     db.commit()
     db.close()
 
@@ -152,106 +198,455 @@ def size_of(folder: Path) -> int:
     return sum(f.stat().st_size for f in folder.rglob("*") if f.is_file())
 
 
+# -- the indexer as a subprocess: its process tree's memory, its summary -------------
+
+def _pss_bytes(pid: int) -> int | None:
+    """The process's proportional set size from ``/proc/PID/smaps_rollup`` (None when
+    unreadable: another kernel, another user, or the process is gone)."""
+    try:
+        with open(f"/proc/{pid}/smaps_rollup", encoding="ascii") as f:
+            for line in f:
+                if line.startswith("Pss:"):
+                    return int(line.split()[1]) * 1024
+    except (OSError, ValueError):
+        return None
+    return None
+
+
+class TreeMemory(threading.Thread):
+    """Samples the summed RSS and PSS of a process and all its descendants until stopped.
+
+    :param pid: the root of the tree (the indexer subprocess)
+    """
+
+    def __init__(self, pid: int):
+        super().__init__(daemon=True)
+        self.pid = pid
+        self.halt = threading.Event()
+        self.samples = 0
+        self.peak_rss = self.peak_pss = 0
+        self.pss_samples = 0  # samples where every process's PSS was readable
+        self.peak_procs = 0
+        self.at_peak: list[tuple[str, int]] = []  # (process, PSS or RSS) at the peak
+
+    def run(self) -> None:
+        import psutil
+
+        try:
+            root = psutil.Process(self.pid)
+        except psutil.NoSuchProcess:
+            return
+        while not self.halt.is_set():
+            try:
+                procs = [root, *root.children(recursive=True)]
+                root_cmd = root.cmdline()
+            except (psutil.NoSuchProcess, psutil.ZombieProcess):
+                return
+            rss = pss = 0
+            parts = []
+            pss_ok = True
+            for p in procs:
+                try:
+                    r = p.memory_info().rss
+                    if p.pid == self.pid:
+                        name = "indexer"
+                    elif p.ppid() != self.pid and "forkserver" in " ".join(p.cmdline()):
+                        name = "NER worker"  # forked by the forkserver, whose command it shows
+                    else:
+                        name = _role(p.cmdline(), root_cmd)
+                except (psutil.NoSuchProcess, psutil.AccessDenied, psutil.ZombieProcess):
+                    continue
+                s = _pss_bytes(p.pid)
+                if s is None and p.is_running():
+                    pss_ok = False  # unreadable, not just gone since it was listed
+                rss += r
+                pss += s or 0
+                parts.append((name, s if s is not None else r))
+            self.samples += 1
+            self.pss_samples += pss_ok
+            self.peak_procs = max(self.peak_procs, len(parts))
+            if rss > self.peak_rss:
+                self.peak_rss = rss
+            if pss_ok and pss > self.peak_pss:
+                self.peak_pss = pss
+                self.at_peak = sorted(parts, key=lambda x: -x[1])
+            self.halt.wait(SAMPLE_SECONDS)
+
+
+def _role(cmdline: list[str], root_cmd: list[str]) -> str:
+    """What a process of the indexer's tree is, from its command line."""
+    text = " ".join(cmdline)
+    if cmdline == root_cmd:
+        return "fork of the indexer (Whoosh writer)"
+    for marker, role in (("forkserver", "forkserver"), ("resource_tracker", "resource tracker"),
+                         ("spawn_main", "spawned worker (NER / Dask)")):
+        if marker in text:
+            return role
+    return text[:40]
+
+
+@dataclass
+class Run:
+    """One ``python -m search index`` subprocess: its summary and its tree's memory."""
+
+    label: str
+    indexed: int
+    enriched: int
+    text_seconds: float
+    seconds: float
+    commits: int
+    pending: int
+    wall: float
+    memory: TreeMemory
+    queries: dict | None = None
+
+
+_SUMMARY = {
+    "indexed": re.compile(r"Indexed ([\d,]+) articles? from"),
+    "text": re.compile(r"Searchable by text after ([\d.]+) s \(([\d,]+) commits?\)"),
+    "enriched": re.compile(r"NER ran on ([\d,]+) articles?"),
+    "seconds": re.compile(r"\(gen-\d+, ([\d.]+) s\)"),
+    "pending": re.compile(r"([\d,]+) articles? still wait for entities"),
+}
+
+
+def _num(text: str) -> float:
+    return float(text.replace(",", ""))
+
+
+def index_subprocess(label: str, paths: list[Path], index_dir: Path, log: Path, *,
+                     processes: int, cluster: str = "", commit_seconds: float | None = None,
+                     query_load: bool = False) -> Run:
+    """Run ``python -m search index PATHS --index DIR --quiet`` into a fresh ``index_dir``,
+    sampling its process tree's memory; with ``query_load``, a query process loops over
+    :data:`QUERIES` on the live index from its first commit to the run's end.
+
+    :raises SystemExit: when the indexer fails or its summary cannot be read (its output
+        is in ``log``)
+    """
+    shutil.rmtree(index_dir, ignore_errors=True)
+    env = {k: v for k, v in os.environ.items()
+           if k not in ("NEWSFACET_CLUSTER", "NEWSFACET_INDEX", "NEWSFACET_NER_PROCESSES")}
+    if commit_seconds is not None:
+        env["NEWSFACET_COMMIT_SECONDS"] = str(commit_seconds)
+    cmd = [sys.executable, "-m", "search", "index", *map(str, paths), "--index", str(index_dir),
+           "--quiet", *(["--cluster", cluster] if cluster else ["--processes", str(processes)])]
+    loader = None
+    if query_load:
+        ctx = multiprocessing.get_context("spawn")
+        ready, stop = ctx.Event(), ctx.Event()
+        out = log.with_suffix(".queries.json")
+        loader = ctx.Process(target=query_loop, args=(str(index_dir), str(out), ready, stop),
+                             kwargs={"t0": time.time()})
+        loader.start()
+        if not ready.wait(120):
+            loader.terminate()
+            raise SystemExit("the query process did not start in 120 s")
+    started_wall = time.time()
+    t = time.perf_counter()
+    with open(log, "w", encoding="utf-8") as out_f:
+        proc = subprocess.Popen(cmd, cwd=ROOT, env=env, stdout=out_f, stderr=subprocess.STDOUT)
+        memory = TreeMemory(proc.pid)
+        memory.start()
+        code = proc.wait()
+    wall = time.perf_counter() - t
+    memory.halt.set()
+    memory.join()
+    queries = None
+    if loader is not None:
+        stop.set()
+        loader.join(60)
+        if loader.is_alive():
+            loader.terminate()
+        queries = json.loads(out.read_text()) if out.exists() else {"latencies": [],
+                                                                    "errors": {"no output": 1}}
+        queries["started_wall"] = started_wall
+    text = log.read_text(encoding="utf-8", errors="replace")
+    found = {k: rx.search(text) for k, rx in _SUMMARY.items()}
+    if code != 0 or not all(found[k] for k in ("indexed", "text", "seconds")):
+        print(text[-3000:], file=sys.stderr)
+        raise SystemExit(f"{label}: `{' '.join(cmd)}` exited {code} (output above, in {log})")
+    return Run(label, int(_num(found["indexed"][1])),
+               int(_num(found["enriched"][1])) if found["enriched"] else 0,
+               _num(found["text"][1]), _num(found["seconds"][1]), int(_num(found["text"][2])),
+               int(_num(found["pending"][1])) if found["pending"] else 0, wall, memory, queries)
+
+
+def query_loop(index_dir: str, out: str, ready, stop, *, t0: float = 0.0,
+               passes: int | None = None, warmup: bool = False) -> None:
+    """Run :data:`QUERIES` through ``service.search`` in a loop: from the moment
+    ``index_dir/current`` exists until ``stop`` is set, or ``passes`` times (after one
+    untimed pass with ``warmup``: the generation opened, as in a running server). Writes
+    ``{"latencies": [ms...], "errors": {message: count}, "passes", "first_ok": seconds
+    after t0, "first_total": articles the empty query saw first}`` to ``out``.
+    Runs in its own process (spawned)."""
+    from search.models import SearchRequest
+    from search.query import service
+
+    requests = [SearchRequest(q=q, filters=f) for q, f in QUERIES]
+    current = Path(index_dir) / "current"
+    ready.set()
+    while not current.exists() and not (stop is not None and stop.is_set()):
+        time.sleep(0.02)
+    if warmup:
+        for req in requests:
+            try:
+                service.search(index_dir, req)
+            except Exception:  # noqa: BLE001, S110 - counted in the timed passes
+                pass
+    latencies: list[float] = []
+    errors: dict[str, int] = {}
+    first_ok = first_ok_wall = first_total = last_total = None
+    done = 0
+    while not (stop is not None and stop.is_set()) and (passes is None or done < passes):
+        for req in requests:
+            t = time.perf_counter()
+            try:
+                res = service.search(index_dir, req)
+            except Exception as e:  # noqa: BLE001 - counted and reported, the loop goes on
+                key = f"{type(e).__name__}: {str(e)[:200]}"
+                errors[key] = errors.get(key, 0) + 1
+                # A loop of instant failures would take a whole core from the indexer.
+                time.sleep(0.05)
+                continue
+            latencies.append((time.perf_counter() - t) * 1000)
+            if first_ok is None:
+                first_ok_wall = time.time()
+                first_ok = first_ok_wall - t0
+            if not req.q:
+                first_total = res.total if first_total is None else first_total
+                last_total = res.total
+        done += 1
+    Path(out).write_text(json.dumps({"latencies": latencies, "errors": errors, "passes": done,
+                                     "first_ok": first_ok, "first_ok_wall": first_ok_wall,
+                                     "first_total": first_total,
+                                     "last_total": last_total}), encoding="utf-8")
+
+
+def finished_queries(index_dir: Path, out: Path, passes: int) -> dict:
+    """The query set ``passes`` times in a fresh process on the finished index, after a
+    pass that opens the generation (a server that has been running)."""
+    ctx = multiprocessing.get_context("spawn")
+    ready = ctx.Event()
+    p = ctx.Process(target=query_loop, args=(str(index_dir), str(out), ready, None),
+                    kwargs={"t0": time.time(), "passes": passes, "warmup": True})
+    p.start()
+    p.join()
+    return json.loads(out.read_text())
+
+
+def percentile(values: list[float], q: float) -> float:
+    """The ``q`` quantile (0-1) of ``values`` (nearest rank); NaN when empty."""
+    if not values:
+        return float("nan")
+    s = sorted(values)
+    return s[min(len(s) - 1, max(0, math.ceil(q * len(s)) - 1))]
+
+
+# -- the table ------------------------------------------------------------------------
+
+class Table:
+    """Rows of (stage, articles, seconds, rate, ratio, goal, result, note), printed once."""
+
+    def __init__(self):
+        self.rows: list[tuple] = []
+
+    def stage(self, stage: str, n: int | None, seconds: float | None, note: str = "") -> None:
+        rate = n / seconds if n and seconds else None
+        self.rows.append((stage, n, seconds, rate, None, "", "", note))
+        shown = f"{seconds:.1f} s" if seconds is not None else ""
+        print(f"  … {stage}: {n if n is not None else ''} {shown} {note}".rstrip(),
+              file=sys.stderr, flush=True)
+
+    def target(self, stage: str, n: int | None, seconds: float | None, ratio: float,
+               goal: float, higher: bool, note: str = "", rate: float | None = None) -> None:
+        if rate is None:
+            rate = n / seconds if n and seconds else None
+        ok = ratio >= goal if higher else ratio <= goal
+        self.rows.append((stage, n, seconds, rate, ratio,
+                          f"{'≥' if higher else '≤'} {goal:g}", "PASS" if ok else "FAIL", note))
+
+    def line(self, text: str) -> None:
+        self.rows.append((text,))
+
+    def print(self) -> None:
+        print(f"{'stage':62} {'articles':>8} {'seconds':>8} {'art/s':>8} {'ratio':>6} "
+              f"{'goal':>7} {'result':>6}  note")
+        for r in self.rows:
+            if len(r) == 1:
+                print(r[0])
+                continue
+            stage, n, secs, rate, ratio, goal, result, note = r
+
+            def f(v, fmt):
+                return format(v, fmt) if v is not None else ""
+            print(f"{stage:62} {f(n, '8d')} {f(secs, '8.1f')} {f(rate, '8.1f')} "
+                  f"{f(ratio, '6.2f')} {goal:>7} {result:>6}  {note}".rstrip())
+
+
 def main(argv=None) -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--limit", type=int, help="articles in all (proportional slices)")
-    ap.add_argument("--processes", type=int, default=2, help="enrichment workers")
+    ap.add_argument("--processes", type=int, default=2,
+                    help="NER workers (local pool), and the N of --cluster local:N")
     ap.add_argument("--repeat", type=int, default=3, help="runs of each cheap stage")
     ap.add_argument("--ner-sample", type=int, default=150, help="articles for 1-process NER")
+    ap.add_argument("--no-cluster", action="store_true", help="skip the --cluster local:N run")
+    ap.add_argument("--no-query-load", action="store_true",
+                    help="skip the run with queries on the live index")
+    ap.add_argument("--no-warm", action="store_true",
+                    help="skip --rebuild with a warm cache and the unchanged-paths run")
+    ap.add_argument("--query-passes", type=int, default=10,
+                    help="passes of the query set on the finished index (the baseline), "
+                         "after one untimed pass")
+    ap.add_argument("--commit-seconds", type=float,
+                    help="NEWSFACET_COMMIT_SECONDS for the indexer runs (default: the setting)")
+    ap.add_argument("--keep", type=Path, help="keep the temporary folder here (logs, indexes)")
     args = ap.parse_args(argv)
     tmp = Path(tempfile.mkdtemp(prefix="newsfacet-bench-indexing-"))
-    rows, targets = [], []
-
-    def row(stage, n, seconds, note=""):
-        rows.append((stage, n, seconds, n / seconds if seconds else float("inf"), note))
-        print(f"  … {stage}: {n} in {seconds:.1f} s", file=sys.stderr, flush=True)
-
+    table = Table()
+    n_proc = args.processes
     try:
         en_files, ar_files = slices(args.limit, tmp / "data")
-        secs, raw = timed(lambda: read_all(en_files + ar_files), args.repeat)
-        row("reading (readers)", len(raw), secs)
-        secs, cleaned = timed(lambda: [clean(a) for a in raw], args.repeat)
-        row("cleanup", len(cleaned), secs)
-        sample = cleaned[:: max(1, len(cleaned) // 500)]
-        secs, langs = timed(lambda: [detect_language(f"{a.title}\n\n{a.body}") for a in sample])
-        row("language (langdetect, sample)", len(sample), secs)
-        english = [a for a, raw_a in zip(cleaned, raw) if raw_a.source.startswith(
-            tuple(str(f) for f in en_files))]
-        english = [a for a in english if detect_language(f"{a.title}\n\n{a.body}")
-                   in NER_LANGUAGES]
+        paths = en_files + ar_files
+        load = os.getloadavg()
+
+        # -- baselines: each stage of the text pass alone ---------------------------------
+        read_secs, raw = timed(lambda: read_all(paths), args.repeat)
+        table.stage("reading (readers)", len(raw), read_secs)
+        clean_secs, cleaned = timed(lambda: [clean(a) for a in raw], args.repeat)
+        table.stage("cleanup", len(cleaned), clean_secs)
+        lang_secs, langs = timed(lambda: [detect_language(joined_text(a)) for a in cleaned])
+        table.stage("language (langdetect, every article, once)", len(cleaned), lang_secs)
+        apply_secs, articles = timed(lambda: [apply(a, lang, Entities())
+                                              for a, lang in zip(cleaned, langs)], args.repeat)
+        table.stage("language, outlet and date filled in", len(articles), apply_secs)
+        unique = list({a.id: a for a in articles}.values())
+        picked = writing.writer_procs(fresh=True, input_bytes=input_bytes(paths))
+        write_secs = {}
+        for procs in (1, 2):
+            folder = tmp / f"bare-{procs}"
+            write_secs[procs], _ = timed(
+                lambda procs=procs, folder=folder: writing.write_generation(unique, folder,
+                                                                           procs=procs),
+                args.repeat, before=lambda folder=folder: shutil.rmtree(folder,
+                                                                        ignore_errors=True))
+            table.stage(f"bare Whoosh writing, procs={procs}", len(unique), write_secs[procs],
+                        "(the indexer's pick)" if procs == picked else "")
+        text_base = read_secs + clean_secs + lang_secs + apply_secs + write_secs[picked]
+        table.stage(f"= text baseline: the five above, procs={picked}", len(unique), text_base)
+        fts_secs, _ = timed(lambda: fts5_write(unique, tmp / "fts.sqlite"), args.repeat)
+        table.stage("(for scale) SQLite FTS5 (porter) writing", len(unique), fts_secs)
+
+        # -- baseline: NER alone --------------------------------------------------------
+        english = [a for a in unique if a.lang in NER_LANGUAGES]
         enricher = make_enricher(None)
         enricher.enrich(english[:2])  # load the model outside the timing
-        ner_sample = english[: args.ner_sample]
-        secs, _ = timed(lambda: enricher.enrich(ner_sample))
-        row("NER + language, 1 process (sample)", len(ner_sample), secs)
-        ner_n_secs, _ = timed(lambda: ner_pool(english, args.processes, None))
-        row(f"NER + language, {args.processes} workers (pool start incl.)", len(english),
-            ner_n_secs)
+        sample = english[: args.ner_sample]
+        secs, _ = timed(lambda: enricher.enrich(sample))
+        table.stage("NER alone, 1 process (sample)", len(sample), secs)
+        ner_secs, _ = timed(lambda: ner_pool(english, n_proc, None))
+        table.stage(f"NER alone, {n_proc} processes (pool start, model load incl.)",
+                    len(english), ner_secs)
+        ner_rate = len(english) / ner_secs
 
-        ix = tmp / "index"
-        first = index_paths(en_files, ix, processes=args.processes)
-        row("END TO END first index, English files", first.indexed, first.seconds,
-            f"{first.enriched} enriched")
-        arabic = index_paths(ar_files, ix, processes=args.processes)
-        row("END TO END first index, Arabic files (no NER)", arabic.indexed, arabic.seconds)
-        docs = stored_docs(ix)
-        secs, _ = timed(lambda: whoosh_write(docs, tmp / "bare"), args.repeat)
-        row("Whoosh writing alone, 1 writer", len(docs), secs)
-        bare_secs = secs
-        secs, _ = timed(lambda: whoosh_write(docs, tmp / "bare", procs=WRITER_PROCS,
-                                             multisegment=True), args.repeat)
-        row(f"Whoosh writing alone, procs={WRITER_PROCS} multisegment", len(docs), secs)
-        bare_mp_secs = secs
-        secs, _ = timed(lambda: fts5_write(docs, tmp / "fts.sqlite"), args.repeat)
-        row("SQLite FTS5 (porter) writing", len(docs), secs)
-        fts_size = (tmp / "fts.sqlite").stat().st_size
-        rebuild_secs, rebuilt = timed(lambda: index_paths(en_files + ar_files, ix, rebuild=True,
-                                                          processes=args.processes),
-                                      args.repeat)
-        row("END TO END --rebuild, warm cache", rebuilt.indexed, rebuild_secs,
-            f"{rebuilt.enriched} enriched")
-        unch_secs, unchanged = timed(lambda: index_paths(en_files + ar_files, ix,
-                                                         processes=args.processes), args.repeat)
-        row("END TO END index, unchanged paths", unchanged.unchanged, unch_secs)
+        # -- end to end, the indexer as a subprocess ------------------------------------
+        runs = [("pool", f"--processes {n_proc}", "", False)]
+        if not args.no_cluster:
+            runs.append(("cluster", f"--cluster local:{n_proc}", f"local:{n_proc}", False))
+        if not args.no_query_load:
+            runs.append(("queries", f"--processes {n_proc}, queries running", "", True))
+        done: dict[str, Run] = {}
+        for key, label, cluster, queries in runs:
+            done[key] = index_subprocess(label, paths, tmp / f"ix-{key}", tmp / f"{key}.log",
+                                         processes=n_proc, cluster=cluster,
+                                         commit_seconds=args.commit_seconds,
+                                         query_load=queries)
+            r = done[key]
+            print(f"  … index {label}: text {r.text_seconds:.1f} s ({r.commits} commits), "
+                  f"all {r.seconds:.1f} s, {r.enriched} enriched, {r.pending} pending, "
+                  f"peak PSS {r.memory.peak_pss / GB:.2f} GB", file=sys.stderr, flush=True)
 
-        self_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-        child_mb = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
-        raw_bytes = sum(len((d.get("title") or "").encode()) + len((d.get("body") or "").encode())
-                        for d in docs)
-        index_bytes = size_of(storage.current(ix))
+        for key, run in done.items():
+            table.line(f"-- index {run.label} (subprocess, fresh dir, cold cache; "
+                       f"{run.commits} commits, wall {run.wall:.1f} s) --")
+            table.target("A. searchable by text (text_seconds) / text baseline", run.indexed,
+                         run.text_seconds, run.text_seconds / text_base, 1.3, higher=False)
+            rate = run.enriched / run.seconds if run.seconds else 0.0
+            table.target("B. English entities all in (whole run) / NER alone", run.enriched,
+                         run.seconds, rate / ner_rate, 0.8, higher=True,
+                         note=f"{len(english)} English in the baseline" if run.enriched != len(english)
+                         else "")
+            after = run.seconds - run.text_seconds
+            table.stage("   (context) English / seconds after the text stage", run.enriched,
+                        after, f"ratio to NER alone {run.enriched / after / ner_rate:.2f}"
+                        if after > 0 else "")
+            if run.pending:
+                table.line(f"   {run.pending} articles still waiting for entities at the end!")
+            m = run.memory
+            peak, what = (m.peak_pss, "PSS") if m.pss_samples and m.peak_pss else (m.peak_rss,
+                                                                                       "RSS")
+            top = ", ".join(f"{name} {v / 2**20:.0f} MB" for name, v in m.at_peak[:6])
+            table.target(f"C. peak memory of the process tree ({what}), GB", None, None,
+                         peak / GB, 2.0, higher=False,
+                         note=f"RSS {m.peak_rss / GB:.2f} GB, PSS {m.peak_pss / GB:.2f} GB, "
+                         f"up to {m.peak_procs} processes, {m.samples} samples "
+                              f"({m.pss_samples} with every PSS)")
+            if top:
+                table.line(f"   at the PSS peak: {top}")
 
-        rate = {r[0]: r[3] for r in rows}
-        ner_rate = len(english) / ner_n_secs
-        targets = [
-            ("first index of English / NER alone (same workers)",
-             first.indexed / first.seconds / ner_rate, 0.75),
-            # The rebuild writes with WRITER_PROCS processes (search.ingest.writing): compared
-            # with bare writing by as many processes.
-            (f"--rebuild warm cache / bare Whoosh writing, procs={WRITER_PROCS}",
-             rebuilt.indexed / rebuild_secs / (len(docs) / bare_mp_secs), 0.90),
-            ("index over unchanged paths, articles/s", unchanged.unchanged / unch_secs, 5000),
-            ("peak memory (max of main, any worker), GB", max(self_mb, child_mb) / 1024, 2.0),
-        ]
-        print(f"\nIndexing benchmark: {len(raw)} articles ({len(english)} English for NER), "
-              f"{args.processes} workers, {'--limit ' + str(args.limit) if args.limit else 'full'}"
-              f", cheap stages median of {args.repeat}\n")
-        print(f"{'stage':58} {'articles':>8} {'seconds':>8} {'art/s':>9}  note")
-        for stage, n, secs, r, note in rows:
-            print(f"{stage:58} {n:8d} {secs:8.2f} {r:9.1f}  {note}")
-        print(f"\nindex size {index_bytes / 1e6:.1f} MB for {raw_bytes / 1e6:.1f} MB of title+body "
-              f"text ({index_bytes / raw_bytes:.2f}x); FTS5 {fts_size / 1e6:.1f} MB "
-              f"({fts_size / raw_bytes:.2f}x)")
-        print(f"peak RSS: main {self_mb:.0f} MB, largest child {child_mb:.0f} MB")
-        print(f"--rebuild / bare Whoosh writing with 1 writer: "
-              f"{rebuilt.indexed / rebuild_secs / (len(docs) / bare_secs):.2f}")
-        print(f"Whoosh (1 writer) vs FTS5 writing: "
-              f"{rate['Whoosh writing alone, 1 writer'] / rate['SQLite FTS5 (porter) writing']:.3f}x"
-              "\n")
-        print(f"{'target':58} {'measured':>10} {'goal':>8}  result")
-        for name, value, goal in targets:
-            ok = value <= goal if name.startswith("peak") else value >= goal
-            print(f"{name:58} {value:10.2f} {goal:8.2f}  {'PASS' if ok else 'MISS'}")
+        if "queries" in done:
+            q = done["queries"].queries
+            base = finished_queries(tmp / "ix-queries", tmp / "finished.queries.json",
+                                    args.query_passes)
+            live_lat, base_lat = q["latencies"], base["latencies"]
+            p50, p95 = percentile(live_lat, 0.5), percentile(live_lat, 0.95)
+            first = (q["first_ok_wall"] - q["started_wall"] if q.get("first_ok_wall")
+                     else float("nan"))
+            b50, b95 = percentile(base_lat, 0.5), percentile(base_lat, 0.95)
+            table.line("-- queries (service.search, every facet) in a separate process --")
+            table.stage(f"D. while the index is built: p50 {p50:.1f} ms, p95 {p95:.1f} ms",
+                        len(live_lat), None,
+                        f"{q['passes']} passes; first answer {first:.1f} s after the "
+                        f"indexer started, seeing {q['first_total']} articles")
+            table.stage(f"   finished index (baseline): p50 {b50:.1f} ms, p95 {b95:.1f} ms",
+                        len(base_lat), None, f"{base['passes']} passes")
+            table.line(f"   p95 while building / finished: {p95 / b95:.2f}" if base_lat
+                       else "   no baseline latency")
+            for name, d in (("while building", q), ("finished", base)):
+                for msg, count in d["errors"].items():
+                    table.line(f"   ERRORS {name}: {count} x {msg}")
+
+        # -- warm cache and unchanged paths (in this process) ---------------------------
+        if not args.no_warm:
+            ix = tmp / "ix-pool"
+            secs, rebuilt = timed(lambda: index_paths(paths, ix, rebuild=True,
+                                                      processes=n_proc))
+            table.target(f"--rebuild, warm cache / bare writing procs={picked}",
+                         rebuilt.indexed, secs, rebuilt.indexed / secs / (
+                             len(unique) / write_secs[picked]), 0.9, higher=True,
+                         note=f"{rebuilt.enriched} enriched, in this process, 1 run")
+            secs, unchanged = timed(lambda: index_paths(paths, ix, processes=n_proc),
+                                    args.repeat)
+            table.target("index over unchanged paths, articles/s", unchanged.unchanged, secs,
+                         unchanged.unchanged / secs, 5000, higher=True)
+
+        raw_bytes = sum(len((a.title or "").encode()) + len((a.body or "").encode())
+                        for a in unique)
+        print(f"\nIndexing benchmark: {len(raw)} records, {len(unique)} articles "
+              f"({len(english)} for NER), {n_proc} NER processes, "
+              f"{'--limit ' + str(args.limit) if args.limit else 'full'}, cheap stages median "
+              f"of {args.repeat}; load average at start {load[0]:.2f} {load[1]:.2f} "
+              f"{load[2]:.2f} on {os.cpu_count()} cores (shared machine)\n")
+        table.print()
+        if "pool" in done:
+            size = size_of(tmp / "ix-pool" / "current")
+            print(f"\nindex size {size / 1e6:.1f} MB for {raw_bytes / 1e6:.1f} MB of title+body "
+                  f"text ({size / raw_bytes:.2f}x); FTS5 "
+                  f"{(tmp / 'fts.sqlite').stat().st_size / 1e6:.1f} MB")
     finally:
+        if args.keep:
+            shutil.copytree(tmp, args.keep, dirs_exist_ok=True)
         shutil.rmtree(tmp, ignore_errors=True)
 
 
