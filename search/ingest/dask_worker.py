@@ -7,12 +7,14 @@ imports ``distributed``; the indexer imports it only when a cluster is asked for
 
 from __future__ import annotations
 
+import os
 import signal
 import threading
 
 from distributed import WorkerPlugin
 from distributed import get_worker
 
+from search.ingest.workers import WORKER_NICE
 from search.ingest.workers import make_enricher
 from search.models import Article
 
@@ -33,7 +35,8 @@ def enrich_batch(articles: list[Article], model: str | None,
 
 
 class IgnoreCtrlC(WorkerPlugin):
-    """Makes the workers of a ``local:N`` cluster ignore Ctrl-C.
+    """Makes the workers of a ``local:N`` cluster ignore Ctrl-C, and run at the local
+    pool's low CPU priority (:data:`~search.ingest.workers.WORKER_NICE`).
 
     Ctrl-C reaches every process of the terminal's group, so each worker would die with
     a traceback on stderr (and its nanny start another) while the indexer, which gets
@@ -47,3 +50,8 @@ class IgnoreCtrlC(WorkerPlugin):
     def setup(self, worker) -> None:
         if threading.current_thread() is threading.main_thread():
             signal.signal(signal.SIGINT, signal.SIG_IGN)
+        # Behind the text stage on this machine, as the local pool's workers are.
+        try:
+            os.nice(WORKER_NICE)
+        except OSError:
+            pass
