@@ -193,18 +193,9 @@ class SideStore:
         """Every article changed after sequence number ``seq`` (0: all), read in one
         transaction: ``(the sequence reached, changes)``. Pass the sequence reached
         next time to read only what changed since."""
-        with self.db:  # one read transaction: the rows and the sequence agree
-            self.db.execute("BEGIN")
-            reached = self.sequence()
-            rows = self.db.execute(
-                "SELECT id, state, entities FROM articles WHERE seq > ? AND seq <= ?",
-                (seq, reached)).fetchall()
-            gone = self.db.execute("SELECT id FROM gone WHERE seq > ? AND seq <= ?",
-                                   (seq, reached)).fetchall() if seq else []
-        out = [Change(aid, state, _decode(raw) if state == DONE else Entities())
-               for aid, state, raw in rows]
-        out += [Change(aid, None) for (aid,) in gone]
-        return reached, out
+        reached, rows = self.raw_changes_since(seq)
+        return reached, [Change(aid, state, _decode(raw) if state == DONE else Entities())
+                         for aid, state, raw in rows]
 
     def raw_changes_since(self, seq: int = 0) -> tuple[int, list[tuple[str, str | None, str | None]]]:
         """:meth:`changes_since` without decoding: ``(the sequence reached, [(id, state,
