@@ -96,25 +96,29 @@ NEWS_FNN_RECORDS = 60
 NEWS_SAUDI_RECORDS = 40
 
 
-def _news_bbc_slice(dest: Path) -> Path:
-    """The first members of each BBC category, plus sport/199.txt (the latin-1 one),
-    extracted under ``dest`` with their names inside the archive."""
+def bbc_slice(dest: Path, per_category: int, also: tuple[str, ...] = ()) -> Path:
+    """The first ``per_category`` members of each BBC category (by name), and the members
+    named in ``also``, extracted under ``dest`` with their names inside the archive (one
+    article a file): the folder ``dest/bbc``."""
     import tarfile
 
     with tarfile.open(CORPORA / "bbc-news" / "bbc-fulltext.tar.gz") as tar:
         members = sorted((m for m in tar.getmembers() if m.isfile() and m.name.endswith(".txt")
                           and m.name.count("/") == 2), key=lambda m: m.name)
-        chosen, per = [], {}
+        per: dict[str, int] = {}
         for m in members:
             cat = m.name.split("/")[1]
-            if per.get(cat, 0) < NEWS_BBC_PER_CATEGORY or m.name == "bbc/sport/199.txt":
+            if per.get(cat, 0) < per_category or m.name in also:
                 per[cat] = per.get(cat, 0) + 1
-                chosen.append(m)
-        for m in chosen:
-            target = dest / m.name
-            target.parent.mkdir(parents=True, exist_ok=True)
-            target.write_bytes(tar.extractfile(m).read())
+                target = dest / m.name
+                target.parent.mkdir(parents=True, exist_ok=True)
+                target.write_bytes(tar.extractfile(m).read())
     return dest / "bbc"
+
+
+def _news_bbc_slice(dest: Path) -> Path:
+    """The first members of each BBC category, plus sport/199.txt (the latin-1 one)."""
+    return bbc_slice(dest, NEWS_BBC_PER_CATEGORY, also=("bbc/sport/199.txt",))
 
 
 def _news_fnn_slice(dest: Path) -> Path:

@@ -9,7 +9,6 @@ import signal
 import sqlite3
 import subprocess
 import sys
-import tarfile
 import time
 from pathlib import Path
 
@@ -28,9 +27,9 @@ from search.errors import ConfigError
 from search.ingest.cluster import LOCAL_SCHEDULER
 from search.ingest.indexer import build_index
 from search.ingest.indexer import index_paths
-from tests.conftest import CORPORA
 from tests.conftest import ROOT
 from tests.conftest import SEED_000
+from tests.conftest import bbc_slice
 from tests.stored import entity_states
 from tests.stored import stored_list as stored_docs
 
@@ -46,19 +45,7 @@ def children() -> set[int]:
 @pytest.fixture(scope="module")
 def bbc(tmp_path_factory) -> Path:
     """The first PER_CATEGORY articles of each bbc-news category, read in place."""
-    dest = tmp_path_factory.mktemp("bbc-slice")
-    with tarfile.open(CORPORA / "bbc-news" / "bbc-fulltext.tar.gz") as tar:
-        members = sorted((m for m in tar.getmembers() if m.isfile()
-                          and m.name.endswith(".txt") and m.name.count("/") == 2),
-                         key=lambda m: m.name)
-        per: dict[str, int] = {}
-        for m in members:
-            cat = m.name.split("/")[1]
-            if per.get(cat, 0) < PER_CATEGORY:
-                per[cat] = per.get(cat, 0) + 1
-                (dest / m.name).parent.mkdir(parents=True, exist_ok=True)
-                (dest / m.name).write_bytes(tar.extractfile(m).read())
-    return dest / "bbc"
+    return bbc_slice(tmp_path_factory.mktemp("bbc-slice"), PER_CATEGORY)
 
 
 @pytest.fixture(scope="module")

@@ -14,7 +14,6 @@ import signal
 import sqlite3
 import subprocess
 import sys
-import tarfile
 import time
 from pathlib import Path
 
@@ -29,8 +28,8 @@ from search.models import SearchRequest
 from search.query import generation
 from search.query import service
 from search.sidestore import SideStore
-from tests.conftest import CORPORA
 from tests.conftest import ROOT
+from tests.conftest import bbc_slice
 from tests.stored import entity_states
 
 # Commit after every batch of articles: a short run then has many commits to look at.
@@ -41,19 +40,7 @@ PER_CATEGORY = 24  # 120 BBC articles in all
 @pytest.fixture(scope="module")
 def bbc(tmp_path_factory) -> Path:
     """The first PER_CATEGORY articles of each bbc-news category, one file each."""
-    dest = tmp_path_factory.mktemp("bbc-stages")
-    with tarfile.open(CORPORA / "bbc-news" / "bbc-fulltext.tar.gz") as tar:
-        members = sorted((m for m in tar.getmembers() if m.isfile()
-                          and m.name.endswith(".txt") and m.name.count("/") == 2),
-                         key=lambda m: m.name)
-        per: dict[str, int] = {}
-        for m in members:
-            cat = m.name.split("/")[1]
-            if per.get(cat, 0) < PER_CATEGORY:
-                per[cat] = per.get(cat, 0) + 1
-                (dest / m.name).parent.mkdir(parents=True, exist_ok=True)
-                (dest / m.name).write_bytes(tar.extractfile(m).read())
-    return dest / "bbc"
+    return bbc_slice(tmp_path_factory.mktemp("bbc-stages"), PER_CATEGORY)
 
 
 def doc_count(index_dir: Path) -> int:
