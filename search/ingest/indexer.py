@@ -31,6 +31,7 @@ with one id are one document listing both sources, within a run and across runs.
 from __future__ import annotations
 
 import collections
+import contextlib
 import os
 import shutil
 import sqlite3
@@ -417,7 +418,7 @@ class _Run:
                 self.result.cluster_workers = dict(self.batches.workers)
             self.batches.close()
             self.cache.close()
-            with _quietly():
+            with contextlib.suppress(Exception):  # never hide the error behind another
                 self.result.entities_pending = self.side.counts().pending
             self.side.close()
             manifest.close()
@@ -777,8 +778,7 @@ class _Run:
                               lang=stored.get("lang") or "und", sources=sources)
             if not ckey:
                 ckey = cache_key(article, self.version)
-            if aid not in self.ner_ids:
-                self.entities_total += 1
+            self.entities_total += 1
             self.ner_ids.add(aid)
             self.ner_keys[ckey] = [aid]
             self.ner_queue.append((NerTask(aid, ckey, article.lang, sources[0], None),
@@ -814,14 +814,3 @@ class _Run:
                 self._tick("entities")
         self._commit_side(force=True)
         self._tick("entities")
-
-
-class _quietly:
-    """Suppress errors of a last bookkeeping step in a ``finally`` (never hide the
-    original exception behind a second one)."""
-
-    def __enter__(self):
-        return self
-
-    def __exit__(self, *exc):
-        return exc[0] is not None and issubclass(exc[0], Exception)
