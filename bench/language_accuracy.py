@@ -31,6 +31,7 @@ from langdetect import DetectorFactory  # noqa: E402
 from langdetect import detect  # noqa: E402
 from langdetect.lang_detect_exception import LangDetectException  # noqa: E402
 
+from search.ingest.enrich import language  # noqa: E402
 from search.ingest.enrich.language import detect_language  # noqa: E402
 
 CORPORA = ROOT.parent / "shared" / "corpora"
@@ -96,6 +97,26 @@ def row(name: str, expected: str, answers: list[str], times: list[float]) -> dic
             "per_s": n / sum(times), "median_ms": statistics.median(times) * 1000}
 
 
+def sample_row(texts: list[str], expected: str, chars: int) -> dict:
+    """``detect_language`` reading ``chars`` characters, and how often it differs from
+    the setting in force (``differs``)."""
+    answers, times, differs = [], [], 0
+    kept = language.SAMPLE_CHARS
+    for t in texts:
+        current = detect_language(t)
+        language.SAMPLE_CHARS = chars
+        try:
+            start = time.perf_counter()
+            answers.append(detect_language(t))
+            times.append(time.perf_counter() - start)
+        finally:
+            language.SAMPLE_CHARS = kept
+        differs += answers[-1] != current
+    out = row(f"detect_language ({chars:,} ch, thresh.)", expected, answers, times)
+    out["wrong"] = f"{out['wrong']}; differs from {kept:,} ch on {differs}"
+    return out
+
+
 def print_table(title: str, rows: list[dict]) -> None:
     print(f"\n{title}")
     print(f"  {'method':<34}{'n':>6}{'accuracy':>10}{'und':>8}{'art/s':>8}{'median ms':>11}  wrong")
@@ -131,6 +152,9 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--limit", type=int, default=0, help="articles per corpus (0: all)")
     parser.add_argument("--ner", type=int, default=200, help="BBC articles for NER (0: skip)")
+    parser.add_argument("--samples", type=int, nargs="*", default=[],
+                        help="also run detect_language reading these many characters "
+                             "(e.g. 1500 800), beside the setting in force")
     args = parser.parse_args()
     DetectorFactory.seed = 0
     # langdetect loads its language profiles on first use: keep that out of the timings
@@ -142,9 +166,10 @@ def main() -> None:
         if args.limit:
             texts = texts[: args.limit]
         ours_run, base_run = run_both(texts)
-        ours = row("detect_language (1,500 ch, thresh.)", lang, *ours_run)
+        ours = row(f"detect_language ({language.SAMPLE_CHARS:,} ch, thresh.)", lang, *ours_run)
         base = row("baseline: detect() on whole text", lang, *base_run)
-        print_table(f"{name} (expected {lang})", [ours, base])
+        extra = [sample_row(texts, lang, chars) for chars in args.samples]
+        print_table(f"{name} (expected {lang})", [ours, base, *extra])
         print(f"  speed ratio ours/baseline: {ours['per_s'] / base['per_s']:.2f}x (median "
               f"{base['median_ms'] / ours['median_ms']:.2f}x); "
               f"accuracy difference {100 * (ours['accuracy'] - base['accuracy']):+.2f} points")
