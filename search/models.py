@@ -17,6 +17,8 @@ from datetime import datetime
 # The facets, in the order a page shows them. ``year`` and ``month`` are derived from
 # ``published``; ``person``, ``org`` and ``place`` are multi-valued.
 SORTS = ("relevance", "newest", "oldest")
+# How a page of results may be collapsed (DESIGN.md, Stories across outlets).
+COLLAPSES = ("none", "copies", "story")
 
 
 def shown(path: str) -> str:
@@ -115,6 +117,9 @@ class SearchRequest:
     :param page_size: hits per page
     :param facet_size: values returned per facet (``more`` facets get ``facet_more_size``)
     :param more: facets for which the longer list is wanted
+    :param collapse: ``"none"``, ``"copies"`` (one article per copy group) or ``"story"``
+        (one per story): a page then holds that many groups
+    :param story: only the articles of this story (an old id of it answers too)
     """
 
     q: str = ""
@@ -128,6 +133,8 @@ class SearchRequest:
     facet_more_size: int = 100
     more: tuple[str, ...] = ()
     with_facets: bool = True
+    collapse: str = "none"
+    story: str | None = None
 
 
 @dataclass(frozen=True)
@@ -135,6 +142,9 @@ class Hit:
     """One result, copied out of Whoosh before the searcher is released.
 
     ``snippet`` and ``title_html`` are HTML: escaped text with ``<mark>`` around matches.
+    ``story`` is ``{"id", "articles", "outlets"}`` of its story (``None`` until stage 4
+    reached it); ``copies`` counts the other articles of its copy group, ``copy_of`` is
+    the id of the group's earliest article when this is a copy of it.
     """
 
     id: str
@@ -147,6 +157,9 @@ class Hit:
     score: float
     snippet: str
     entities: Entities
+    story: dict | None = None
+    copies: int = 0
+    copy_of: str | None = None
 
     def to_json(self) -> dict:
         return {
@@ -160,6 +173,9 @@ class Hit:
             "score": round(self.score, 4),
             "snippet": self.snippet,
             "entities": self.entities.as_dict(),
+            "story": self.story,
+            "copies": self.copies,
+            "copy_of": self.copy_of,
         }
 
 
@@ -182,6 +198,10 @@ class SearchResults:
     :param timings: milliseconds per part (``parse``, ``search``, ``facets``, ``snippets``)
     :param pending: articles whose entities are still to be found (entity counts are
         partial while there are any)
+    :param collapse: how the page was collapsed; ``page_size`` and ``pages`` then count
+        groups, ``total`` and the facets still count articles
+    :param groups: matching groups under ``collapse`` (``None`` for ``"none"``)
+    :param stories: matching stories (``None`` until stage 4 has run)
     """
 
     query: str
@@ -197,6 +217,9 @@ class SearchResults:
     explain: str | None = None
     timings: dict[str, float] = field(default_factory=dict)
     pending: int = 0
+    collapse: str = "none"
+    groups: int | None = None
+    stories: int | None = None
 
     @property
     def partial_facets(self) -> bool:
@@ -205,7 +228,8 @@ class SearchResults:
 
     @property
     def pages(self) -> int:
-        return max(1, -(-self.total // self.page_size))
+        shown = self.groups if self.groups is not None else self.total
+        return max(1, -(-shown // self.page_size))
 
     def to_json(self) -> dict:
         """The JSON contract of ``/api/search`` and ``newsfacet search --json``."""
@@ -220,6 +244,9 @@ class SearchResults:
             "facets": {k: [v.to_json() for v in vs] for k, vs in self.facets.items()},
             "truncated_facets": list(self.truncated_facets),
             "partial_facets": self.partial_facets,
+            "collapse": self.collapse,
+            "groups": self.groups,
+            "stories": self.stories,
             "notice": self.notice,
             "suggestion": self.suggestion,
         }

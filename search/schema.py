@@ -156,11 +156,14 @@ def stored_published(stored: dict) -> datetime | None:
 
 
 def hit_from_stored(stored: dict, *, score: float = 0.0, snippet: str = "",
-                    title_html: str | None = None, entities: Entities = Entities()) -> Hit:
+                    title_html: str | None = None, entities: Entities = Entities(),
+                    story: dict | None = None, copies: int = 0,
+                    copy_of: str | None = None) -> Hit:
     """A plain :class:`Hit` from a document's stored fields.
 
     :param title_html: the highlighted headline; the escaped headline when ``None``
     :param entities: the article's entities (from the side store: not stored in Whoosh)
+    :param story: its story, ``copies`` and ``copy_of`` (side store too; see :class:`Hit`)
     """
     from markupsafe import escape
 
@@ -176,4 +179,7 @@ def hit_from_stored(stored: dict, *, score: float = 0.0, snippet: str = "",
         score=float(score),
         snippet=snippet,
         entities=entities,
+        story=story,
+        copies=copies,
+        copy_of=copy_of,
     )

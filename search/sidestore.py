@@ -46,7 +46,15 @@ _SCHEMA = (
     # Rows deleted since (an article removed from the index), for readers catching up.
     "CREATE TABLE IF NOT EXISTS gone(id TEXT PRIMARY KEY, seq INTEGER NOT NULL)",
     "CREATE TABLE IF NOT EXISTS meta(key TEXT PRIMARY KEY, value INTEGER NOT NULL)",
+    # Stage 4 (copies and stories): the story of each article whose stories stage is
+    # done, and the article it is a copy of (NULL: none). An article without a row is
+    # pending in that stage (its text was rewritten, or it is new).
+    "CREATE TABLE IF NOT EXISTS stories(id TEXT PRIMARY KEY, story TEXT NOT NULL, copy_of TEXT)",
+    # A story whose id changed (an earlier article joined it): the old id still answers.
+    "CREATE TABLE IF NOT EXISTS story_redirects(old TEXT PRIMARY KEY, new TEXT NOT NULL)",
 )
+# meta key counting writes to the stories tables: readers reload them when it moves
+_STORIES_SEQ = "stories_seq"
 
 
 @dataclass(frozen=True)
@@ -61,6 +69,19 @@ class Change:
     id: str
     state: str | None
     entities: Entities = Entities()
+
+
+@dataclass(frozen=True)
+class StoryRow:
+    """One article's place in stage 4.
+
+    :param story: the id of its story (the id of the story's earliest article)
+    :param copy_of: the article it is a copy of (its copy group's earliest), or ``None``
+    """
+
+    id: str
+    story: str
+    copy_of: str | None = None
 
 
 @dataclass(frozen=True)
@@ -139,6 +160,8 @@ class SideStore:
             [(aid, ckey, state, _encode(ents) if state == DONE and ents is not None else None,
               seq + i) for i, (aid, ckey, state, ents) in enumerate(rows)])
         self.db.executemany("DELETE FROM gone WHERE id = ?", [(r[0],) for r in rows])
+        # Its text may have changed: its copies and story are to be worked out again.
+        self._forget_stories([r[0] for r in rows])
 
     def set_entities(self, rows: Iterable[tuple[str, Entities]]) -> int:
         """Fill in the entities of pending articles: ``(id, entities)``. An id no longer
@@ -164,6 +187,35 @@ class SideStore:
         self.db.executemany("DELETE FROM articles WHERE id = ?", [(i,) for i in ids])
         self.db.executemany("INSERT OR REPLACE INTO gone VALUES (?, ?)",
                             [(aid, seq + i) for i, aid in enumerate(ids)])
+        self._forget_stories(ids)
+
+    def _forget_stories(self, ids: list[str]) -> None:
+        cur = self.db.executemany("DELETE FROM stories WHERE id = ?", [(i,) for i in ids])
+        if cur.rowcount:
+            self._bump_stories()
+
+    def _bump_stories(self) -> None:
+        self.db.execute("INSERT INTO meta VALUES (?, 1) ON CONFLICT(key) DO UPDATE "
+                        "SET value = value + 1", (_STORIES_SEQ,))
+
+    def set_stories(self, rows: Iterable[StoryRow], redirects: Iterable[tuple[str, str]] = (),
+                    ) -> None:
+        """Record stage 4's results: each article's story and copy, and the story ids
+        that changed (``(old, new)``; an old id redirected before to ``old`` is sent on
+        to ``new`` too). Rows of ids no longer in the store are left out. Not committed."""
+        rows = list(rows)
+        self.db.executemany(
+            "INSERT OR REPLACE INTO stories(id, story, copy_of) "
+            "SELECT ?, ?, ? WHERE EXISTS (SELECT 1 FROM articles WHERE id = ?)",
+            [(r.id, r.story, r.copy_of, r.id) for r in rows])
+        for old, new in redirects:
+            if old == new:
+                continue
+            self.db.execute("UPDATE story_redirects SET new = ? WHERE new = ?", (new, old))
+            self.db.execute("INSERT OR REPLACE INTO story_redirects VALUES (?, ?)", (old, new))
+            # a story id that is live again (its article is the earliest once more)
+            self.db.execute("DELETE FROM story_redirects WHERE old = new")
+        self._bump_stories()
 
     def pending(self, limit: int | None = None) -> list[tuple[str, str]]:
         """``(id, cache key)`` of articles whose entities are still to be found, oldest
@@ -211,6 +263,35 @@ class SideStore:
             gone = self.db.execute("SELECT id FROM gone WHERE seq > ? AND seq <= ?",
                                    (seq, reached)).fetchall() if seq else []
         return reached, rows + [(aid, None, None) for (aid,) in gone]
+
+    def stories_sequence(self) -> int:
+        """How many times the stories tables were written (0: never); a reader holding
+        the stories read at this number has them all."""
+        row = self.db.execute("SELECT value FROM meta WHERE key = ?",
+                              (_STORIES_SEQ,)).fetchone()
+        return row[0] if row else 0
+
+    def stories(self) -> tuple[int, list[StoryRow], dict[str, str]]:
+        """Every article's story row and every redirect, read in one transaction:
+        ``(stories sequence, rows, {old id: new id})``. Empty for a side store written
+        before stories existed."""
+        with self.db:
+            self.db.execute("BEGIN")
+            try:
+                rows = self.db.execute("SELECT id, story, copy_of FROM stories").fetchall()
+                redirects = dict(self.db.execute("SELECT old, new FROM story_redirects"))
+            except sqlite3.OperationalError:  # no such table: an older side store
+                return 0, [], {}
+            return self.stories_sequence(), [StoryRow(*r) for r in rows], redirects
+
+    def story_counts(self) -> StageCounts:
+        """Articles whose stories stage is done (a row here) and pending (none yet)."""
+        total = self.db.execute("SELECT COUNT(*) FROM articles").fetchone()[0]
+        try:
+            done = self.db.execute("SELECT COUNT(*) FROM stories").fetchone()[0]
+        except sqlite3.OperationalError:
+            done = 0
+        return StageCounts(done=done, pending=total - done)
 
     def close(self) -> None:
         self.db.close()

@@ -14,6 +14,7 @@ from datetime import date
 from urllib.parse import urlencode
 
 from search.errors import QueryError
+from search.models import COLLAPSES
 from search.models import SORTS
 from search.models import SearchRequest
 from search.schema import ENTITY_KINDS
@@ -26,7 +27,9 @@ from search.schema import YEAR
 # Facet filters, in the order the chips show them. ``year``/``month`` come from the
 # date chart.
 FILTERS = (OUTLET, LANG, *ENTITY_KINDS, YEAR, MONTH)
-PARAMS = ("q", "page", "sort", "from", "to", "more") + FILTERS
+PARAMS = ("q", "page", "sort", "from", "to", "more", "collapse", "story") + FILTERS
+# One article per copy group unless asked otherwise (DESIGN.md, Stories across outlets).
+DEFAULT_COLLAPSE = "copies"
 # Deep pages cost the searcher ``page * page_size`` hits; nobody reads page 1,000.
 MAX_PAGE = 1000
 # Bounds against absurd URLs: no real selection needs more.
@@ -44,6 +47,7 @@ _NUMBER = re.compile(r"[0-9]{1,9}", re.ASCII)
 _YEAR = re.compile(r"[0-9]{4}", re.ASCII)
 _MONTH = re.compile(r"([0-9]{4})-(0[1-9]|1[0-2])", re.ASCII)
 _ISO_DATE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}", re.ASCII)
+_STORY = re.compile(r"[0-9a-f]{16}", re.ASCII)
 
 Pairs = list[tuple[str, str]]
 
@@ -106,6 +110,14 @@ def to_request(items: Iterable[tuple[str, str]], settings: dict) -> SearchReques
     sort = _first(pairs, "sort") or "relevance"
     if sort not in SORTS:
         raise QueryError(f"sort must be one of {', '.join(SORTS)}, not {sort[:20]!r}.")
+    collapse = _first(pairs, "collapse") or DEFAULT_COLLAPSE
+    if collapse not in COLLAPSES:
+        raise QueryError(f"collapse must be one of {', '.join(COLLAPSES)}, "
+                         f"not {collapse[:20]!r}.")
+    story = _first(pairs, "story")
+    if story is not None and not _STORY.fullmatch(story):
+        raise QueryError(f"story must be an article id (16 hexadecimal characters), "
+                         f"not {story[:20]!r}.")
     date_from = _iso_date("from", _first(pairs, "from"))
     date_to = _iso_date("to", _first(pairs, "to"))
     if date_from and date_to and date_from > date_to:
@@ -142,6 +154,8 @@ def to_request(items: Iterable[tuple[str, str]], settings: dict) -> SearchReques
         date_from=date_from,
         date_to=date_to,
         sort=sort,
+        collapse=collapse,
+        story=story,
         page=_page(_first(pairs, "page")),
         page_size=int(settings["PAGE_SIZE"]),
         facet_size=int(settings["FACET_SIZE"]),
@@ -166,7 +180,7 @@ def with_added_args(path: str, pairs: Pairs, name: str, value: str, *,
     >>> with_added_args("/", [("q", "gaza"), ("page", "3")], "outlet", "BBC")
     '/?q=gaza&outlet=BBC'
     """
-    single = name in ("q", "page", "sort", "from", "to")
+    single = name in ("q", "page", "sort", "from", "to", "collapse", "story")
     out = [(k, v) for k, v in pairs
            if not (reset_page and k == "page") and not (single and k == name)
            and not (k == name and v == value)]
@@ -203,5 +217,11 @@ def toggle_url(path: str, pairs: Pairs, name: str, value: str) -> str:
 def active_filters(pairs: Pairs) -> list[tuple[str, str]]:
     """The selections a user can remove one by one (facet values, then from/to)."""
     chips = [(k, v) for name in FILTERS for k, v in pairs if k == name]
-    chips += [(k, v) for k, v in pairs if k in ("from", "to")]
+    chips += [(k, v) for k, v in pairs if k in ("from", "to", "story")]
     return chips
+
+
+def with_story(pairs: Pairs, hit) -> Pairs:
+    """The pairs of a search for every article of ``hit``'s story, oldest first (other
+    outlets' accounts are the point: the query and filters are dropped)."""
+    return [("story", hit.story["id"]), ("sort", "oldest")] if hit.story else list(pairs)

@@ -28,7 +28,7 @@ LANGUAGES = {
 }
 FACET_LABELS = {OUTLET: "Outlet", YEAR: "Year", MONTH: "Month", LANG: "Language",
                 PERSON: "People", ORG: "Organisations", PLACE: "Places",
-                "from": "From", "to": "To"}
+                "from": "From", "to": "To", "story": "Story"}
 
 # Months are drawn while they fit; a longer span is drawn by year.
 MAX_MONTH_BARS = 36

@@ -18,6 +18,7 @@ from search.cli.common import command
 from search.cli.common import index_option
 from search.cli.common import json_option
 from search.cli.common import settings
+from search.models import COLLAPSES
 from search.models import SORTS
 from search.models import SearchRequest
 
@@ -61,9 +62,12 @@ def _filter_option(name: str, what: str):
 @_filter_option("month", "month (YYYY-MM)")
 @click.option("--from", "date_from", metavar="YYYY-MM-DD", help="Published on or after (UTC).")
 @click.option("--to", "date_to", metavar="YYYY-MM-DD", help="Published on or before (UTC, whole day).")
+@click.option("--collapse", type=click.Choice(COLLAPSES), default="none", show_default=True,
+              help="One hit per copy group or per story; --limit then counts groups.")
+@click.option("--story", metavar="ID", help="Only the articles of this story (its id).")
 @click.option("--explain", is_flag=True, help="Also print how the query was understood.")
 def search_command(query, index_dir, as_json, limit, page, sort, date_from, date_to, explain,
-                   **filters):
+                   collapse, story, **filters):
     """Search the index and print the hits with snippets and facet counts.
 
     Query syntax: words (all required), "a phrase", "near words"~3, AND, OR, NOT, -word,
@@ -79,7 +83,8 @@ def search_command(query, index_dir, as_json, limit, page, sort, date_from, date
 
     request = SearchRequest(
         q=query, filters={k: tuple(v) for k, v in filters.items() if v},
-        date_from=date_from, date_to=date_to, sort=sort, page=page, page_size=limit)
+        date_from=date_from, date_to=date_to, sort=sort, page=page, page_size=limit,
+        collapse=collapse, story=story)
     results = service.search(index_dir, request, settings())
     if as_json:
         out = results.to_json()
@@ -102,7 +107,13 @@ def _print_table(results, explain: bool, color: bool) -> None:
         when = hit.published.date().isoformat() if hit.published else "undated"
         title = terminal_text(hit.title_html, color)
         click.echo(f"{rank:>3}. {title}")
-        click.echo(f"     {hit.outlet} · {when} · {hit.id}")
+        extra = ""
+        if hit.copies:
+            extra += f" · +{hit.copies} cop{'y' if hit.copies == 1 else 'ies'}"
+        if hit.story and hit.story["articles"] > 1:
+            extra += (f" · story {hit.story['id']}: {hit.story['articles']} articles from "
+                      f"{hit.story['outlets']} outlet{'' if hit.story['outlets'] == 1 else 's'}")
+        click.echo(f"     {hit.outlet} · {when} · {hit.id}{extra}")
         click.echo(f"     {terminal_text(hit.snippet, color)}")
     shown = f"{first + 1}–{first + len(results.hits)} of " if results.hits else ""
     click.echo(f"{shown}{results.total} articles · {results.took_ms:.1f} ms")

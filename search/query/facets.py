@@ -37,6 +37,7 @@ import numpy as np
 
 from search.models import Entities
 from search.models import FacetValue
+from search.query.stories import StoryTables
 from search.schema import DATE_FIELD
 from search.schema import ENTITY_KINDS
 from search.schema import FACET_COLUMN
@@ -375,16 +376,18 @@ class FacetTables:
         there are no entities unless ``entities`` is given)
     :param doc: the commit's arrays, already built
     :param entities: the entity facets over ``doc``; none when omitted
+    :param stories: the copies and stories over ``doc``; none when omitted
     """
 
     def __init__(self, reader=None, *, doc: DocTables | None = None,
-                 entities: EntityTables | None = None):
+                 entities: EntityTables | None = None, stories: StoryTables | None = None):
         if doc is None:
             doc = DocTables(reader)
         if entities is None:
             entities = EntityIndex().tables(doc)
         self.doc = doc
         self.entities = entities
+        self.stories = stories if stories is not None else StoryTables(doc)
         self.n = doc.n
         self.live = doc.live
         self.published = doc.published

@@ -42,6 +42,7 @@ from search.query import facets as facetlib
 from search.query.bind import Lexicon
 from search.query.evaluate import Evaluator
 from search.query.scoring import weighting
+from search.query.stories import StoryTables
 from search.query.whoosh_postings import PostingCache
 from search.schema import BODY
 from search.schema import SCHEMA_VERSION
@@ -120,7 +121,8 @@ class Generation:
         with self.entity_index.lock:
             self._catch_up_locked()
             self._tables = facetlib.FacetTables(doc=doc,
-                                                entities=self.entity_index.tables(doc))
+                                                entities=self.entity_index.tables(doc),
+                                                stories=self._stories_locked(doc))
         self.entities_checked = self.entities_built = time.monotonic()
         t2 = time.perf_counter()
         self.postings = PostingCache(main_reader, self._tables.live,
@@ -321,6 +323,25 @@ class Generation:
         idx.apply_raw(reached, rows)
         return True
 
+    def _stories_locked(self, doc, current: StoryTables | None = None) -> StoryTables:
+        """The stories over ``doc``: ``current`` when the side store's stories have not
+        changed since it was built, else read again whole (``entity_index.lock`` held;
+        the rows read are kept on the entity index, so a later commit maps them again
+        without reading them)."""
+        idx = self.entity_index
+        held = getattr(idx, "stories", None)  # (sequence, rows, redirects)
+        store = self._store()
+        if store is not None:
+            try:
+                seq = store.stories_sequence()
+                if held is None or held[0] != seq:
+                    held = idx.stories = store.stories()
+            except sqlite3.Error:  # being written: what is known stands
+                pass
+        if current is not None and held is not None and current.seq == held[0]:
+            return current
+        return StoryTables(doc, *held) if held is not None else StoryTables(doc)
+
     def entities_due(self) -> bool:
         """Whether to look for entities filled in behind now: at most every
         ``RECHECK_SECONDS``, and not within ``ENTITY_REBUILD_SECONDS`` of a rebuild."""
@@ -344,10 +365,13 @@ class Generation:
         try:
             self.entities_checked = time.monotonic()
             current = self._tables
-            if not self._catch_up_locked() and current.entities.seq == idx.seq:
+            stories = self._stories_locked(current.doc, current.stories)
+            if (not self._catch_up_locked() and current.entities.seq == idx.seq
+                    and stories is current.stories):
                 return False
             self._tables = facetlib.FacetTables(doc=current.doc,
-                                                entities=idx.tables(current.doc))
+                                                entities=idx.tables(current.doc),
+                                                stories=stories)
             self.entities_built = time.monotonic()
             self.stats["entity_rebuilds"] += 1
             return True

@@ -26,6 +26,7 @@ from search.query import budget
 from search.query.bind import Bound
 from search.query.evaluate import Unsupported
 from search.query.generation import Generation
+from search.query.stories import first_of_groups
 from search.schema import ENTITY_KINDS
 
 
@@ -128,12 +129,13 @@ class Matches:
 
 
 def match(gen: Generation, bound: Bound, start: int | None, end: int | None,
-          selections: dict[str, tuple[str, ...]]) -> Matches:
-    """Evaluate ``bound`` once, within a date range and facet selections.
+          selections: dict[str, tuple[str, ...]], story: str | None = None) -> Matches:
+    """Evaluate ``bound`` once, within a date range, facet selections and a story.
 
     :param start: the range's first moment as a Whoosh long, or ``None``
     :param end: its last moment, or ``None``
     :param selections: facet name -> selected display values
+    :param story: a story id (old ids answer too), or ``None``
     """
     t = gen.tables
     ev = evaluate(gen, bound.query)
@@ -144,6 +146,11 @@ def match(gen: Generation, bound: Bound, start: int | None, end: int | None,
         dates = t.date_mask(start, end)
         query &= dates
         within &= dates
+    if story is not None:  # narrows like the dates: every facet is counted within it
+        members = t.stories.mask(story)
+        query &= members
+        within &= members
+        dated = True
     filters = {name: t.filter_mask(name, values) for name, values in selections.items()}
     for m in filters.values():
         within &= m
@@ -204,8 +211,12 @@ def top(full: np.ndarray, scores: np.ndarray, start: int, size: int) -> list[tup
 
 
 def page(gen: Generation, bound: Bound, m: Matches, sort: str, start: int,
-         size: int) -> list[tuple[int, float]]:
-    """(docnum, score) of the requested page of the results, by relevance or date."""
+         size: int, groups: np.ndarray | None = None) -> list[tuple[int, float]]:
+    """(docnum, score) of the requested page of the results, by relevance or date.
+
+    :param groups: a group key per document (:meth:`StoryTables.groups`): the page then
+        holds the first document of each group, ``start`` and ``size`` count groups
+    """
     q, bonus, ev, full = bound.query, bound.bonus, m.evaluated, m.full
     if q is None or sort != "relevance":
         docs = np.flatnonzero(full)
@@ -214,21 +225,50 @@ def page(gen: Generation, bound: Bound, m: Matches, sort: str, start: int,
             key = np.where(pub < 0, np.iinfo(np.int64).max, pub)
         else:  # newest, and browse ranked "by relevance": undated articles last
             key = np.where(pub < 0, 1, -pub)
-        order = np.lexsort((docs, key))[start:start + size]
-        return [(int(docs[i]), 0.0) for i in order]
+        order = np.lexsort((docs, key))
+        if groups is not None:
+            return [(int(d), 0.0) for d in first_of_groups(docs[order], groups)[start:start + size]]
+        return [(int(docs[i]), 0.0) for i in order[start:start + size]]
     if ev is not None:
         try:
             scores = ev[1]
             if bonus is not None:  # AndMaybe(q, bonus): the bonus's score where it matches
                 bmask, bscores = gen.evaluator.run(bonus)
                 scores = scores + np.where(bmask, bscores, 0.0)
-            return top(full, scores, start, size)
+            if groups is None:
+                return top(full, scores, start, size)
+            return _collapsed(lambda k: top(full, scores, 0, k), m.total, groups, start, size)
         except Unsupported:
             pass
     q = for_whoosh(gen, q)
     ranked = wq.AndMaybe(q, bonus) if bonus is not None else q
     allow = set(np.flatnonzero(full).tolist()) if m.narrowed else None
-    collector = gen.searcher.collector(limit=start + size, filter=allow)
+    if groups is not None:
+        return _collapsed(lambda k: _whoosh_top(gen, ranked, allow, k), m.total, groups,
+                          start, size)
+    return _whoosh_top(gen, ranked, allow, start + size)[start:]
+
+
+def _collapsed(best, total: int, groups: np.ndarray, start: int,
+               size: int) -> list[tuple[int, float]]:
+    """The page of groups from ``best(k)``, the k best (docnum, score) in order: k grows
+    until it holds ``start + size`` groups or every match (so the cost follows the page,
+    not the number of matches, unless groups are few and large)."""
+    want = start + size
+    k = min(total, max(4 * want, 64))
+    while True:
+        ranked = best(k)
+        docs = np.fromiter((d for d, _ in ranked), dtype=np.int64, count=len(ranked))
+        firsts = first_of_groups(docs, groups)
+        if len(firsts) >= want or k >= total:
+            score = dict(ranked)
+            return [(int(d), score[int(d)]) for d in firsts[start:want]]
+        k = min(total, k * 4)
+
+
+def _whoosh_top(gen: Generation, ranked, allow, limit: int) -> list[tuple[int, float]]:
+    """The ``limit`` best (docnum, score) by Whoosh's own matcher, within ``allow``."""
+    collector = gen.searcher.collector(limit=limit, filter=allow)
     left = budget.remaining()
     if left is not None:
         # Whoosh's own matcher walk, stopped at the budget (it checks at each match).
@@ -239,4 +279,4 @@ def page(gen: Generation, bound: Bound, m: Matches, sort: str, start: int,
     except collectors.TimeLimit:
         raise budget.timeout_error() from None
     res = collector.results()
-    return [(res.docnum(i), res.score(i)) for i in range(start, min(start + size, len(res)))]
+    return [(res.docnum(i), res.score(i)) for i in range(len(res))]

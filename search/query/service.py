@@ -22,6 +22,7 @@ import time
 from datetime import date
 from datetime import datetime
 
+import numpy as np
 from whoosh.util.times import datetime_to_long
 
 from search.config import DEFAULT_SETTINGS
@@ -30,6 +31,7 @@ from search.errors import IndexMissingError
 from search.errors import NotFoundError
 from search.errors import QueryError
 from search.errors import QueryTimeoutError
+from search.models import COLLAPSES
 from search.models import SORTS
 from search.models import ArticleView
 from search.models import SearchRequest
@@ -44,6 +46,7 @@ from search.query.bind import Bound
 from search.query.evaluate import Unsupported
 from search.query.generation import Generation
 from search.query.generation import use as _use
+from search.query.stories import count_groups
 from search.schema import AUTHORS
 from search.schema import BODY
 from search.schema import CAPTION
@@ -56,6 +59,7 @@ from search.schema import hit_from_stored
 from search.vocabulary import UNSTEMMED
 
 SUGGEST_BELOW = 3
+_STORY_ID = re.compile(r"[0-9a-f]{16}")
 
 
 def _day(text: str, what: str) -> date:
@@ -89,6 +93,12 @@ def _check(req: SearchRequest) -> None:
     for name in list(req.filters) + list(req.more):
         if name not in FACETS:
             raise QueryError(f"Unknown facet {name!r}: facets are {', '.join(FACETS)}.")
+    if req.collapse not in COLLAPSES:
+        raise QueryError(f"collapse must be one of {', '.join(COLLAPSES)}, "
+                         f"not {req.collapse!r}.")
+    if req.story is not None and not _STORY_ID.fullmatch(req.story):
+        raise QueryError(f"story must be an article id (16 hexadecimal characters), "
+                         f"not {req.story!r}.")
 
 
 def _selections(tables, req: SearchRequest, notices: list[str]) -> dict[str, tuple[str, ...]]:
@@ -132,8 +142,15 @@ def _hits(gen: Generation, bound: Bound, page, notices: list[str]) -> tuple:
         hits.append(hit_from_stored(
             stored, score=score, snippet=highlight.snippet(text, body.get(d, ())),
             title_html=highlight.mark_all(stored.get(TITLE) or "", title.get(d, ())),
-            entities=tables.entities_of(d)))
+            **_derived(tables, d)))
     return tuple(hits)
+
+
+def _derived(tables, d: int) -> dict:
+    """What the side store knows of document ``d``: entities, story, copies."""
+    s = tables.stories
+    return {"entities": tables.entities_of(d), "story": s.of(d), "copies": int(s.copies[d]),
+            "copy_of": s.copy_of(d, tables.doc.ids)}
 
 
 def _holders(gen: Generation, fieldname: str, btext: bytes):
@@ -225,11 +242,16 @@ def search(index_dir, request: SearchRequest,
         selections = _selections(gen.tables, request, parsed.notices)
         t1 = time.perf_counter()
         timings["parse"] = (t1 - t0) * 1000
-        m = rank.match(gen, bound, start_long, end_long, selections)
+        m = rank.match(gen, bound, start_long, end_long, selections, request.story)
         total = m.total
+        stories = gen.tables.stories
+        groups = stories.groups(request.collapse)
+        docs = np.flatnonzero(m.full) if groups is not None or stories.done else None
+        n_groups = count_groups(docs, groups) if groups is not None else None
+        n_stories = count_groups(docs, stories.story_group) if stories.done else None
         page = []
-        if size and start < total:
-            page = rank.page(gen, bound, m, request.sort, start, size)
+        if size and start < (total if n_groups is None else n_groups):
+            page = rank.page(gen, bound, m, request.sort, start, size, groups)
         t2 = time.perf_counter()
         timings["search"] = (t2 - t1) * 1000
         facets, truncated = {}, ()
@@ -261,7 +283,8 @@ def search(index_dir, request: SearchRequest,
         notice=_sentence(parsed.notices),
         suggestion=suggestion,
         explain=str(bound.query) if bound.query is not None else "(every article)",
-        timings=timings, pending=pending)
+        timings=timings, pending=pending, collapse=request.collapse, groups=n_groups,
+        stories=n_stories)
 
 
 def _sentence(notices: list[str]) -> str | None:
@@ -296,8 +319,7 @@ def article(index_dir, article_id: str, q: str | None = None,
                      for f in (TITLE, BODY)}
             title_html = highlight.mark_all(title, spans[TITLE])
             body_html = highlight.mark_all(body, spans[BODY])
-        hit = hit_from_stored(stored, title_html=title_html,
-                              entities=gen.tables.entities_of(docnum))
+        hit = hit_from_stored(stored, title_html=title_html, **_derived(gen.tables, docnum))
         return ArticleView(hit=hit, body=body, caption=stored.get(CAPTION) or "",
                            authors=tuple(stored.get(AUTHORS) or ()),
                            sources=tuple(stored.get(SOURCES) or ()), body_html=body_html)

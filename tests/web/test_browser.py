@@ -11,10 +11,8 @@ from __future__ import annotations
 
 import re
 import tarfile
-import threading
 from datetime import datetime
 from datetime import timezone
-from pathlib import Path
 
 import pytest
 
@@ -22,15 +20,12 @@ from search.models import Article
 from search.models import Entities
 from tests.conftest import CORPORA
 from tests.conftest import HANDMADE
-from tests.conftest import ROOT
 from tests.conftest import write_articles_index
+from tests.web.conftest import ARTIFACTS
+from tests.web.conftest import serving
 
 pytestmark = pytest.mark.browser
 
-ARTIFACTS = ROOT / "tests" / "artifacts"
-CHROMIUM = "/usr/bin/chromium"
-ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
-        "--disable-component-update", "--disable-sync", "--no-first-run", "--disable-quic"]
 # Surname in the text -> the person facet value (a stand-in for NER, fixed and visible).
 PEOPLE = {"Blair": "Tony Blair", "Brown": "Gordon Brown", "Howard": "Michael Howard",
           "Kennedy": "Charles Kennedy", "Bush": "George Bush", "Straw": "Jack Straw"}
@@ -59,30 +54,9 @@ def articles() -> list[Article]:
 
 @pytest.fixture(scope="module")
 def base_url(articles, tmp_path_factory):
-    from werkzeug.serving import make_server
-
-    from web import create_app
-
     index_dir = write_articles_index(articles, tmp_path_factory.mktemp("browser_index"))
-    app = create_app({"INDEX": str(index_dir)})
-    server = make_server("127.0.0.1", 0, app, threaded=True)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{server.server_port}"
-    server.shutdown()
-    thread.join(5)
-    server.server_close()
-
-
-@pytest.fixture(scope="module")
-def browser():
-    playwright = pytest.importorskip("playwright.sync_api")
-    if not Path(CHROMIUM).exists():
-        pytest.skip("Debian chromium is not installed (scripts/test.sh installs it)")
-    with playwright.sync_playwright() as p:
-        b = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
-        yield b
-        b.close()
+    with serving(index_dir) as url:
+        yield url
 
 
 @pytest.fixture
@@ -296,13 +270,10 @@ def test_escaping_and_error_pages_in_the_browser(page, problems):
 def test_partial_entity_counts_are_said_and_fit_a_phone(browser, tmp_path, monkeypatch, problems):
     """While articles wait for their entities, the sidebar says so beside the entity
     facets, on a phone's width without a sideways scroll; once filled in, it is gone."""
-    from werkzeug.serving import make_server
-
     from search import storage
     from search.query import generation
     from search.sidestore import PENDING
     from search.sidestore import SideStore
-    from web import create_app
 
     monkeypatch.setattr(generation, "RECHECK_SECONDS", 0)
     monkeypatch.setattr(generation, "ENTITY_REBUILD_SECONDS", 0)
@@ -312,39 +283,33 @@ def test_partial_entity_counts_are_said_and_fit_a_phone(browser, tmp_path, monke
     store = SideStore(storage.require_current(index_dir))
     store.add_texts([(a.id, "", PENDING, None) for a in waiting])
     store.commit()
-    server = make_server("127.0.0.1", 0, create_app({"INDEX": str(index_dir)}), threaded=True)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    context = browser.new_context(base_url=f"http://127.0.0.1:{server.server_port}",
-                                  viewport={"width": 390, "height": 844})
-    try:
-        pg = context.new_page()
-        pg.on("console", lambda m: problems.append(m.text) if m.type == "error" else None)
-        pg.set_default_timeout(5000)
-        pg.goto("/?q=said")
-        note = pg.locator(".sidebar .partial")
-        assert note.is_visible()
-        assert note.get_attribute("role") == "status"
-        assert f"{len(waiting)} articles to go" in note.inner_text()
-        # beside the entity facets: after the language facet, before the people
-        order = pg.evaluate("""() => [...document.querySelectorAll('.sidebar > *')]
-            .map(e => e.classList.contains('partial') ? 'partial' : e.getAttribute('aria-labelledby'))""")
-        assert order.index("partial") < order.index("facet-person")
-        assert pg.evaluate("document.documentElement.scrollWidth <= window.innerWidth")
-        box = note.bounding_box()
-        assert box["x"] >= 0 and box["x"] + box["width"] <= 390
-        ARTIFACTS.mkdir(exist_ok=True)
-        pg.screenshot(path=str(ARTIFACTS / "partial-facets-phone.png"), full_page=True)
+    with serving(index_dir) as url:
+        context = browser.new_context(base_url=url, viewport={"width": 390, "height": 844})
+        try:
+            pg = context.new_page()
+            pg.on("console", lambda m: problems.append(m.text) if m.type == "error" else None)
+            pg.set_default_timeout(5000)
+            pg.goto("/?q=said")
+            note = pg.locator(".sidebar .partial")
+            assert note.is_visible()
+            assert note.get_attribute("role") == "status"
+            assert f"{len(waiting)} articles to go" in note.inner_text()
+            # beside the entity facets: after the language facet, before the people
+            order = pg.evaluate("""() => [...document.querySelectorAll('.sidebar > *')]
+                .map(e => e.classList.contains('partial') ? 'partial' : e.getAttribute('aria-labelledby'))""")
+            assert order.index("partial") < order.index("facet-person")
+            assert pg.evaluate("document.documentElement.scrollWidth <= window.innerWidth")
+            box = note.bounding_box()
+            assert box["x"] >= 0 and box["x"] + box["width"] <= 390
+            ARTIFACTS.mkdir(exist_ok=True)
+            pg.screenshot(path=str(ARTIFACTS / "partial-facets-phone.png"), full_page=True)
 
-        store.set_entities([(a.id, a.entities) for a in waiting])
-        store.commit()
-        pg.goto("/?q=said")
-        assert pg.locator(".sidebar .partial").count() == 0
-        assert pg.locator("section[aria-labelledby=facet-person] li").count() > 0
-    finally:
-        store.close()
-        context.close()
-        server.shutdown()
-        thread.join(5)
-        server.server_close()
+            store.set_entities([(a.id, a.entities) for a in waiting])
+            store.commit()
+            pg.goto("/?q=said")
+            assert pg.locator(".sidebar .partial").count() == 0
+            assert pg.locator("section[aria-labelledby=facet-person] li").count() > 0
+        finally:
+            store.close()
+            context.close()
     assert problems == []

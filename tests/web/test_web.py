@@ -113,13 +113,17 @@ def test_search_page_lists_ranked_hits_with_marks(client):
 def test_json_contract(client):
     data = api(client, "q=airport")
     assert set(data) == {"ok", "query", "total", "page", "page_size", "took_ms", "hits", "facets",
-                         "truncated_facets", "partial_facets", "notice", "suggestion"}
+                         "truncated_facets", "partial_facets", "notice", "suggestion",
+                         "collapse", "groups", "stories"}
+    # one article per copy group unless asked; no stage 4 here, so no stories yet
+    assert data["collapse"] == "copies" and data["groups"] == data["total"]
+    assert data["stories"] is None
     assert data["ok"] is True and data["query"] == "airport" and data["page"] == 1
     assert data["partial_facets"] is False  # every article's entities are in
     assert set(data["facets"]) == {"outlet", "year", "month", "lang", "person", "org", "place"}
     hit = data["hits"][0]
     assert {"id", "title", "title_html", "outlet", "published", "lang", "url", "score", "snippet",
-            "entities"} <= set(hit)
+            "entities", "story", "copies", "copy_of"} <= set(hit)
     for name, values in data["facets"].items():
         for v in values:
             assert set(v) == {"value", "count", "selected", "toggle_url"}
