@@ -272,3 +272,52 @@ class ArticleView:
         if self.body_html is not None:
             out["body_html"] = self.body_html
         return out
+
+
+@dataclass(frozen=True)
+class OutletSpan:
+    """One outlet's part in a story: how many of its articles, and when it first ran it."""
+
+    value: str
+    count: int
+    first_published: datetime | None
+
+    def to_json(self) -> dict:
+        return {"value": self.value, "count": self.count,
+                "first_published": self.first_published.isoformat()
+                if self.first_published else None}
+
+
+@dataclass(frozen=True)
+class StoryView:
+    """One story as ``/api/story/<id>`` and the story page show it (DESIGN.md).
+
+    :param articles: every article of the story, oldest first (published, then id;
+        undated ones last)
+    :param entities: per entity facet, the values its articles name, by how many of them
+    :param asked: the id asked for, when it was an old id of this story
+    """
+
+    id: str
+    title: str
+    first_published: datetime | None
+    last_published: datetime | None
+    outlets: tuple[OutletSpan, ...]
+    articles: tuple[Hit, ...]
+    entities: dict[str, tuple[FacetValue, ...]]
+    asked: str | None = None
+
+    def to_json(self) -> dict:
+        story = {
+            "id": self.id,
+            "title": self.title,
+            "first_published": self.first_published.isoformat() if self.first_published else None,
+            "last_published": self.last_published.isoformat() if self.last_published else None,
+            "outlets": [o.to_json() for o in self.outlets],
+            "articles": [h.to_json() for h in self.articles],
+            "entities": {k: [{"value": v.value, "count": v.count} for v in vs]
+                         for k, vs in self.entities.items()},
+        }
+        if self.asked:
+            story["redirected_from"] = self.asked
+        return {"ok": True, "story": story}

@@ -122,3 +122,59 @@ def chart_bars(months: tuple[FacetValue, ...], years: tuple[FacetValue, ...],
                         x=round(i * slot + slot * 0.1, 2), y=round(CHART_HEIGHT - height, 2),
                         width=round(max(slot * 0.8, 1.0), 2), height=round(height, 2)))
     return facet, bars
+
+
+# The story timeline: one row per outlet (the first ``TIMELINE_ROWS`` to run the story),
+# a dot per article along the time from its first article to its last.
+TIMELINE_ROWS = 12
+TIMELINE_WIDTH, TIMELINE_ROW, TIMELINE_LABEL = 640, 22, 150
+
+
+@dataclass(frozen=True)
+class Dot:
+    x: float
+    article_id: str
+    label: str
+
+
+@dataclass(frozen=True)
+class TimelineRow:
+    outlet: str
+    y: float
+    dots: tuple[Dot, ...]
+
+
+@dataclass(frozen=True)
+class Timeline:
+    rows: tuple[TimelineRow, ...]
+    height: float
+    start: str
+    end: str
+    undated: int
+    more_outlets: int
+
+
+def story_timeline(view) -> Timeline | None:
+    """Where each dated article of a story falls in time, one row per outlet (in the
+    order the outlets first ran it); ``None`` when no article has a date."""
+    dated = [h for h in view.articles if h.published]
+    if not dated:
+        return None
+    t0 = min(h.published for h in dated).timestamp()
+    t1 = max(h.published for h in dated).timestamp()
+    span = (t1 - t0) or 1.0
+    width = TIMELINE_WIDTH - TIMELINE_LABEL - 10
+    order = [o.value for o in view.outlets if o.first_published is not None]
+    rows = []
+    for i, outlet in enumerate(order[:TIMELINE_ROWS]):
+        dots = tuple(Dot(x=round(TIMELINE_LABEL + width * ((h.published.timestamp() - t0) / span
+                                                           if t1 > t0 else 0.5), 1),
+                         article_id=h.id,
+                         label=f"{outlet}, {h.published:%Y-%m-%d %H:%M} UTC: {h.title}")
+                     for h in dated if h.outlet == outlet)
+        rows.append(TimelineRow(outlet=outlet, y=TIMELINE_ROW * i + TIMELINE_ROW / 2, dots=dots))
+    return Timeline(rows=tuple(rows), height=TIMELINE_ROW * len(rows) + 24,
+                    start=show_date(min(h.published for h in dated)),
+                    end=show_date(max(h.published for h in dated)),
+                    undated=len(view.articles) - len(dated),
+                    more_outlets=max(0, len(order) - TIMELINE_ROWS))

@@ -1,4 +1,4 @@
-"""One blueprint: the search page, the article page, and their JSON twins.
+"""One blueprint: the search, article and story pages, and their JSON twins.
 
 Each pair shares one data function (STYLE.md 5), so the page and the API cannot
 disagree. Views parse, call :mod:`search.query.service`, render; nothing else.
@@ -11,8 +11,10 @@ import re
 from flask import Blueprint
 from flask import current_app
 from flask import jsonify
+from flask import redirect
 from flask import render_template
 from flask import request
+from flask import url_for
 
 from search.config import Settings
 from search.errors import NotFoundError
@@ -102,6 +104,32 @@ def api_article(article_id: str):
     """One article as JSON."""
     view, _ = article_data(article_id)
     return jsonify({"ok": True, "article": view.to_json()})
+
+
+def story_data(story_id: str):
+    """The story ``story_id`` (an old id of it answers too).
+
+    :raises NotFoundError: for an id no story has
+    """
+    if not _ARTICLE_ID.match(story_id):
+        raise NotFoundError(f"There is no story {story_id[:40]!r}.")
+    settings = _settings()
+    return service.story(settings["INDEX"], story_id, settings)
+
+
+@bp.route("/story/<story_id>")
+def story(story_id: str):
+    """Show one story: who ran it and when, every article, the entities they name."""
+    view = story_data(story_id)
+    if view.asked:  # an old id: the story's page lives at its id now
+        return redirect(url_for("web.story", story_id=view.id), code=301)
+    return render_template("story.html", story=view, timeline=present.story_timeline(view))
+
+
+@bp.route("/api/story/<story_id>")
+def api_story(story_id: str):
+    """One story as JSON (DESIGN.md); an old id answers with ``redirected_from``."""
+    return jsonify(story_data(story_id).to_json())
 
 
 @bp.app_context_processor

@@ -34,8 +34,11 @@ from search.errors import QueryTimeoutError
 from search.models import COLLAPSES
 from search.models import SORTS
 from search.models import ArticleView
+from search.models import FacetValue
+from search.models import OutletSpan
 from search.models import SearchRequest
 from search.models import SearchResults
+from search.models import StoryView
 from search.query import budget
 from search.query import facets as facetlib
 from search.query import highlight
@@ -50,6 +53,7 @@ from search.query.stories import count_groups
 from search.schema import AUTHORS
 from search.schema import BODY
 from search.schema import CAPTION
+from search.schema import ENTITY_KINDS
 from search.schema import FACETS
 from search.schema import ID
 from search.schema import SOURCES
@@ -323,6 +327,55 @@ def article(index_dir, article_id: str, q: str | None = None,
         return ArticleView(hit=hit, body=body, caption=stored.get(CAPTION) or "",
                            authors=tuple(stored.get(AUTHORS) or ()),
                            sources=tuple(stored.get(SOURCES) or ()), body_html=body_html)
+
+
+def story(index_dir, story_id: str, settings: Settings = DEFAULT_SETTINGS) -> StoryView:
+    """One story: its articles oldest first, its outlets, the entities its articles name.
+
+    :param story_id: the story's id (an old id of it answers too: ``asked`` says so)
+    :raises NotFoundError: when no story has that id (or stage 4 has not run)
+    :raises IndexMissingError: when there is no index at ``index_dir``
+    """
+    with _use(index_dir) as gen, budget.limit(settings["QUERY_TIMEOUT"]):
+        tables = gen.tables
+        stories = tables.stories
+        current = stories.resolve(story_id) if _STORY_ID.fullmatch(story_id or "") else None
+        docs = stories.members(current) if current else np.empty(0, dtype=np.int64)
+        docs = docs[tables.live[docs]]
+        if len(docs) == 0:
+            raise NotFoundError(f"No story with id {story_id[:40]!r}.")
+        pub = tables.published[docs]
+        order = np.lexsort((tables.doc.ids[docs].astype(str),
+                            np.where(pub < 0, np.iinfo(np.int64).max, pub)))
+        hits = []
+        for d in docs[order].tolist():
+            stored = gen.searcher.stored_fields(d)
+            hits.append(hit_from_stored(stored, snippet=highlight.lead(stored.get(BODY) or ""),
+                                        **_derived(tables, d)))
+        dated = [h.published for h in hits if h.published]
+        outlets: dict[str, list] = {}
+        for h in hits:
+            seen = outlets.setdefault(h.outlet, [0, None])
+            seen[0] += 1
+            if h.published and (seen[1] is None or h.published < seen[1]):
+                seen[1] = h.published
+        spans = sorted((OutletSpan(v, n, first) for v, (n, first) in outlets.items()),
+                       key=lambda o: (o.first_published is None,
+                                      o.first_published or datetime.min, o.value))
+        named: dict[str, dict[str, int]] = {k: {} for k in ENTITY_KINDS}
+        for h in hits:
+            for kind, values in h.entities.as_dict().items():
+                for v in set(values):
+                    named[kind][v] = named[kind].get(v, 0) + 1
+        entities = {k: tuple(FacetValue(v, n) for v, n in sorted(c.items(),
+                                                                  key=lambda x: (-x[1], x[0])))
+                    for k, c in named.items()}
+        first = next((h for h in hits if h.id == current), hits[0])
+        return StoryView(id=current, title=first.title,
+                         first_published=min(dated) if dated else None,
+                         last_published=max(dated) if dated else None,
+                         outlets=tuple(spans), articles=tuple(hits), entities=entities,
+                         asked=story_id if story_id != current else None)
 
 
 def info(index_dir, settings: Settings = DEFAULT_SETTINGS) -> dict:

@@ -179,3 +179,54 @@ def test_web_defaults_to_copies_and_the_cli_to_none(story_index):
                                "--collapse", "copies"])
     assert cli.exit_code == 0, cli.output
     assert "+2 copies" in cli.output and f"story {A1}: 4 articles from 3 outlets" in cli.output
+
+
+def test_a_story_view_lists_its_articles_oldest_first_with_outlets_and_entities(story_index):
+    view = service.story(story_index, A1)
+    ids = [h.id for h in view.articles]
+    assert sorted(ids) == sorted([A1, A2, COPY, COPY2])
+    # oldest first: A1 and its copies share a date, then by id; A2 a minute later
+    assert ids == [A1, COPY, COPY2, A2]
+    assert view.title == HANDMADE[0].title and view.id == A1 and view.asked is None
+    assert view.first_published == HANDMADE[0].published
+    assert view.last_published == HANDMADE[1].published
+    assert [(o.value, o.count) for o in view.outlets] == [
+        ("Haaretz", 2), ("Times of Israel", 1), ("Reuters", 1)]
+    named = {v.value: v.count for v in view.entities["person"]}
+    assert named == {"Dennis Ross": 3, "Mikhail Bogdanov": 1}
+    out = view.to_json()
+    assert out["ok"] is True and set(out["story"]) == {
+        "id", "title", "first_published", "last_published", "outlets", "articles", "entities"}
+    assert out["story"]["outlets"][0] == {"value": "Haaretz", "count": 2,
+                                          "first_published": HANDMADE[0].published.isoformat()}
+
+
+def test_a_story_answers_to_an_old_id_and_an_unknown_one_is_not_found(story_index, at_once):
+    from search.errors import NotFoundError
+
+    rows = [StoryRow(r.id, A2 if r.story == A1 else r.story, r.copy_of) for r in standard_rows()]
+    write_stories(story_index, rows, [(A1, A2)])
+    view = service.story(story_index, A1)
+    assert view.id == A2 and view.asked == A1
+    assert view.to_json()["story"]["redirected_from"] == A1
+    client = create_app({"INDEX": str(story_index), "TESTING": True}).test_client()
+    moved = client.get(f"/story/{A1}")
+    assert moved.status_code == 301 and moved.headers["Location"].endswith(f"/story/{A2}")
+    for bad in ("ffffffffffffffff", "nope"):
+        with pytest.raises(NotFoundError):
+            service.story(story_index, bad)
+
+
+def test_story_page_and_api(story_index):
+    app = create_app({"INDEX": str(story_index), "TESTING": True})
+    client = app.test_client()
+    out = client.get(f"/api/story/{A1}").get_json()
+    assert out["ok"] is True and len(out["story"]["articles"]) == 4
+    page = client.get(f"/story/{A1}")
+    assert page.status_code == 200
+    text = page.get_data(as_text=True)
+    assert "4 articles from 3 outlets" in text and "<svg" in text
+    assert text.count('class="dot"') == 4
+    assert client.get("/story/ffffffffffffffff").status_code == 404
+    assert client.get("/api/story/ffffffffffffffff").get_json()["ok"] is False
+    assert client.get("/story/..%2Fetc").status_code == 404

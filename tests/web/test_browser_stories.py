@@ -65,9 +65,13 @@ def test_copies_fold_and_a_story_opens_from_its_hit(browser, base_url):
         pg.wait_for_url("**collapse=story**")
         assert len(hit_ids(pg)) == 2
 
-        # the story link lists every article of the story, oldest first, as a chip
+        # the story link opens the story's page
         pg.goto("/?q=Damascus")
         pg.locator("ol.hits .story").first.click()
+        pg.wait_for_url(f"**/story/{A1}")
+        # the copies link lists every article of the story, oldest first, as a chip
+        pg.goto("/?q=Damascus")
+        pg.locator("ol.hits .copies").click()
         pg.wait_for_url(f"**story={A1}**")
         assert sorted(hit_ids(pg)) == sorted(r.id for r in standard_rows() if r.story == A1)
         chip = pg.locator(".chips .chip")
@@ -76,6 +80,38 @@ def test_copies_fold_and_a_story_opens_from_its_hit(browser, base_url):
         chip.click()
         pg.wait_for_load_state()
         assert "story=" not in pg.url
+    finally:
+        context.close()
+    assert problems == []
+
+
+def test_the_story_page_shows_who_ran_it_and_when(browser, base_url):
+    problems = []
+    context = browser.new_context(base_url=base_url, viewport={"width": 1000, "height": 900})
+    pg = context.new_page()
+    pg.on("console", lambda m: problems.append(m.text) if m.type == "error" else None)
+    pg.on("pageerror", lambda e: problems.append(str(e)))
+    pg.set_default_timeout(5000)
+    try:
+        pg.goto(f"/story/{A1}")
+        assert "4 articles from 3 outlets" in pg.locator(".kicker").text_content()
+        assert "Haaretz" in pg.locator(".first-seen").inner_text()
+        lanes = pg.locator(".story-chart .outlet-label").evaluate_all("els => els.map(e => e.textContent)")
+        assert lanes == ["Haaretz", "Times of Israel", "Reuters"]  # in the order they ran it
+        dots = pg.locator(".story-chart .dot")
+        assert dots.count() == 4
+        # the last dot (Reuters, a minute later) sits right of the first
+        xs = [float(dots.nth(i).get_attribute("cx")) for i in range(4)]
+        assert max(xs) == xs[-1] > xs[0]
+        ARTIFACTS.mkdir(exist_ok=True)
+        pg.screenshot(path=str(ARTIFACTS / "story-page.png"), full_page=True)
+        # a dot leads to its article in the list below
+        pg.locator(".story-chart a").last.click()
+        assert pg.url.endswith("#a-a000000000000002")
+        # an entity link searches within the story
+        pg.locator(".entities a", has_text="Dennis Ross").click()
+        pg.wait_for_url("**person=Dennis**")
+        assert len(hit_ids(pg)) == 3
     finally:
         context.close()
     assert problems == []
