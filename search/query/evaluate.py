@@ -243,9 +243,7 @@ class Evaluator:
         """Candidate documents where the words stand in order within ``q.slop``."""
         keys = []
         for b in btexts:
-            docs, k = self.cache.positions(q.fieldname, b)
-            kd = k >> 24
-            keys.append(k[np.isin(kd, cand)])
+            keys.append(self.cache.positions_within(q.fieldname, b, cand))
             budget.check()
         if q.slop == 1:
             # Word i at position p + i: shift each word back by i and intersect.

@@ -37,6 +37,9 @@ from search.query import budget
 # The most memory decoded lists may take per generation; past it lists are decoded
 # for the query at hand and not kept.
 BUDGET_BYTES = 512 * 1024 * 1024
+# A phrase's candidate documents below this share of a word's documents (1/N): only
+# theirs are unpickled; from it on, the word's whole list is decoded and kept.
+PARTIAL_SHARE = 3
 _LENGTH_OF_BYTE = np.array([byte_to_length(b) for b in range(256)], dtype=np.float64)
 
 
@@ -59,6 +62,8 @@ class PostingCache:
         self._used = [0]  # shared with the views of :meth:`using`
         self._terms: dict[tuple[str, bytes], tuple[np.ndarray, np.ndarray]] = {}
         self._positions: dict[tuple[str, bytes], tuple[np.ndarray, np.ndarray]] = {}
+        # positions of a term in some of its documents only: (those documents, keys)
+        self._partial: dict[tuple[str, bytes], tuple[np.ndarray, np.ndarray]] = {}
         self._lengths: dict[str, np.ndarray] = {}
         # Shared with the views of :meth:`using`: the earlier commit's cache while its
         # lists are being taken, and how many were (tests, benchmarks).
@@ -190,8 +195,46 @@ class PostingCache:
             return d, k
         return d[keep], k[self.live[k >> 24]]
 
+    def positions_within(self, fieldname: str, btext: bytes, within: np.ndarray) -> np.ndarray:
+        """The keys of :meth:`positions` in the documents ``within`` only (sorted).
+
+        A phrase needs the positions of its words only in the documents holding all of
+        them. Unpickling a posting's positions is most of what decoding a list costs,
+        so when ``within`` is a small part of the term's documents only theirs are
+        unpickled (and kept for the same documents asked again); otherwise the whole
+        list is decoded and kept for every later query.
+        """
+        key = (fieldname, btext)
+        full = self._positions.get(key)
+        carry = self._carry
+        if full is None and carry is not None and key in carry.cache._positions:
+            full = self.positions(fieldname, btext)
+        if full is not None:
+            keys = full[1]
+            return keys[np.isin(keys >> 24, within)]
+        part = self._partial.get(key)
+        if part is not None and np.isin(within, part[0], assume_unique=True).all():
+            keys = part[1]
+            return keys[np.isin(keys >> 24, within)]
+        docs, _, values = self._decode(fieldname, btext, values=True)
+        if len(within) * PARTIAL_SHARE >= len(docs):
+            keys = self._keys(fieldname, docs, values)
+            self.keep(self._positions, key, (docs, keys), docs.nbytes + keys.nbytes)
+            return keys[np.isin(keys >> 24, within)]
+        sel = np.flatnonzero(np.isin(docs, within, assume_unique=True))
+        docs = docs[sel]
+        keys = self._keys(fieldname, docs, [values[i] for i in sel])
+        old = self._partial.pop(key, None)
+        if old is not None:
+            self._used[0] -= old[0].nbytes + old[1].nbytes
+        return self.keep(self._partial, key, (docs, keys), docs.nbytes + keys.nbytes)[1]
+
     def _decode_positions(self, fieldname: str, btext: bytes, leaves=None):
         docs, _, values = self._decode(fieldname, btext, values=True, leaves=leaves)
+        return docs, self._keys(fieldname, docs, values)
+
+    def _keys(self, fieldname: str, docs: np.ndarray, values: list[bytes]) -> np.ndarray:
+        """``docnum << 24 | position`` of every occurrence in the postings ``values``."""
         fmt = self.reader.schema[fieldname].format
         counts = np.zeros(len(values), dtype=np.int64)
         deltas: list[int] = []
@@ -210,8 +253,7 @@ class PostingCache:
         starts = np.cumsum(counts) - counts
         base = np.concatenate(([0], pos))[starts]
         pos -= np.repeat(base, counts)
-        keys = (np.repeat(docs, counts) << 24) | pos
-        return docs, keys
+        return (np.repeat(docs, counts) << 24) | pos
 
     def _decode(self, fieldname, btext, values: bool, leaves=None):
         ids, weights, vals = [], [], []

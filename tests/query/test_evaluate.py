@@ -238,3 +238,26 @@ def test_scalar_only_weighting_falls_back_to_whoosh(tmp_path, monkeypatch):
     assert all("<mark>" in h.snippet or "<mark>" in h.title_html for h in r.hits)
     key = str(index_dir.resolve())
     assert generation._slots[key].gen.stats["whoosh"] >= 1
+
+
+def test_positions_within_agree_with_the_whole_list(news_index):
+    """A phrase's words are unpickled only in its candidate documents when those are
+    few; the keys are the same as the whole list's, and kept for the same documents."""
+    gen = Generation(storage.require_current(news_index))
+    try:
+        cache = gen.postings
+        btext = next(b for b in gen.searcher.reader().lexicon("body")
+                     if len(cache.term("body", b)[0]) >= 30)
+        docs = cache.term("body", btext)[0]
+        few = docs[::10]  # under a third of its documents: only theirs are decoded
+        part = cache.positions_within("body", btext, few)
+        assert ("body", btext) in cache._partial and ("body", btext) not in cache._positions
+        again = cache.positions_within("body", btext, few[:2])  # within what was decoded
+        whole = cache.positions("body", btext)[1]
+        assert np.array_equal(part, whole[np.isin(whole >> 24, few)])
+        assert np.array_equal(again, whole[np.isin(whole >> 24, few[:2])])
+        assert np.all(np.diff(part) > 0)  # sorted, as the phrase check needs
+        # once the whole list is kept, it answers every later question
+        assert np.array_equal(cache.positions_within("body", btext, docs), whole)
+    finally:
+        gen.close()
