@@ -55,6 +55,8 @@ _SCHEMA = (
 )
 # meta key counting writes to the stories tables: readers reload them when it moves
 _STORIES_SEQ = "stories_seq"
+# meta key set when an article with a story was removed: stage 4 must run again
+_STORIES_STALE = "stories_stale"
 
 
 @dataclass(frozen=True)
@@ -187,23 +189,31 @@ class SideStore:
         self.db.executemany("DELETE FROM articles WHERE id = ?", [(i,) for i in ids])
         self.db.executemany("INSERT OR REPLACE INTO gone VALUES (?, ?)",
                             [(aid, seq + i) for i, aid in enumerate(ids)])
-        self._forget_stories(ids)
+        self._forget_stories(ids, removed=True)
 
-    def _forget_stories(self, ids: list[str]) -> None:
+    def _forget_stories(self, ids: list[str], removed: bool = False) -> None:
         cur = self.db.executemany("DELETE FROM stories WHERE id = ?", [(i,) for i in ids])
         if cur.rowcount:
             self._bump_stories()
+            if removed:  # the stories it was in are smaller now: stage 4 has work
+                self.db.execute("INSERT OR REPLACE INTO meta VALUES (?, 1)", (_STORIES_STALE,))
 
     def _bump_stories(self) -> None:
         self.db.execute("INSERT INTO meta VALUES (?, 1) ON CONFLICT(key) DO UPDATE "
                         "SET value = value + 1", (_STORIES_SEQ,))
 
     def set_stories(self, rows: Iterable[StoryRow], redirects: Iterable[tuple[str, str]] = (),
-                    ) -> None:
+                    *, replace: bool = False) -> None:
         """Record stage 4's results: each article's story and copy, and the story ids
         that changed (``(old, new)``; an old id redirected before to ``old`` is sent on
-        to ``new`` too). Rows of ids no longer in the store are left out. Not committed."""
+        to ``new`` too). Rows of ids no longer in the store are left out. Not committed.
+
+        :param replace: the rows are every article's: earlier rows go first
+        """
         rows = list(rows)
+        if replace:
+            self.db.execute("DELETE FROM stories")
+            self.db.execute("DELETE FROM meta WHERE key = ?", (_STORIES_STALE,))
         self.db.executemany(
             "INSERT OR REPLACE INTO stories(id, story, copy_of) "
             "SELECT ?, ?, ? WHERE EXISTS (SELECT 1 FROM articles WHERE id = ?)",
@@ -283,6 +293,27 @@ class SideStore:
             except sqlite3.OperationalError:  # no such table: an older side store
                 return 0, [], {}
             return self.stories_sequence(), [StoryRow(*r) for r in rows], redirects
+
+    def stories_stale(self) -> bool:
+        """Whether an article left a story since stage 4 last wrote every row."""
+        row = self.db.execute("SELECT value FROM meta WHERE key = ?",
+                              (_STORIES_STALE,)).fetchone()
+        return bool(row and row[0])
+
+    def all_entities(self) -> dict[str, Entities]:
+        """The entities of every article whose entity stage is done (stage 4 reads them
+        all at once)."""
+        return {aid: _decode(raw) for aid, raw in self.db.execute(
+            "SELECT id, entities FROM articles WHERE state = ?", (DONE,))}
+
+    def any_pending(self) -> int:
+        """Articles with any later stage still to run (entities, or copies and stories)."""
+        try:
+            return self.db.execute(
+                "SELECT COUNT(*) FROM articles a WHERE a.state = ? OR NOT EXISTS "
+                "(SELECT 1 FROM stories s WHERE s.id = a.id)", (PENDING,)).fetchone()[0]
+        except sqlite3.OperationalError:  # an older side store: no stories table
+            return self.counts().pending
 
     def story_counts(self) -> StageCounts:
         """Articles whose stories stage is done (a row here) and pending (none yet)."""

@@ -34,6 +34,10 @@ def info_command(index_dir, as_json):
     stage = data["enrichment"]["entities"]
     pending = f", {stage['pending']:,} still to find" if stage["pending"] else ""
     click.echo(f"Entities: {stage['done']:,} articles done{pending}")
+    stage = data["enrichment"]["stories"]
+    pending = (f", {stage['pending']:,} still to group (the next full `index` run does it)"
+               if stage["pending"] else "")
+    click.echo(f"Copies and stories: {stage['done']:,} articles done{pending}")
     for name, values in data["facets"].items():
         listed = ", ".join(f"{v['value']} ({v['count']:,})" for v in values) or "-"
         click.echo(f"{name}: {listed}")

@@ -388,6 +388,22 @@ class Generation:
             except sqlite3.Error:
                 return StageCounts(0, len(self.entity_index.pending))
 
+    def stages(self) -> dict:
+        """How far every later stage has got, read from the side store now:
+        ``{"pending": articles with any stage to run, "entities": StageCounts,
+        "stories": StageCounts}``."""
+        entities = self.enrichment()
+        with self.entity_index.lock:
+            store = self._store()
+            try:
+                if store is None:
+                    return {"pending": 0, "entities": entities, "stories": StageCounts(0, 0)}
+                return {"pending": store.any_pending(), "entities": entities,
+                        "stories": store.story_counts()}
+            except sqlite3.Error:
+                return {"pending": entities.pending, "entities": entities,
+                        "stories": StageCounts(0, entities.done + entities.pending)}
+
     def close(self) -> None:
         """Close every searcher (called once no request uses the generation)."""
         with self._pool:

@@ -388,13 +388,16 @@ def info(index_dir, settings: Settings = DEFAULT_SETTINGS) -> dict:
         size = settings["FACET_SIZE"]
         facets, _ = facetlib.count_facets(tables, tables.live, {}, {}, {n: size for n in FACETS})
         articles = int(tables.live.sum())
-        entities = gen.enrichment()
+        stages = gen.stages()
+        entities, stories = stages["entities"], stages["stories"]
         return {
             "articles": articles,
             "size_bytes": sum(p.stat().st_size for p in gen.path.iterdir() if p.is_file()),
             "facets": {n: [{"value": v.value, "count": v.count} for v in vs]
                        for n, vs in facets.items()},
-            # Only the entity stage exists yet: an article is pending while it is.
-            "enrichment": {"done": entities.done, "pending": entities.pending,
-                           "entities": {"done": entities.done, "pending": entities.pending}},
+            # An article is pending while any of its later stages is (DESIGN.md).
+            "enrichment": {"done": articles - min(stages["pending"], articles),
+                           "pending": stages["pending"],
+                           "entities": {"done": entities.done, "pending": entities.pending},
+                           "stories": {"done": stories.done, "pending": stories.pending}},
         }

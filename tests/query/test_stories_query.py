@@ -149,12 +149,19 @@ def test_a_live_server_picks_up_stories_and_a_rewritten_article_leaves_its_story
     write_stories(index_dir, standard_rows())
     res = run(index_dir, q="Damascus", collapse="story")
     assert res.groups == 2 and res.stories == 2
+    assert service.info(index_dir)["enrichment"] == {
+        "done": len(ALL), "pending": 0, "entities": {"done": len(ALL), "pending": 0},
+        "stories": {"done": len(ALL), "pending": 0}}
     # the indexer writes A2's text again: its story is to be worked out again
     store = SideStore(storage.require_current(index_dir))
     store.add_texts([(A2, "key", PENDING, None)])
     store.commit()
-    assert store.story_counts().pending == 1
+    assert store.story_counts().pending == 1 and not store.stories_stale()
+    store.remove([A6])  # an article that had a story leaves: stage 4 must run again
+    assert store.stories_stale()
+    store.commit()
     store.close()
+    assert service.info(index_dir)["enrichment"]["pending"] == 1  # A2: entities and story
     res = run(index_dir, q="Damascus", collapse="story", page_size=10)
     assert res.groups == 3
     assert next(h for h in res.hits if h.id == A2).story is None
