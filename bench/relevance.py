@@ -7,7 +7,13 @@ texts and the same queries, each query's words OR-ed:
 - ``fts5``: SQLite FTS5, ``tokenize='porter'``, ``ORDER BY bm25(t)`` (the baseline);
 - ``whoosh-bm25f``: Whoosh's stock ``BM25F()`` on Newsfacet's schema;
 - ``newsfacet``: ``search.query.scoring.weighting()`` on the same index;
-- ``newsfacet+prox``: the same with ``search.query.scoring.proximity_boost`` OR-ed in (opt-in).
+- ``newsfacet+prox``: the same with ``search.query.scoring.proximity_boost`` OR-ed in (opt-in);
+- ``v4-newsfacet``: ``newsfacet`` on the schema before per-language analysis (version 4:
+  ``title``/``body`` analysed by Whoosh's English ``StemmingAnalyzer``), built in the same
+  run: today's figure beside the one before;
+- ``engine``: the query as the engine runs it — each word made per-language with its
+  exact form (:func:`search.query.bind.localise`, ``ExactFirst``), scored by the NumPy
+  evaluator of a generation written by ``search.ingest.writing.write_generation``.
 
 TIME has no headlines: its text goes into ``body``. The SMART collections' ``.T`` goes
 into ``title`` (FTS5: a ``title`` column) and ``.W`` into ``body``. Queries are read from
@@ -38,11 +44,11 @@ from whoosh import scoring
 from whoosh.query import Or
 from whoosh.query import Term
 
+from search import analysis
 from search.models import Article
 from search.query.scoring import proximity_boost
 from search.query.scoring import weighting
 from search.schema import BODY
-from search.schema import TEXT_FIELDS
 from search.schema import make_schema
 from search.schema import to_document
 
@@ -54,7 +60,7 @@ SMART = {"cran": ("cran.all.1400", "cran.qry", "cranqrel"),
          "med": ("MED.ALL", "MED.QRY", "MED.REL"),
          "adi": ("ADI.ALL", "ADI.QRY", "ADI.REL")}
 COLLECTIONS = ("time", *SMART)
-SEARCH_FIELDS = TEXT_FIELDS
+SEARCH_FIELDS = analysis.text_fields(langs=("en",))
 CUTOFF = 1000
 
 
@@ -212,14 +218,51 @@ def run_fts5(coll: Collection) -> dict[str, list[str]]:
     return runs
 
 
-def build_index(coll: Collection, folder: str):
-    """A real Whoosh index on disk with Newsfacet's schema (lang ``en``, no entities)."""
-    ix = windex.create_in(folder, make_schema())
+def _articles(coll: Collection) -> list[Article]:
+    return [Article(id=docid, source=coll.name, record=None, title=title, body=body, lang="en")
+            for docid, title, body in coll.docs]
+
+
+def build_index(coll: Collection, folder: str, v4: bool = False):
+    """A real Whoosh index on disk with Newsfacet's schema (lang ``en``, no entities);
+    with ``v4``, the schema of version 4 (:mod:`bench.analysis_writing`)."""
+    from bench.analysis_writing import doc_v4
+    from bench.analysis_writing import schema_v4
+
+    ix = windex.create_in(folder, schema_v4() if v4 else make_schema())
     with ix.writer() as w:
-        for docid, title, body in coll.docs:
-            w.add_document(**to_document(Article(
-                id=docid, source=coll.name, record=None, title=title, body=body, lang="en")))
+        for a in _articles(coll):
+            w.add_document(**(doc_v4(a) if v4 else to_document(a)))
     return ix
+
+
+def run_engine(coll: Collection) -> dict[str, list[str]]:
+    """Each query's words OR-ed (a repeated word's boost is its count), made per-language
+    with exact forms first as the engine does, scored by a generation's evaluator."""
+    import numpy as np
+
+    from search import storage
+    from search.ingest.writing import write_generation
+    from search.query.bind import localise
+    from search.query.generation import Generation
+
+    runs = {}
+    with tempfile.TemporaryDirectory() as tmp:
+        write_generation(_articles(coll), tmp)
+        gen = Generation(storage.require_current(tmp))
+        try:
+            ids = gen.tables.doc.ids
+            for qid, text in coll.queries.items():
+                counts = Counter(t.text for t in analysis.exact_analyzer()(text))
+                q = Or([Or([Term(k, w) for k in analysis.KINDS], boost=float(c))
+                        for w, c in counts.items()])
+                mask, scores = gen.evaluator.run(localise(q, gen.languages))
+                docs = np.flatnonzero(mask & gen.tables.live)
+                order = np.lexsort((docs, -scores[docs]))[:CUTOFF]
+                runs[qid] = [str(ids[docs[i]]) for i in order]
+        finally:
+            gen.close()
+    return runs
 
 
 def bag_of_words(schema, text: str, fields=SEARCH_FIELDS) -> Or:
@@ -230,7 +273,10 @@ def bag_of_words(schema, text: str, fields=SEARCH_FIELDS) -> Or:
     instead; that measured +0.006 MAP on TIME, +0.010 on MED, but −0.033 on CISI, whose
     long queries repeat their key words.
     """
-    counts = Counter(schema[BODY].process_text(text, mode="query"))
+    analyse = schema[BODY].analyzer if BODY in schema and schema[BODY].indexed else \
+        analysis.analyzer("en")
+    counts = Counter(t.text for t in analyse(text))
+    fields = [f for f in fields if f in schema and schema[f].indexed]
     return Or([Term(f, t, boost=float(c)) for t, c in counts.items() for f in fields])
 
 
@@ -238,35 +284,42 @@ def run_whoosh(ix, coll: Collection, model, proximity=False) -> dict[str, list[s
     runs = {}
     with ix.searcher(weighting=model) as s:
         for qid, text in coll.queries.items():
-            q = bag_of_words(ix.schema, text)
+            fields = ("title", "body", "caption") if "body" in ix.schema and \
+                ix.schema["body"].indexed else SEARCH_FIELDS
+            q = bag_of_words(ix.schema, text, fields)
             if proximity:
-                near = proximity_boost(ix.schema[BODY].process_text(text, mode="query"))
+                near = proximity_boost([t.text for t in analysis.analyzer("en")(text)],
+                                       analysis.field(BODY, "en"))
                 q = Or([q, near]) if near is not None else q
             hits = s.search(q, limit=CUTOFF)
             runs[qid] = [h["id"] for h in hits]
     return runs
 
 
-def systems(ix) -> dict:
+def systems(ix, ix4) -> dict:
     """name -> a function from a collection to its runs."""
     return {"fts5": run_fts5,
             "whoosh-bm25f": lambda c: run_whoosh(ix, c, scoring.BM25F()),
+            "v4-newsfacet": lambda c: run_whoosh(ix4, c, weighting()),
             "newsfacet": lambda c: run_whoosh(ix, c, weighting()),
-            "newsfacet+prox": lambda c: run_whoosh(ix, c, weighting(), proximity=True)}
+            "newsfacet+prox": lambda c: run_whoosh(ix, c, weighting(), proximity=True),
+            "engine": run_engine}
 
 
 def measure(names) -> list[tuple[str, str, dict[str, float], float]]:
     rows = []
     for name in names:
         coll = read_collection(name)
-        with tempfile.TemporaryDirectory() as tmp:
+        with tempfile.TemporaryDirectory() as tmp, tempfile.TemporaryDirectory() as tmp4:
             ix = build_index(coll, tmp)
-            for system, run in systems(ix).items():
+            ix4 = build_index(coll, tmp4, v4=True)
+            for system, run in systems(ix, ix4).items():
                 t0 = time.perf_counter()
                 runs = run(coll)
                 ms = (time.perf_counter() - t0) * 1000 / max(1, len(coll.queries))
                 rows.append((name, system, evaluate(runs, coll.qrels), ms))
             ix.close()
+            ix4.close()
     return rows
 
 

@@ -17,8 +17,7 @@ from __future__ import annotations
 from datetime import datetime
 from datetime import timezone
 
-from whoosh.analysis import CharsetFilter
-from whoosh.analysis import StemmingAnalyzer
+from whoosh import formats
 from whoosh.columns import VarBytesColumn
 from whoosh.fields import COLUMN
 from whoosh.fields import DATETIME
@@ -27,15 +26,15 @@ from whoosh.fields import KEYWORD
 from whoosh.fields import STORED
 from whoosh.fields import TEXT
 from whoosh.fields import Schema
-from whoosh.support.charset import accent_map
 
+from search import analysis
 from search.models import Article
 from search.models import Entities
 from search.models import Hit
 
 __all__ = ["ID", "URL", "TITLE", "BODY", "CAPTION", "AUTHORS", "SOURCES", "DATE_FIELD",
            "OUTLET", "YEAR", "MONTH", "LANG", "PERSON", "ORG", "PLACE", "ENTITY", "FACET_COLUMN", "TEXT_FIELDS",
-           "SINGLE_FACETS", "ENTITY_KINDS", "FACETS", "SCHEMA_VERSION", "TEXT_ANALYZER",
+           "SINGLE_FACETS", "ENTITY_KINDS", "FACETS", "SCHEMA_VERSION", "EXACT",
            "make_schema", "query_schema", "to_document", "hit_from_stored",
            "encode_facets", "decode_facets"]
 
@@ -50,18 +49,35 @@ ENTITY = "entity"
 # A document's id and single facet values in one column (see encode_facets).
 FACET_COLUMN = "facetcol"
 
-TEXT_FIELDS = (TITLE, BODY, CAPTION)
+# The text fields of the query language and of the stored document; each is indexed
+# once per language as search.analysis says (title_en, body_de, ...).
+TEXT_FIELDS = analysis.KINDS
+EXACT = analysis.EXACT
 SINGLE_FACETS = (OUTLET, YEAR, MONTH, LANG)
 ENTITY_KINDS = (PERSON, ORG, PLACE)
 # The facets, in the order the sidebar, the JSON contract and the facet column use.
 FACETS = SINGLE_FACETS + ENTITY_KINDS
 
 # Bump when the schema or the text analysis changes: a rebuild is then required.
-SCHEMA_VERSION = 4
+# 5: every language analysed as itself (title_<lang>, ...) and the exact-form field.
+SCHEMA_VERSION = 5
 
-# English stemming with accent folding, for every language for now (DESIGN.md, Text
-# analysis). Queries are analysed by the same analyzer through the field.
-TEXT_ANALYZER = StemmingAnalyzer() | CharsetFilter(accent_map)
+
+def _text_field(kind: str, lang: str) -> TEXT:
+    # Not stored: the text is stored once, under its language-free name.
+    return TEXT(analyzer=analysis.analyzer(lang), chars=True,
+                field_boost=2.0 if kind == TITLE else 1.0)
+
+
+def _exact_field() -> TEXT:
+    # Presence only (no frequencies, positions or characters): ranking and quoted words
+    # only ask whether an article has the form, and each posting costs writing time.
+    f = TEXT(analyzer=analysis.exact_analyzer(), phrase=False)
+    f.format = formats.Existence(field_boost=1.0)
+    # Its lengths column is kept (a byte per document): without one, Whoosh's writer
+    # looks for the missing column file once per posting.
+    f.scorable = True
+    return f
 
 
 def make_schema() -> Schema:
@@ -69,11 +85,9 @@ def make_schema() -> Schema:
     return Schema(
         id=IDENTIFIER(stored=True, unique=True),
         url=STORED(),
-        title=TEXT(analyzer=TEXT_ANALYZER, stored=True, chars=True, field_boost=2.0),
-        # Unstemmed words are kept beside the index, not as a spelling field
-        # (search.vocabulary: that field halved the writing rate).
-        body=TEXT(analyzer=TEXT_ANALYZER, stored=True, chars=True),
-        caption=TEXT(analyzer=TEXT_ANALYZER, stored=True, chars=True),
+        title=STORED(),
+        body=STORED(),
+        caption=STORED(),
         authors=STORED(),
         sources=STORED(),
         published=DATETIME(stored=True, sortable=True),
@@ -85,6 +99,11 @@ def make_schema() -> Schema:
         # encode_facets): the facet arrays and the id -> document number map of the side
         # store are built from it in one pass, not one postings lookup per value.
         facetcol=COLUMN(VarBytesColumn()),
+        # Unstemmed words for prefixes and spelling are kept beside the index, not as a
+        # spelling field (search.vocabulary: that field halved the writing rate).
+        **{analysis.field(kind, lang): _text_field(kind, lang)
+           for kind in TEXT_FIELDS for lang in analysis.LANGUAGES},
+        exact=_exact_field(),
     )
 
 
@@ -95,6 +114,11 @@ def query_schema() -> Schema:
     schema = make_schema()
     for name in (*ENTITY_KINDS, ENTITY):
         schema.add(name, KEYWORD(commas=True, lowercase=False))
+    # The language-free text fields: words as typed (search.query.bind analyses them
+    # per language); EXACT here is a quoted single word.
+    for name in (*TEXT_FIELDS, EXACT):
+        schema.remove(name)
+        schema.add(name, TEXT(analyzer=analysis.exact_analyzer()))
     return schema
 
 
@@ -131,12 +155,18 @@ def decode_facets(raw: bytes) -> tuple[str, list[list[str]]]:
 def to_document(article: Article) -> dict:
     """The Whoosh document of an enriched article (every facet derived here, not in views)."""
     published = _naive_utc(article.published)
+    lang = analysis.analysis_language(article.lang)
+    title, body, caption = article.title or "", article.body or "", article.caption or ""
     doc = {
         "id": article.id,
         "url": article.url,
-        "title": article.title or "",
-        "body": article.body or "",
-        "caption": article.caption or "",
+        "title": title,
+        "body": body,
+        "caption": caption,
+        analysis.field(TITLE, lang): title,
+        analysis.field(BODY, lang): body,
+        analysis.field(CAPTION, lang): caption,
+        EXACT: f"{title}\n{body}\n{caption}",
         "authors": list(article.authors),
         "sources": list(article.sources),
         "outlet": article.outlet or "unknown",

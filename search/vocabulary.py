@@ -21,21 +21,21 @@ import re
 from collections.abc import Iterable
 from pathlib import Path
 
-from search.schema import TEXT_ANALYZER
+from search import analysis
 
 FILE_NAME = "words.txt"
 # The pseudo field name under which the query layer looks these words up.
 UNSTEMMED = "words"
 
-# The analyzer's own tokenizer pattern, without its capturing group (for findall).
-_TOKENS = re.compile(TEXT_ANALYZER.items[0].expression.pattern.replace("(", "(?:"))
-_normal: dict[str, str | None] = {}  # token as written -> as analysed without stemming
+# The analysers' own tokenizer pattern (no capturing group: for findall).
+_TOKENS = re.compile(analysis.TOKEN_PATTERN)
+_normal: dict[str, str | None] = {}  # token as written -> as the exact-form analyser gives it
 
 
 def _analysed(token: str) -> str | None:
     got = _normal.get(token, "")
     if got == "":
-        words = [t.text for t in TEXT_ANALYZER(token, no_morph=True)]
+        words = [t.text for t in analysis.exact_analyzer()(token)]
         got = _normal[token] = words[0] if words else None
         if len(_normal) > 2_000_000:  # a pathological input: start the memo again
             _normal.clear()
@@ -43,8 +43,8 @@ def _analysed(token: str) -> str | None:
 
 
 class Collector:
-    """The words of many texts as the text analyzer gives them without stemming
-    (lower-case, accents folded, stop words and single letters dropped).
+    """The words of many texts as written, lower-cased (single letters dropped): the
+    forms of every language, which :mod:`search.query.bind` analyses per language.
 
     Tokens are gathered as written (C-speed ``findall`` into one set) and each distinct
     one is analysed once, when :meth:`words` is asked for."""

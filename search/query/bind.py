@@ -18,18 +18,18 @@ from dataclasses import field
 from itertools import islice
 
 from whoosh import query as wq
-from whoosh.support.charset import accent_map
 
+from search import analysis
 from search.config import DEFAULTS
 from search.query import budget
-from search.query.parse import _PARSER
+from search.query.evaluate import ExactFirst
 from search.query.parse import ParsedQuery
 from search.query.suggest import Speller
 from search.schema import ENTITY
 from search.schema import ENTITY_KINDS
+from search.schema import EXACT
 from search.schema import FACETS
 from search.schema import OUTLET
-from search.schema import TEXT_ANALYZER
 from search.schema import TEXT_FIELDS
 from search.schema import TITLE
 from search.vocabulary import UNSTEMMED
@@ -51,8 +51,17 @@ class Bound:
     terms: dict[str, set[bytes]] = field(default_factory=dict)
 
     @classmethod
-    def of(cls, q: wq.Query | None, reader) -> Bound:
-        return cls(q, title_bonus(q), positive_terms(q, reader))
+    def of(cls, q: wq.Query | None, reader, languages=(analysis.UND,)) -> Bound:
+        """``q`` bound with its headline bonus and terms to mark.
+
+        :param q: a query on the language-free text fields (as :func:`bind` works on
+            it): made per-language here
+        :param languages: the analysis languages the index holds
+        """
+        bonus = title_bonus(q)
+        q = localise(q, languages)
+        bonus = localise(bonus, languages, exact=False) if bonus is not None else None
+        return cls(q, bonus, positive_terms(q, reader))
 
 
 def _lookup(lookups, fname: str, text: str, prefix: bool = False) -> list[str]:
@@ -181,8 +190,10 @@ class Lexicon:
 
 def bind(parsed: ParsedQuery, reader, lookups, lexicon: Lexicon,
          max_terms: int = DEFAULTS["MAX_WILDCARD_TERMS"],
-         max_query_terms: int = DEFAULTS["MAX_QUERY_TERMS"]) -> wq.Query | None:
-    """Resolve the parts of a parsed query that need the index.
+         max_query_terms: int = DEFAULTS["MAX_QUERY_TERMS"],
+         languages=(analysis.UND,)) -> Bound:
+    """Resolve the parts of a parsed query that need the index, and make its words
+    per-language (:func:`localise`).
 
     :param parsed: from :func:`parse`; notices are appended to it
     :param reader: the Whoosh reader of the generation searched
@@ -193,9 +204,11 @@ def bind(parsed: ParsedQuery, reader, lookups, lexicon: Lexicon,
         ``MAX_WILDCARD_TERMS``)
     :param max_query_terms: most index terms all of the query's expansions together may
         add (setting ``MAX_QUERY_TERMS``)
+    :param languages: the analysis languages the index holds
+        (:func:`search.analysis.present_languages`)
     """
     if parsed.query is None:
-        return None
+        return Bound(None)
     cap = max_terms
     # All the query's expansions together: fifty prefixes of 1,000 terms each would be
     # an OR of 50,000 terms.
@@ -221,6 +234,7 @@ def bind(parsed: ParsedQuery, reader, lookups, lexicon: Lexicon,
             # The typed boost ("org:hezbollah^3") stays on what the value became.
             return (terms[0] if len(terms) == 1 else wq.Or(terms[:cap])).with_boost(q.boost)
         if isinstance(q, (wq.Prefix, wq.Wildcard, wq.FuzzyTerm)) and fname in TEXT_FIELDS:
+            # Expanded to the index terms of every language's field of that kind.
             if budget.expired():
                 stopped.append(True)
                 return wq.NullQuery
@@ -228,7 +242,7 @@ def bind(parsed: ParsedQuery, reader, lookups, lexicon: Lexicon,
             if room == 0:  # the query's earlier words took every term it may have
                 over.append(getattr(q, "text", ""))
                 return wq.NullQuery
-            terms = _expand_typed(q, parsed, reader, room + 1, lexicon)
+            terms = _expand_typed(q, room + 1, lexicon, languages)
             if len(terms) > room:
                 (capped if room == cap else over).append(getattr(q, "text", ""))
             kept = sorted(terms)[:room]
@@ -237,7 +251,7 @@ def bind(parsed: ParsedQuery, reader, lookups, lexicon: Lexicon,
                 # Nothing to expand to: match nothing here rather than hand Whoosh the
                 # unexpanded term (its fuzzy walk is seconds of pure Python per field).
                 return wq.NullQuery
-            return wq.Or([wq.Term(fname, t) for t in kept])
+            return wq.Or([wq.Term(f, t) for f, t in kept])
         if isinstance(q, wq.MultiTerm):
             room = take(cap)
             terms = list(islice((t for _, t in q.expanded_terms(reader)), room + 1))
@@ -260,50 +274,114 @@ def bind(parsed: ParsedQuery, reader, lookups, lexicon: Lexicon,
         parsed.notices.append(budget.stopped_notice())
     if missing:
         parsed.notices.append("no article has " + ", ".join(missing))
-    return q
+    return Bound.of(q, reader, languages)
 
 
-def _expand_typed(q, parsed: ParsedQuery, reader, limit: int, lexicon: Lexicon) -> set[str]:
-    """Index terms of a text field that a typed prefix/wildcard/fuzzy term stands for.
+def _expand_typed(q, limit: int, lexicon: Lexicon, languages) -> set[tuple[str, str]]:
+    """``(field, term)`` of every language's field of the kind ``q`` names that a typed
+    prefix/wildcard/fuzzy term stands for (at most about ``limit``).
 
-    Whoosh stems the typed text ("damas*" -> "dama*") and matches it against stemmed
-    terms, so "dam?scus" finds nothing (the index holds "damascu"). Instead the typed
-    pattern is matched against the generation's unstemmed words
-    (:mod:`search.vocabulary`) and against the field's own terms, and the words found
-    are analysed like indexed text.
+    The typed pattern (the query schema keeps it as written, lower-cased) is matched
+    against the generation's unstemmed words (:mod:`search.vocabulary`), whose matches
+    are analysed as each language analyses text, and against each field's own terms
+    ("dam?scus" must find the English stem "damascu" of "damascus").
     """
-    fname = q.fieldname
-    typed = next((t for t in parsed.wildcards
-                  if getattr(_PARSER.parse(f"{fname}:{t}"), "text", None) == q.text), None)
-    if typed is None:
-        return set(islice((t for _, t in q.expanded_terms(reader)), limit))
+    kind, typed = q.fieldname, q.text
+    found: set[tuple[str, str]] = set()
     if isinstance(q, wq.FuzzyTerm):
-        word = _fold(re.sub(r"~\d*$", "", typed))
-        head = word[:q.prefixlength]
-        near = [w for w, _ in lexicon.speller(UNSTEMMED).near(word, q.maxdist)
-                if w.startswith(head)]
-        return _add_stems(set(), [word, *near], fname, lexicon, limit)
-    pattern = _fold(typed)  # a prefix is the pattern "letters*"
-    found = set(lexicon.matching(fname, pattern, limit))
-    return _add_stems(found, lexicon.matching(UNSTEMMED, pattern, limit), fname, lexicon,
-                      limit)
+        head = typed[:q.prefixlength]
+        words = [typed, *(w for w, _ in lexicon.speller(UNSTEMMED).near(typed, q.maxdist)
+                          if w.startswith(head))]
+        return _add_stems(found, words, kind, lexicon, languages, limit)
+    if isinstance(q, wq.Prefix):  # a prefix is the pattern "letters*"
+        typed += "*"
+    for lang in languages:
+        name = analysis.field(kind, lang)
+        found.update((name, t) for t in lexicon.matching(name, analysis.fold(lang, typed),
+                                                         limit))
+        if len(found) >= limit:
+            return found
+    return _add_stems(found, lexicon.matching(UNSTEMMED, typed, limit), kind, lexicon,
+                      languages, limit)
 
 
-def _fold(text: str) -> str:
-    """Typed text as the analyzer writes words: lower-case, accents folded."""
-    return text.lower().translate(accent_map)
-
-
-def _add_stems(found: set, words, fname: str, lexicon: Lexicon, limit: int) -> set:
-    """Add to ``found`` the stems of unstemmed ``words`` that ``fname`` holds, stopping
-    once it has ``limit`` terms."""
+def _add_stems(found: set, words, kind: str, lexicon: Lexicon, languages,
+               limit: int) -> set:
+    """Add to ``found`` the ``(field, stem)`` of unstemmed ``words`` in each language's
+    field of ``kind`` that holds it, stopping once it has ``limit``."""
     for word in words:
-        for tok in TEXT_ANALYZER(word):
-            if lexicon.has(fname, tok.text):
-                found.add(tok.text)
+        for lang in languages:
+            name = analysis.field(kind, lang)
+            for stem in analysis.stems(lang, word):
+                if lexicon.has(name, stem):
+                    found.add((name, stem))
         if len(found) >= limit:
             break
     return found
+
+
+def localise(q: wq.Query | None, languages, exact: bool = True) -> wq.Query | None:
+    """``q`` with its words on the language-free text fields made per-language: a word
+    becomes the OR of its stem in each language's field (only the ``languages`` the
+    index holds), a phrase the OR of each language's phrase of stems.
+
+    With ``exact``, a plain word also asks :data:`~search.schema.EXACT` for its form as
+    typed (:class:`~search.query.evaluate.ExactFirst`: articles holding that form rank
+    above those holding only its stem), and a quoted single word (a term on ``EXACT``
+    from :func:`~search.query.parse.parse`) matches only articles holding that form.
+    """
+    if q is None:
+        return None
+    langs = tuple(languages) or (analysis.UND,)
+
+    def word(kinds, text: str) -> wq.Query:
+        terms = [wq.Term(analysis.field(k, lang), stem) for k in kinds for lang in langs
+                 for stem in analysis.stems(lang, text)]
+        if not terms:
+            return wq.NullQuery
+        return terms[0] if len(terms) == 1 else wq.Or(terms)
+
+    def fix(node):
+        if isinstance(node, wq.Or) and _is_field_or(node):
+            kids = list(node.children())
+            if all(type(k) is wq.Term for k in kids):
+                text = kids[0].text
+                return _boosted(_with_exact(word([k.fieldname for k in kids], text), text,
+                                            exact), node.boost * kids[0].boost)
+        if type(node) is wq.Term and node.fieldname in TEXT_FIELDS:
+            return _boosted(_with_exact(word([node.fieldname], node.text), node.text, exact),
+                            node.boost)
+        if type(node) is wq.Term and node.fieldname == EXACT:
+            stemmed = word(TEXT_FIELDS, node.text)
+            form = analysis.exact_form(node.text)
+            if stemmed is wq.NullQuery or form is None:
+                return wq.NullQuery
+            # The form's own term scores nothing: the stems give the score.
+            return _boosted(wq.And([stemmed, wq.Term(EXACT, form, boost=0.0)]), node.boost)
+        if isinstance(node, wq.Phrase) and node.fieldname in TEXT_FIELDS:
+            phrases = []
+            for lang in langs:
+                words = [s for w in node.words for s in analysis.stems(lang, w)]
+                if words:
+                    phrases.append(wq.Phrase(analysis.field(node.fieldname, lang), words,
+                                             slop=node.slop, boost=node.boost))
+            if not phrases:
+                return wq.NullQuery
+            return phrases[0] if len(phrases) == 1 else wq.Or(phrases)
+        return node.apply(fix) if not node.is_leaf() else node
+
+    return fix(q).normalize()
+
+
+def _boosted(q: wq.Query, boost: float) -> wq.Query:
+    return q if boost == 1.0 or q is wq.NullQuery else q.with_boost(boost)
+
+
+def _with_exact(stemmed: wq.Query, text: str, exact: bool) -> wq.Query:
+    form = analysis.exact_form(text) if exact else None
+    if stemmed is wq.NullQuery or form is None:
+        return stemmed
+    return ExactFirst(stemmed, wq.Term(EXACT, form))
 
 
 def title_bonus(q: wq.Query | None, boost: float = 3.0) -> wq.Query | None:

@@ -36,7 +36,23 @@ from search.query import budget
 from search.schema import DATE_FIELD
 from search.schema import ENTITY_KINDS
 
-__all__ = ["Unsupported", "Evaluator"]
+__all__ = ["Unsupported", "Evaluator", "ExactFirst", "STEM_ONLY_SHARE"]
+
+# A word's score in an article holding only another form of its stem is at most this
+# share of its lowest score in an article holding the form as typed.
+STEM_ONLY_SHARE = 0.5
+
+
+class ExactFirst(wq.AndMaybe):
+    """A word's stems (``a``) with its form as typed (``b``, a term of the exact-form
+    field): every article of ``a`` matches, and one that holds the form ranks above
+    one that holds only another form of the stem (``Bogdanov`` above ``Bogdanovic``).
+
+    The evaluator gives an article of ``a`` without ``b`` the word's score capped at
+    :data:`STEM_ONLY_SHARE` of the lowest score of an article with ``b``, and keeps
+    every other score as it is. Whoosh's own matcher (the fallback) reads it as the
+    ``AndMaybe`` it is: the form's term adds its score.
+    """
 
 
 class Unsupported(Exception):
@@ -87,6 +103,8 @@ class Evaluator:
             return self._and(q)
         if kind is wq.Or:
             return self._or(q)
+        if kind is ExactFirst:
+            return self._boosted(self._exact_first(q), q.boost)
         if kind is wq.AndMaybe:
             (m, s), (_, os_) = self._eval(q.a), self._eval(q.b)
             return self._boosted((m, s + np.where(m, os_, 0.0)), q.boost)
@@ -115,6 +133,15 @@ class Evaluator:
     def _boosted(ms, boost):
         m, s = ms
         return (m, s * boost) if boost != 1.0 else (m, s)
+
+    def _exact_first(self, q):
+        mask, score = self._eval(q.a)
+        exact = self._eval(q.b)[0] & mask
+        if not exact.any():
+            return mask, score
+        floor = float(score[exact].min()) * STEM_ONLY_SHARE
+        stem_only = mask & ~exact
+        return mask, np.where(stem_only, np.minimum(score, floor), score)
 
     def _children(self, q):
         if getattr(q, "minmatch", 0) or getattr(q, "scale", None):

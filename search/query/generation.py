@@ -33,6 +33,7 @@ from typing import Any
 from whoosh import index as whoosh_index
 from whoosh.searching import Searcher
 
+from search import analysis
 from search import storage
 from search.config import DEFAULT_SETTINGS
 from search.errors import IndexMissingError
@@ -46,7 +47,6 @@ from search.query.stories import StoryTables
 from search.query.whoosh_postings import PostingCache
 from search.schema import BODY
 from search.schema import SCHEMA_VERSION
-from search.schema import TEXT_FIELDS
 from search.schema import TITLE
 from search.sidestore import SideStore
 from search.sidestore import StageCounts
@@ -58,11 +58,10 @@ RECHECK_SECONDS = 0.5
 # The entity facets are rebuilt at most this often while entities arrive behind: a
 # stream of small batches must not rebuild the arrays ten times a second.
 ENTITY_REBUILD_SECONDS = 2.0
-# Word lists read when a generation opens (prefix expansion; UNSTEMMED: written words).
-PREFIX_FIELDS = (*TEXT_FIELDS, UNSTEMMED)
-# Words decoded in the background when a generation opens: those in PREWARM_SHARE of
-# the articles or more (at least PREWARM_MIN_DOCS), up to PREWARM_BYTES of arrays.
-PREWARM_FIELDS = (TITLE, BODY)
+# Words decoded in the background when a generation opens, in each language's fields of
+# these kinds: those in PREWARM_SHARE of the articles or more (at least
+# PREWARM_MIN_DOCS), up to PREWARM_BYTES of arrays.
+PREWARM_KINDS = (TITLE, BODY)
 PREWARM_SHARE = 0.01
 PREWARM_MIN_DOCS = 200
 PREWARM_BYTES = 256 * 1024 * 1024
@@ -129,7 +128,12 @@ class Generation:
                                      carry=carry.postings if carry else None)
         self._scored: dict = {}
         self.lexicon = Lexicon(main_reader, path, carry=carry.lexicon if carry else None)
-        for name in PREFIX_FIELDS:  # read now, not by the first prefix query
+        # The languages the index holds: a query's words are looked up in their fields only.
+        self.languages = analysis.present_languages(main_reader)
+        # Word lists read now (prefix expansion; UNSTEMMED: written words), not by the
+        # first prefix query.
+        self.text_fields = analysis.text_fields(langs=self.languages)
+        for name in (*self.text_fields, UNSTEMMED):
             self.lexicon.words(name)
         self.lexicon.settle()
         # What the open cost, in ms (benchmarks): the commit's columns, the entity
@@ -236,10 +240,10 @@ class Generation:
                                   tables=lambda: self._tables)
             # What the commit before had decoded, moved to where its segments now are.
             view.migrate(stop=lambda: self._closed)
-            for name in PREFIX_FIELDS[:3]:  # the text fields' lengths, used by every score
+            for name in self.text_fields:  # the text fields' lengths, used by every score
                 view.lengths(name)
             floor = max(PREWARM_MIN_DOCS, int(PREWARM_SHARE * reader.doc_count_all()))
-            for name in PREWARM_FIELDS:
+            for name in analysis.text_fields(PREWARM_KINDS, self.languages):
                 if name not in reader.indexed_field_names():
                     continue
                 for btext, info in reader.iter_field(name):
@@ -277,9 +281,9 @@ class Generation:
         :rtype: :class:`~search.query.bind.Bound`
         """
         reader = self.searcher.reader()
-        q = bind.bind(parsed, reader, self.tables.lower.__getitem__, self.lexicon,
-                      settings["MAX_WILDCARD_TERMS"], settings["MAX_QUERY_TERMS"])
-        return bind.Bound.of(q, reader)
+        return bind.bind(parsed, reader, self.tables.lower.__getitem__, self.lexicon,
+                         settings["MAX_WILDCARD_TERMS"], settings["MAX_QUERY_TERMS"],
+                         languages=self.languages)
 
     def stale(self) -> bool:
         """Whether a newer commit or generation exists (checked at most every 0.5 s)."""

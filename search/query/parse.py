@@ -29,12 +29,14 @@ from whoosh import query as wq
 from whoosh.qparser import syntax
 from whoosh.util.times import datetime_to_long
 
+from search import analysis
 from search.config import DEFAULT_SETTINGS
 from search.errors import QueryError
 from search.schema import BODY
 from search.schema import CAPTION
 from search.schema import DATE_FIELD
 from search.schema import ENTITY
+from search.schema import EXACT
 from search.schema import LANG
 from search.schema import MONTH
 from search.schema import ORG
@@ -71,6 +73,7 @@ _TOKEN = re.compile(
     r'(?P<ws>\s+)|(?P<quote>"[^"]*"(?:~[0-9]+)?)|(?P<range>[\[{][^\[\]{}"]*[\]}])'
     r'|(?P<open>\()|(?P<close>\))|(?P<word>[^\s()"\[\]{}]+)|(?P<other>.)'
 )
+_ONE_WORD = re.compile(analysis.TOKEN_PATTERN)
 _FIELD = re.compile(r"^([A-Za-z_]+):(.*)$", re.S)
 _DATE = re.compile(r"^(\d{4})(?:-(\d{1,2})(?:-(\d{1,2}))?)?$")
 _RANGE = re.compile(r"^[\[{]\s*(\S*?)\s*(?:\bTO\b\s*(\S*?))?\s*[\]}]$", re.I)
@@ -304,6 +307,13 @@ def _rewrite_words(toks: list[list[str]], notices: list[str], info: ParsedQuery)
             continue
         if kind == "quote" and text.strip('"~0123456789') == "" and len(text) <= 2:
             notices.append("ignored an empty pair of quotes")
+            i += 1
+            continue
+        inner = text[1:-1] if kind == "quote" and text.endswith('"') else ""
+        fielded = bool(out) and out[-1][1].endswith(":") and not glue
+        if inner and not fielded and _ONE_WORD.fullmatch(inner):
+            # A quoted single word matches that form only (search.query.bind.localise).
+            out.append(["word", f"{EXACT}:{inner}", glue])
             i += 1
             continue
         out.append([kind, text, glue])

@@ -25,6 +25,7 @@ from datetime import datetime
 import numpy as np
 from whoosh.util.times import datetime_to_long
 
+from search import analysis
 from search.config import DEFAULT_SETTINGS
 from search.config import Settings
 from search.errors import IndexMissingError
@@ -57,7 +58,6 @@ from search.schema import ENTITY_KINDS
 from search.schema import FACETS
 from search.schema import ID
 from search.schema import SOURCES
-from search.schema import TEXT_ANALYZER
 from search.schema import TITLE
 from search.schema import hit_from_stored
 from search.vocabulary import UNSTEMMED
@@ -127,17 +127,15 @@ def _selections(tables, req: SearchRequest, notices: list[str]) -> dict[str, tup
 def _hits(gen: Generation, bound: Bound, page, notices: list[str]) -> tuple:
     reader = gen.searcher.reader()
     docnums = [d for d, _ in page]
-    spans = {BODY: {}, TITLE: {}}
     if budget.expired():
         # The matches are complete; only the marks in the snippets are left out.
         notices.append(budget.stopped_notice())
+        body, title = {}, {}
     else:
-        for f in (BODY, TITLE):
-            # Only the page's documents that hold a term are read (the generation's
-            # decoded postings say which): the rest of its posting list is never unpickled.
-            spans[f] = highlight.find_spans(reader, docnums, f, bound.terms.get(f, ()),
-                                            lambda t, f=f: _holders(gen, f, t))
-    body, title = spans[BODY], spans[TITLE]
+        # Only the page's documents that hold a term are read (the generation's decoded
+        # postings say which): the rest of its posting list is never unpickled.
+        body = _spans(reader, docnums, BODY, bound.terms, lambda f, t: _holders(gen, f, t))
+        title = _spans(reader, docnums, TITLE, bound.terms, lambda f, t: _holders(gen, f, t))
     hits = []
     tables = gen.tables
     for d, score in page:
@@ -148,6 +146,24 @@ def _hits(gen: Generation, bound: Bound, page, notices: list[str]) -> tuple:
             title_html=highlight.mark_all(stored.get(TITLE) or "", title.get(d, ())),
             **_derived(tables, d)))
     return tuple(hits)
+
+
+def _spans(reader, docnums, kind: str, terms: dict, holders=None) -> dict:
+    """Spans of the query's terms in the text of ``kind`` (``body``, ``title``) of each
+    document: its terms in every language's field of that kind (a document holds only
+    its own language's)."""
+    out: dict[int, list] = {}
+    for name, btexts in terms.items():
+        if analysis.kind_of(name) != kind:
+            continue
+        found = highlight.find_spans(
+            reader, docnums, name, btexts,
+            (lambda t, name=name: holders(name, t)) if holders is not None else None)
+        for d, spans in found.items():
+            out.setdefault(d, []).extend(spans)
+    for spans in out.values():
+        spans.sort()
+    return out
 
 
 def _derived(tables, d: int) -> dict:
@@ -177,13 +193,14 @@ def _suggest(gen: Generation, parsed, m: rank.Matches, settings: Settings) -> st
         return None
     reader = gen.searcher.reader()
     speller = gen.lexicon.speller(UNSTEMMED)
+    langs = gen.languages
     text, changed = parsed.text, False
     for word in dict.fromkeys(parsed.words):
         low = word.lower()
-        typed = _frequency(reader, low)
+        typed = _frequency(reader, low, langs)
         if len(low) < 3 or typed is None:
             continue
-        options = [(dist, -(_frequency(reader, w) or 0), w)
+        options = [(dist, -(_frequency(reader, w, langs) or 0), w)
                    for w, dist in speller.near(low, suggest.max_distance(low))]
         if not options:
             continue
@@ -203,10 +220,13 @@ def _suggest(gen: Generation, parsed, m: rank.Matches, settings: Settings) -> st
     return text if int(found.sum()) > total else None
 
 
-def _frequency(reader, word: str) -> int | None:
-    """In how many articles' bodies ``word`` stands (as its stem); ``None`` for a stop word."""
-    stems = [t.text for t in TEXT_ANALYZER(word)]
-    return reader.doc_frequency(BODY, stems[0]) if stems else None
+def _frequency(reader, word: str, languages) -> int | None:
+    """In how many articles' bodies ``word`` stands (as its stem in each language's body
+    field); ``None`` for a word no language indexes (a stop word)."""
+    if analysis.exact_form(word) is None:
+        return None
+    return sum(reader.doc_frequency(analysis.field(BODY, lang), stem)
+               for lang in languages for stem in analysis.stems(lang, word)[:1])
 
 
 def open_index(index_dir) -> bool:
@@ -319,7 +339,7 @@ def article(index_dir, article_id: str, q: str | None = None,
                 terms = gen.bind(querylib.parse(q, settings), settings).terms
             except QueryError:  # a query that cannot be read marks nothing
                 terms = {}
-            spans = {f: highlight.find_spans(reader, [docnum], f, terms.get(f, ())).get(docnum, ())
+            spans = {f: _spans(reader, [docnum], f, terms).get(docnum, ())
                      for f in (TITLE, BODY)}
             title_html = highlight.mark_all(title, spans[TITLE])
             body_html = highlight.mark_all(body, spans[BODY])

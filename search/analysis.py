@@ -1,0 +1,240 @@
+"""THE text analysis: which analyser each language gets, and the fields that hold it.
+
+Every language is analysed as itself (DESIGN.md, Text analysis): its words are stemmed
+by its own Snowball stemmer (PyStemmer, the C build of the Snowball algorithms) and
+kept in the fields ``title_<lang>``, ``body_<lang>`` and ``caption_<lang>``; an article
+in a language without a stemmer, or of unknown language, goes to the ``*_und`` fields,
+which only lower-case (no stemming, no folding). Beside them, one field
+(:data:`EXACT`) holds every word of the article as written (lower-cased, nothing
+else), only as "this article has this form": it is what ranks the form as typed above
+forms that only share its stem, and what a quoted single word matches.
+
+Nothing else in Newsfacet names a per-language field or builds an analyser: the schema
+(:mod:`search.schema`), the writer, the query binding, the highlighting, the prefix and
+fuzzy expansion and "did you mean" all ask this module. The query language keeps the
+language-free names ``title``, ``body`` and ``caption`` (:data:`KINDS`); the query layer
+turns each of their words into an OR over the languages the index holds
+(:func:`present_languages`), never over every language known here.
+
+Accent folding, language by language (:data:`FOLDED`), applied after stemming (the
+stemmers expect the letters as written):
+
+* folded: English, French, Spanish, Portuguese, Italian, Catalan, Dutch, Irish,
+  Indonesian, Basque, Esperanto — their accents sit on letters a reader still
+  recognises without them, and writers and typists drop them ("cafe", "Espana"), so
+  ``Sao Paulo`` should find ``São Paulo``;
+* not folded: German (its Snowball stemmer already maps ä, ö, ü to a, o, u and ß to
+  ss, as German writers do), the Nordic languages, Estonian, Hungarian, Turkish,
+  Romanian, Czech, Polish, Lithuanian, Serbian (there å/ä/ö, ı/i, ș, ř, ł, ė… are
+  letters of their own: Swedish ``får`` is "sheep", ``far`` "father"), Russian (``й`` is
+  not ``и``; the stemmer itself reads ``ё`` as ``е``), Greek, and every non-Latin script
+  (Arabic, Persian, Hindi, Nepali, Tamil, Armenian, Yiddish), where Unicode
+  decomposition would strip marks that are part of the letter;
+* ``und``: not folded, since the language and so its letters are unknown.
+
+Stop words: English keeps the short English stop list it has always had (the ranking
+and phrase behaviour of English stays as it was); other languages keep every word of
+two letters or more, so a query never loses a word that is meaningful in one of them.
+"""
+
+from __future__ import annotations
+
+import threading
+from functools import lru_cache
+
+from whoosh.analysis import STOP_WORDS
+from whoosh.analysis import CharsetFilter
+from whoosh.analysis import Filter
+from whoosh.analysis import LowercaseFilter
+from whoosh.analysis import RegexTokenizer
+from whoosh.analysis import StopFilter
+from whoosh.support.charset import accent_map
+
+__all__ = ["UND", "KINDS", "TITLE_KIND", "BODY_KIND", "CAPTION_KIND", "EXACT",
+           "STEMMERS", "FOLDED", "LANGUAGES", "TOKEN_PATTERN", "analysis_language",
+           "analyzer", "exact_analyzer", "field", "kind_of", "language_of", "text_fields",
+           "stems", "exact_form", "fold", "present_languages", "fields_of"]
+
+UND = "und"
+# The language-free text fields of the query language (and the stored fields).
+TITLE_KIND, BODY_KIND, CAPTION_KIND = "title", "body", "caption"
+KINDS = (TITLE_KIND, BODY_KIND, CAPTION_KIND)
+# Every word of title, body and caption as written (lower-cased): presence only.
+EXACT = "exact"
+
+# Language code (as langdetect writes it) -> Snowball algorithm (PyStemmer's name).
+# English keeps the original Porter algorithm it was stemmed by before (Snowball's
+# "porter"): TIME MAP was measured with it (bench/relevance.py, bench/README.md).
+STEMMERS = {
+    "ar": "arabic", "ca": "catalan", "cs": "czech", "da": "danish", "de": "german",
+    "el": "greek", "en": "porter", "eo": "esperanto", "es": "spanish", "et": "estonian",
+    "eu": "basque", "fa": "persian", "fi": "finnish", "fr": "french", "ga": "irish",
+    "hi": "hindi", "hu": "hungarian", "hy": "armenian", "id": "indonesian",
+    "it": "italian", "lt": "lithuanian", "ne": "nepali", "nl": "dutch",
+    "no": "norwegian", "pl": "polish", "pt": "portuguese", "ro": "romanian",
+    "ru": "russian", "sr": "serbian", "sv": "swedish", "ta": "tamil", "tr": "turkish",
+    "yi": "yiddish",
+}
+# Languages whose accents are folded after stemming (see the module's docstring).
+FOLDED = frozenset({"en", "fr", "es", "pt", "it", "ca", "nl", "ga", "id", "eu", "eo"})
+# Every analysis language: one with a stemmer, or UND.
+LANGUAGES = (*sorted(STEMMERS), UND)
+# Languages langdetect names with a region or another code that share a stemmer.
+_ALIASES = {"nb": "no", "nn": "no", "pt-br": "pt", "pt-pt": "pt"}
+
+# Whoosh's word pattern, with combining marks kept inside a word: Arabic harakat, the
+# vowel signs of Devanagari and Tamil, Hebrew points and decomposed Latin accents are
+# not ``\w`` to Python, and would cut a word in two.
+_MARKS = ("\u0300-\u036f\u0483-\u0489\u0591-\u05c7\u0610-\u061a\u064b-\u065f\u0670"
+          "\u06d6-\u06ed\u0900-\u0903\u093a-\u094f\u0951-\u0957\u0962\u0963"
+          "\u0981-\u0983\u09bc-\u09d7\u0b82\u0bbe-\u0bcd\u0bd7")
+TOKEN_PATTERN = rf"[\w{_MARKS}]+(?:\.?[\w{_MARKS}]+)*"
+
+
+class SnowballFilter(Filter):
+    """Stems each token with a Snowball algorithm (PyStemmer).
+
+    A stemmer object is not safe to share between threads, and cannot be pickled (Whoosh
+    pickles the schema, analysers included, into the index): each thread makes its own
+    from the algorithm's name on first use.
+    """
+
+    is_morph = True
+
+    def __init__(self, algorithm: str):
+        self.algorithm = algorithm
+        self._local = threading.local()
+
+    def __getstate__(self):
+        return {"algorithm": self.algorithm}
+
+    def __setstate__(self, state):
+        self.algorithm = state["algorithm"]
+        self._local = threading.local()
+
+    def __eq__(self, other):
+        return type(other) is type(self) and other.algorithm == self.algorithm
+
+    def __hash__(self):
+        return hash(self.algorithm)
+
+    def __repr__(self):
+        return f"{type(self).__name__}({self.algorithm!r})"
+
+    def stem_word(self):
+        """This thread's ``stemWord`` function."""
+        fn = getattr(self._local, "fn", None)
+        if fn is None:
+            import Stemmer
+
+            fn = self._local.fn = Stemmer.Stemmer(self.algorithm, 50000).stemWord
+        return fn
+
+    def __call__(self, tokens):
+        stem = self.stem_word()
+        for t in tokens:
+            if not t.stopped:
+                t.text = stem(t.text)
+            yield t
+
+
+def analysis_language(lang: str | None) -> str:
+    """The analysis language of an article's ``lang`` value: itself when it has a
+    stemmer, else :data:`UND`.
+
+    >>> analysis_language("de"), analysis_language("ja"), analysis_language(None)
+    ('de', 'und', 'und')
+    """
+    low = (lang or "").strip().lower()
+    low = _ALIASES.get(low, low)
+    return low if low in STEMMERS else UND
+
+
+@lru_cache(maxsize=None)
+def analyzer(lang: str):
+    """The analyser of an analysis language (one object per language: Whoosh compares
+    analysers by value, and the schema holds these)."""
+    chain = RegexTokenizer(TOKEN_PATTERN) | LowercaseFilter()
+    chain = chain | StopFilter(stoplist=STOP_WORDS if lang == "en" else frozenset(),
+                               minsize=2)
+    if lang in STEMMERS:
+        chain = chain | SnowballFilter(STEMMERS[lang])
+    if lang in FOLDED:
+        chain = chain | CharsetFilter(accent_map)
+    return chain
+
+
+@lru_cache(maxsize=None)
+def exact_analyzer():
+    """The analyser of :data:`EXACT` and of the unstemmed word list: words as written,
+    lower-cased (one letter words and English stop words dropped: each posting costs
+    writing time, and no language's stemming changes those words' forms)."""
+    return RegexTokenizer(TOKEN_PATTERN) | LowercaseFilter() | StopFilter(minsize=2)
+
+
+def field(kind: str, lang: str) -> str:
+    """The index field of a text kind (``title``, ``body``, ``caption``) in a language.
+
+    >>> field("body", "de")
+    'body_de'
+    """
+    return f"{kind}_{lang}"
+
+
+_KIND_OF = {field(k, lang): k for k in KINDS for lang in LANGUAGES}
+_LANG_OF = {field(k, lang): lang for k in KINDS for lang in LANGUAGES}
+
+
+def kind_of(fieldname: str) -> str | None:
+    """The text kind of a per-language field (``body_de`` -> ``body``), else ``None``."""
+    return _KIND_OF.get(fieldname)
+
+
+def language_of(fieldname: str) -> str | None:
+    """The analysis language of a per-language field (``body_de`` -> ``de``), else ``None``."""
+    return _LANG_OF.get(fieldname)
+
+
+def text_fields(kinds=KINDS, langs=LANGUAGES) -> tuple[str, ...]:
+    """Every per-language field of ``kinds`` in ``langs``."""
+    return tuple(field(k, lang) for k in kinds for lang in langs)
+
+
+def fields_of(kind: str, langs) -> tuple[str, ...]:
+    """The fields of one kind in the given languages."""
+    return tuple(field(kind, lang) for lang in langs)
+
+
+@lru_cache(maxsize=200_000)
+def stems(lang: str, word: str) -> tuple[str, ...]:
+    """The index terms of ``word`` (text as typed) in language ``lang``'s fields; empty
+    when that language's analysis drops it (an English stop word, a single letter).
+
+    >>> stems("de", "Regierungen"), stems("en", "the")
+    (('regier',), ())
+    """
+    return tuple(t.text for t in analyzer(lang)(word))
+
+
+def exact_form(word: str) -> str | None:
+    """A word's term in :data:`EXACT` (``None`` when it is not one word there).
+
+    >>> exact_form("Bogdanov")
+    'bogdanov'
+    """
+    got = [t.text for t in exact_analyzer()(word)]
+    return got[0] if len(got) == 1 else None
+
+
+def fold(lang: str, text: str) -> str:
+    """Typed text as ``lang``'s analyser writes letters: lower-case, accents folded
+    where that language folds them."""
+    low = text.lower()
+    return low.translate(accent_map) if lang in FOLDED else low
+
+
+def present_languages(reader) -> tuple[str, ...]:
+    """The analysis languages whose fields hold any term in ``reader`` (sorted)."""
+    names = set(reader.indexed_field_names())
+    return tuple(lang for lang in LANGUAGES
+                 if any(field(k, lang) in names for k in KINDS))
