@@ -113,7 +113,7 @@ def size(folder: Path) -> int:
 def main(argv=None) -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--german", type=int, default=1028)
-    ap.add_argument("--arabic", type=int, default=2000)
+    ap.add_argument("--arabic", type=int, default=1000)
     ap.add_argument("--repeat", type=int, default=3)
     args = ap.parse_args(argv)
     arts = articles(args.german, args.arabic)
@@ -129,6 +129,7 @@ def main(argv=None) -> None:
                 folder = Path(tmp) / name
                 times[name].append(write(schemas[name](), docs[name], folder))
                 sizes[name] = size(folder)
+                print(f"run {i + 1}: {name} {times[name][-1]:.2f} s", flush=True)
     n = len(arts)
     langs = {lang: sum(1 for a in arts if a.lang == lang) for lang in ("en", "de", "ar")}
     print(f"bare Whoosh writing, {n} articles ({langs}), 1 writer, median of {args.repeat}")

@@ -259,11 +259,11 @@ def tantivy_query(ix, q):
 
 
 def shared_words(warm, measured) -> int:
-    from search.schema import TEXT_ANALYZER
+    from search import analysis
 
     def words(qs):  # the searched words (not the person names or dates of the filters)
         texts = [q[1] for q in qs] + [q[2] for q in qs if q[0] in ("and", "or")]
-        return {t.text for text in texts for t in TEXT_ANALYZER(text)}
+        return {t.text for text in texts for t in analysis.analyzer("en")(text)}
 
     return len(words(warm) & words(measured))
 

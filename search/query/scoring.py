@@ -12,6 +12,7 @@ from math import log
 from whoosh import query
 from whoosh import scoring
 
+from search import analysis
 from search.schema import BODY
 
 __all__ = ["NewsBM25", "proximity_boost", "weighting"]
@@ -72,7 +73,7 @@ def weighting() -> scoring.WeightingModel:
     return NewsBM25(B=0.9, K1=2.0)
 
 
-def proximity_boost(terms, fieldname: str = BODY, slop: int = 8,
+def proximity_boost(terms, fieldname: str = analysis.field(BODY, "en"), slop: int = 8,
                     boost: float = 0.1) -> query.Query | None:
     """A bonus for documents where consecutive query terms occur near each other.
 
@@ -83,14 +84,14 @@ def proximity_boost(terms, fieldname: str = BODY, slop: int = 8,
     more than the bag of words at 50k articles (MEASURED.md: ``"prime minister"`` 98 ms).
 
     :param terms: the query's analysed terms, in query order
-    :param fieldname: the field whose positions are read
+    :param fieldname: the field whose positions are read (one language's body field)
     :param slop: the largest distance in words between the two terms
     :param boost: the share of the pair's score added
     :returns: the OR of the pair queries, or ``None`` for fewer than two distinct terms
 
     >>> proximity_boost(["ngo", "dinh", "diem"])
-    Or([Phrase('body', ['ngo', 'dinh'], slop=8, boost=0.100000), \
-Phrase('body', ['dinh', 'diem'], slop=8, boost=0.100000)])
+    Or([Phrase('body_en', ['ngo', 'dinh'], slop=8, boost=0.100000), \
+Phrase('body_en', ['dinh', 'diem'], slop=8, boost=0.100000)])
     """
     terms = list(terms)
     pairs = [(a, b) for a, b in zip(terms, terms[1:]) if a != b]
