@@ -4,10 +4,14 @@ Every language is analysed as itself (DESIGN.md, Text analysis): its words are s
 by its own Snowball stemmer (PyStemmer, the C build of the Snowball algorithms) and
 kept in the fields ``title_<lang>``, ``body_<lang>`` and ``caption_<lang>``; an article
 in a language without a stemmer, or of unknown language, goes to the ``*_und`` fields,
-which only lower-case (no stemming, no folding). Beside them, one field
-(:data:`EXACT`) holds every word of the article as written (lower-cased, nothing
-else), only as "this article has this form": it is what ranks the form as typed above
-forms that only share its stem, and what a quoted single word matches.
+which only lower-case (no stemming, no folding). Beside them, ``exact_<lang>``
+(:func:`exact_field`) holds the article's words as written (lower-cased) whose form its
+language's analysis changes (``bogdanovic``, ``strikes``; not ``bogdanov``, ``strike``,
+which are their own terms), with their frequencies: an article holds a form as typed
+when ``exact_<lang>`` has it, or, for a form that is its own term, when the term occurs
+more often in the article than all of its other forms together. It is what ranks the
+form as typed above forms that only share its stem, and what a quoted single word
+matches; keeping only the changed forms halves its postings (writing cost).
 
 Nothing else in Newsfacet names a per-language field or builds an analyser: the schema
 (:mod:`search.schema`), the writer, the query binding, the highlighting, the prefix and
@@ -51,7 +55,7 @@ from whoosh.analysis import StopFilter
 from whoosh.support.charset import accent_map
 
 __all__ = ["UND", "KINDS", "TITLE_KIND", "BODY_KIND", "CAPTION_KIND", "EXACT",
-           "STEMMERS", "FOLDED", "LANGUAGES", "TOKEN_PATTERN", "analysis_language",
+           "STEMMERS", "FOLDED", "exact_field", "variant_analyzer", "term_of", "LANGUAGES", "TOKEN_PATTERN", "analysis_language",
            "analyzer", "exact_analyzer", "field", "kind_of", "language_of", "text_fields",
            "stems", "exact_form", "fold", "present_languages", "fields_of"]
 
@@ -59,7 +63,8 @@ UND = "und"
 # The language-free text fields of the query language (and the stored fields).
 TITLE_KIND, BODY_KIND, CAPTION_KIND = "title", "body", "caption"
 KINDS = (TITLE_KIND, BODY_KIND, CAPTION_KIND)
-# Every word of title, body and caption as written (lower-cased): presence only.
+# The query language's name for a quoted single word (a form as typed); the index
+# holds forms in exact_<lang> (exact_field).
 EXACT = "exact"
 
 # Language code (as langdetect writes it) -> Snowball algorithm (PyStemmer's name).
@@ -138,6 +143,37 @@ class SnowballFilter(Filter):
             yield t
 
 
+class VariantFilter(Filter):
+    """Keeps the tokens whose form a language's analysis changes (what ``exact_<lang>``
+    holds); for a language without a stemmer or folding, none."""
+
+    def __init__(self, lang: str):
+        self.lang = lang
+        self._stemmer = SnowballFilter(STEMMERS[lang]) if lang in STEMMERS else None
+
+    def __eq__(self, other):
+        return type(other) is type(self) and other.lang == self.lang
+
+    def __hash__(self):
+        return hash(self.lang)
+
+    def __repr__(self):
+        return f"{type(self).__name__}({self.lang!r})"
+
+    def __call__(self, tokens):
+        if self._stemmer is None and self.lang not in FOLDED:
+            return
+        stem = self._stemmer.stem_word() if self._stemmer is not None else str
+        folded = self.lang in FOLDED
+        for t in tokens:
+            text = t.text
+            term = stem(text)
+            if folded:
+                term = term.translate(accent_map)
+            if term != text:
+                yield t
+
+
 def analysis_language(lang: str | None) -> str:
     """The analysis language of an article's ``lang`` value: itself when it has a
     stemmer, else :data:`UND`.
@@ -170,6 +206,29 @@ def exact_analyzer():
     lower-cased (one letter words and English stop words dropped: each posting costs
     writing time, and no language's stemming changes those words' forms)."""
     return RegexTokenizer(TOKEN_PATTERN) | LowercaseFilter() | StopFilter(minsize=2)
+
+
+@lru_cache(maxsize=None)
+def variant_analyzer(lang: str):
+    """The analyser of ``exact_<lang>``: the forms as written (as :func:`exact_analyzer`
+    gives them) that ``lang``'s analysis changes."""
+    return exact_analyzer() | VariantFilter(lang)
+
+
+def exact_field(lang: str) -> str:
+    """The field of a language's changed forms (:func:`variant_analyzer`).
+
+    >>> exact_field("de")
+    'exact_de'
+    """
+    return f"{EXACT}_{lang}"
+
+
+def term_of(lang: str, form: str) -> str | None:
+    """The term ``lang``'s analysis makes of one form as written (``None`` when it
+    drops it or makes several)."""
+    got = stems(lang, form)
+    return got[0] if len(got) == 1 else None
 
 
 def field(kind: str, lang: str) -> str:

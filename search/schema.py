@@ -17,7 +17,6 @@ from __future__ import annotations
 from datetime import datetime
 from datetime import timezone
 
-from whoosh import formats
 from whoosh.columns import VarBytesColumn
 from whoosh.fields import COLUMN
 from whoosh.fields import DATETIME
@@ -59,7 +58,7 @@ ENTITY_KINDS = (PERSON, ORG, PLACE)
 FACETS = SINGLE_FACETS + ENTITY_KINDS
 
 # Bump when the schema or the text analysis changes: a rebuild is then required.
-# 5: every language analysed as itself (title_<lang>, ...) and the exact-form field.
+# 5: every language analysed as itself (title_<lang>, ...) and its changed forms (exact_<lang>).
 SCHEMA_VERSION = 5
 
 
@@ -69,15 +68,12 @@ def _text_field(kind: str, lang: str) -> TEXT:
                 field_boost=2.0 if kind == TITLE else 1.0)
 
 
-def _exact_field() -> TEXT:
-    # Presence only (no frequencies, positions or characters): ranking and quoted words
-    # only ask whether an article has the form, and each posting costs writing time.
-    f = TEXT(analyzer=analysis.exact_analyzer(), phrase=False)
-    f.format = formats.Existence(field_boost=1.0)
-    # Its lengths column is kept (a byte per document): without one, Whoosh's writer
-    # looks for the missing column file once per posting.
-    f.scorable = True
-    return f
+def _exact_field(lang: str) -> TEXT:
+    # Frequencies, no positions or characters (search.analysis: a form that is its own
+    # term is told from the others by counts). Its lengths column is kept (a byte per
+    # document): without one, Whoosh's writer looks for the missing column file once
+    # per posting.
+    return TEXT(analyzer=analysis.variant_analyzer(lang), phrase=False)
 
 
 def make_schema() -> Schema:
@@ -103,7 +99,7 @@ def make_schema() -> Schema:
         # spelling field (search.vocabulary: that field halved the writing rate).
         **{analysis.field(kind, lang): _text_field(kind, lang)
            for kind in TEXT_FIELDS for lang in analysis.LANGUAGES},
-        exact=_exact_field(),
+        **{analysis.exact_field(lang): _exact_field(lang) for lang in analysis.LANGUAGES},
     )
 
 
@@ -116,8 +112,9 @@ def query_schema() -> Schema:
         schema.add(name, KEYWORD(commas=True, lowercase=False))
     # The language-free text fields: words as typed (search.query.bind analyses them
     # per language); EXACT here is a quoted single word.
-    for name in (*TEXT_FIELDS, EXACT):
+    for name in TEXT_FIELDS:
         schema.remove(name)
+    for name in (*TEXT_FIELDS, EXACT):
         schema.add(name, TEXT(analyzer=analysis.exact_analyzer()))
     return schema
 
@@ -166,7 +163,7 @@ def to_document(article: Article) -> dict:
         analysis.field(TITLE, lang): title,
         analysis.field(BODY, lang): body,
         analysis.field(CAPTION, lang): caption,
-        EXACT: f"{title}\n{body}\n{caption}",
+        analysis.exact_field(lang): f"{title}\n{body}\n{caption}",
         "authors": list(article.authors),
         "sources": list(article.sources),
         "outlet": article.outlet or "unknown",

@@ -23,6 +23,7 @@ from search import analysis
 from search.config import DEFAULTS
 from search.query import budget
 from search.query.evaluate import ExactFirst
+from search.query.evaluate import HoldsForm
 from search.query.parse import ParsedQuery
 from search.query.suggest import Speller
 from search.schema import ENTITY
@@ -347,17 +348,17 @@ def localise(q: wq.Query | None, languages, exact: bool = True) -> wq.Query | No
             if all(type(k) is wq.Term for k in kids):
                 text = kids[0].text
                 return _boosted(_with_exact(word([k.fieldname for k in kids], text), text,
-                                            exact), node.boost * kids[0].boost)
+                                            exact, langs), node.boost * kids[0].boost)
         if type(node) is wq.Term and node.fieldname in TEXT_FIELDS:
-            return _boosted(_with_exact(word([node.fieldname], node.text), node.text, exact),
-                            node.boost)
+            return _boosted(_with_exact(word([node.fieldname], node.text), node.text, exact,
+                                        langs), node.boost)
         if type(node) is wq.Term and node.fieldname == EXACT:
             stemmed = word(TEXT_FIELDS, node.text)
             form = analysis.exact_form(node.text)
             if stemmed is wq.NullQuery or form is None:
                 return wq.NullQuery
-            # The form's own term scores nothing: the stems give the score.
-            return _boosted(wq.And([stemmed, wq.Term(EXACT, form, boost=0.0)]), node.boost)
+            # The form scores nothing: the stems give the score.
+            return _boosted(wq.And([stemmed, _holds(form, langs, 0.0)]), node.boost)
         if isinstance(node, wq.Phrase) and node.fieldname in TEXT_FIELDS:
             phrases = []
             for lang in langs:
@@ -377,11 +378,16 @@ def _boosted(q: wq.Query, boost: float) -> wq.Query:
     return q if boost == 1.0 or q is wq.NullQuery else q.with_boost(boost)
 
 
-def _with_exact(stemmed: wq.Query, text: str, exact: bool) -> wq.Query:
+def _holds(form: str, langs, boost: float = 1.0) -> wq.Query:
+    parts = [HoldsForm(lang, form, boost=boost) for lang in langs]
+    return parts[0] if len(parts) == 1 else wq.Or(parts)
+
+
+def _with_exact(stemmed: wq.Query, text: str, exact: bool, langs) -> wq.Query:
     form = analysis.exact_form(text) if exact else None
     if stemmed is wq.NullQuery or form is None:
         return stemmed
-    return ExactFirst(stemmed, wq.Term(EXACT, form))
+    return ExactFirst(stemmed, _holds(form, langs))
 
 
 def title_bonus(q: wq.Query | None, boost: float = 3.0) -> wq.Query | None:

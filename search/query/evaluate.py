@@ -32,15 +32,36 @@ import numpy as np
 from whoosh import query as wq
 from whoosh import scoring
 
+from search import analysis
 from search.query import budget
 from search.schema import DATE_FIELD
 from search.schema import ENTITY_KINDS
 
-__all__ = ["Unsupported", "Evaluator", "ExactFirst", "STEM_ONLY_SHARE"]
+__all__ = ["Unsupported", "Evaluator", "ExactFirst", "HoldsForm", "STEM_ONLY_SHARE"]
 
 # A word's score in an article holding only another form of its stem is at most this
 # share of its lowest score in an article holding the form as typed.
 STEM_ONLY_SHARE = 0.5
+
+
+class HoldsForm(wq.Term):
+    """The articles of one language holding a form as written (:mod:`search.analysis`:
+    ``exact_<lang>`` has the forms its analysis changes; a form that is its own term is
+    held where that term occurs more often than all its other forms together).
+
+    A ``Term`` on ``exact_<lang>`` to Whoosh's own matcher (the fallback), which so
+    finds only the changed forms.
+    """
+
+    def __init__(self, lang: str, form: str, boost: float = 1.0):
+        super().__init__(analysis.exact_field(lang), form, boost=boost)
+        self.lang = lang
+
+    def __eq__(self, other):
+        return super().__eq__(other) and getattr(other, "lang", None) == self.lang
+
+    def __hash__(self):
+        return hash((self.fieldname, self.text, self.boost))
 
 
 class ExactFirst(wq.AndMaybe):
@@ -68,10 +89,11 @@ class Evaluator:
     :param scored: the scored-terms dict of another evaluator of the generation, to share
     :param tables: ``tables()`` -> the :class:`~search.query.facets.FacetTables` the
         request reads (entity terms); ``None``: entity terms match nothing
+    :param forms: the changed-forms dict of another evaluator of the generation, to share
     """
 
     def __init__(self, searcher, cache, published: np.ndarray, scored: dict | None = None,
-                 tables=None):
+                 tables=None, forms: dict | None = None):
         self.tables = tables
         self.searcher = searcher
         self.reader = searcher.reader()
@@ -82,6 +104,8 @@ class Evaluator:
         # (field, term) -> (docs, scores); shared with a prewarming evaluator if given
         self._scored: dict[tuple[str, bytes], tuple[np.ndarray, np.ndarray]] = \
             {} if scored is None else scored
+        # language -> term -> its changed forms (shared by a generation's evaluators)
+        self._forms: dict = {} if forms is None else forms
 
     def run(self, q: wq.Query) -> tuple[np.ndarray, np.ndarray]:
         """``(mask, scores)`` of every document; scores are 0 where ``mask`` is False.
@@ -95,6 +119,9 @@ class Evaluator:
     def _eval(self, q):
         budget.check()
         kind = type(q)
+        if kind is HoldsForm:
+            mask = self._holds_form(q)
+            return mask, np.where(mask, float(q.boost), 0.0)
         if kind is wq.Term:
             if q.fieldname in ENTITY_KINDS:
                 return self._entity(q)
@@ -133,6 +160,48 @@ class Evaluator:
     def _boosted(ms, boost):
         m, s = ms
         return (m, s * boost) if boost != 1.0 else (m, s)
+
+    def _holds_form(self, q) -> np.ndarray:
+        mask = np.zeros(self.n, dtype=bool)
+        lang, form = q.lang, q.text
+        term = analysis.term_of(lang, form)
+        if term is None:
+            return mask
+        if term != form:  # a changed form: exact_<lang> has it
+            btext = self._btext(q.fieldname, form)
+            if btext is not None and (q.fieldname, btext) in self.reader:
+                mask[self.cache.term(q.fieldname, btext)[0]] = True
+            return mask
+        # Its own term: held where the term occurs more often than its changed forms.
+        count = np.zeros(self.n, dtype=np.float64)
+        for kind in analysis.KINDS:
+            name = analysis.field(kind, lang)
+            btext = self._btext(name, term)
+            if btext is None or (name, btext) not in self.reader:
+                continue
+            docs, weights = self.cache.term(name, btext)
+            count[docs] += weights / self.reader.schema[name].format.field_boost
+        if not count.any():
+            return mask
+        for other in self._changed_forms(lang).get(term, ()):
+            docs, weights = self.cache.term(q.fieldname, other)
+            count[docs] -= weights
+        return count > 0.5
+
+    def _changed_forms(self, lang: str) -> dict[str, list[bytes]]:
+        """term -> the changed forms (``exact_<lang>`` terms) the language analyses to it,
+        read once per generation and language."""
+        got = self._forms.get(lang)
+        if got is None:
+            got = {}
+            name = analysis.exact_field(lang)
+            if name in self.reader.indexed_field_names():
+                for btext in self.reader.lexicon(name):
+                    term = analysis.term_of(lang, btext.decode("utf-8"))
+                    if term is not None:
+                        got.setdefault(term, []).append(btext)
+            self._forms[lang] = got
+        return got
 
     def _exact_first(self, q):
         mask, score = self._eval(q.a)

@@ -127,6 +127,7 @@ class Generation:
         self.postings = PostingCache(main_reader, self._tables.live,
                                      carry=carry.postings if carry else None)
         self._scored: dict = {}
+        self._forms: dict = {}
         self.lexicon = Lexicon(main_reader, path, carry=carry.lexicon if carry else None)
         # The languages the index holds: a query's words are looked up in their fields only.
         self.languages = analysis.present_languages(main_reader)
@@ -218,7 +219,7 @@ class Generation:
         got = self._evaluators.get(id(searcher))
         if got is None:
             got = Evaluator(searcher, self.postings.using(searcher.reader()),
-                            self._tables.published, scored=self._scored,
+                            self._tables.published, scored=self._scored, forms=self._forms,
                             tables=lambda: self.tables)
             self._evaluators[id(searcher)] = got
         return got
@@ -236,7 +237,7 @@ class Generation:
             searcher = self._open_searcher()
             reader = searcher.reader()
             view = self.postings.using(reader)
-            evaluator = Evaluator(searcher, view, self._tables.published, scored=self._scored,
+            evaluator = Evaluator(searcher, view, self._tables.published, scored=self._scored, forms=self._forms,
                                   tables=lambda: self._tables)
             # What the commit before had decoded, moved to where its segments now are.
             view.migrate(stop=lambda: self._closed)
