@@ -387,7 +387,9 @@ def _with_exact(stemmed: wq.Query, text: str, exact: bool, langs) -> wq.Query:
     form = analysis.exact_form(text) if exact else None
     if stemmed is wq.NullQuery or form is None:
         return stemmed
-    return ExactFirst(stemmed, _holds(form, langs))
+    # The form's part scores nothing: Whoosh's fallback (which reads ExactFirst as
+    # AndMaybe) then ranks by the stems alone, as before exact forms.
+    return ExactFirst(stemmed, _holds(form, langs, 0.0))
 
 
 def title_bonus(q: wq.Query | None, boost: float = 3.0) -> wq.Query | None:

@@ -23,6 +23,10 @@ semantics:
   entities before scored (a weight of 1, the value once in the document), so a
   ``person:`` term keeps ranking the way it did.
 
+* :class:`HoldsForm` — the articles holding a word's form as typed (from ``exact_<lang>``
+  and the counts of the stemmed fields), and :class:`ExactFirst` — a word whose articles
+  holding only another form of its stem rank below those holding the form.
+
 Anything else raises :class:`Unsupported`, and the caller uses Whoosh's own searcher.
 """
 
@@ -72,7 +76,7 @@ class ExactFirst(wq.AndMaybe):
     The evaluator gives an article of ``a`` without ``b`` the word's score capped at
     :data:`STEM_ONLY_SHARE` of the lowest score of an article with ``b``, and keeps
     every other score as it is. Whoosh's own matcher (the fallback) reads it as the
-    ``AndMaybe`` it is: the form's term adds its score.
+    ``AndMaybe`` it is: the form's part scores 0 there, so it ranks by the stems alone.
     """
 
 

@@ -157,7 +157,7 @@ def test_a_commit_mid_run_is_picked_up_with_unchanged_segments_carried(tmp_path,
     assert second.entity_index is first.entity_index
     for key, words in first.lexicon._segment_words.items():  # word lists: carried too
         assert second.lexicon._segment_words[key] is words
-    assert second.lexicon.has("body", "analyst") and not first.lexicon.has("body", "analyst")
+    assert second.lexicon.has("body_en", "analyst") and not first.lexicon.has("body_en", "analyst")
     assert {h.id[-1] for h in r.hits} == {"1", "2", "6"}  # 6 is in the new segment
     assert r.pending == 2 and r.partial_facets
     assert dict((v.value, v.count) for v in r.facets["outlet"]) == {"Haaretz": 1, "Reuters": 2}

@@ -56,7 +56,7 @@ def test_counts_equal_whoosh_groupedby(small_index):
         facets = sorting.Facets()
         for n in NAMES[:4]:
             facets.add_field(n, allow_overlap=True)
-        for query in (Every(), Term("outlet", "Reuters"), Term("body", "said")):
+        for query in (Every(), Term("outlet", "Reuters"), Term("body_en", "said")):
             res = s.search(query, groupedby=facets, maptype=sorting.Count, limit=None)
             mask = np.zeros(tables.n, dtype=bool)
             mask[[h.docnum for h in res]] = True

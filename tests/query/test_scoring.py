@@ -90,7 +90,7 @@ def test_scores_respect_block_quality_bound(tmp_path):
                          ("storm " * (i % 5)) + FILLER * (1 + i % 4)) for i in range(40)]
     ix = _index(tmp_path, articles)
     with ix.searcher(weighting=weighting()) as s:
-        for field in ("title", "body"):
+        for field in ("title_en", "body_en"):
             m = s.postings(field, "storm")
             bound = m.max_quality()
             assert m.supports_block_quality()
@@ -126,7 +126,7 @@ def test_proximity_boost_prefers_terms_near_each_other(tmp_path):
     apart = _article(2, "Report", "The central office said. " + FILLER + "The bank raised rates. "
                      + FILLER)
     ix = _index(tmp_path, [near, apart] + [_article(i, "Other", FILLER) for i in range(3, 8)])
-    terms = list(ix.schema["body"].process_text("central bank", mode="query"))
+    terms = list(ix.schema["body_en"].process_text("central bank", mode="query"))
     q = Or([rel.bag_of_words(ix.schema, "central bank"), proximity_boost(terms)])
     with ix.searcher(weighting=weighting()) as s:
         plain = {h["id"]: h.score for h in s.search(rel.bag_of_words(ix.schema, "central bank"))}
