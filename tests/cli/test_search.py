@@ -33,7 +33,7 @@ def test_json_output_matches_contract(small_index):
     assert data["facets"]["outlet"][0] == {"value": "Haaretz", "count": 1, "selected": True}
     assert set(data) >= {"query", "took_ms", "hits", "facets", "truncated_facets", "notice",
                          "suggestion"}
-    assert "title:\"damascu intern airport\"" in data["explain"]
+    assert "title_en:\"damascu intern airport\"" in data["explain"]
 
 
 def test_env_index_filters_dates_and_sort(small_index):
