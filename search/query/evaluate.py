@@ -187,12 +187,12 @@ class Evaluator:
             count[docs] += weights / self.reader.schema[name].format.field_boost
         if not count.any():
             return mask
-        for other in self._changed_forms(lang).get(term, ()):
+        for other in self.changed_forms(lang).get(term, ()):
             docs, weights = self.cache.term(q.fieldname, other)
             count[docs] -= weights
         return count > 0.5
 
-    def _changed_forms(self, lang: str) -> dict[str, list[bytes]]:
+    def changed_forms(self, lang: str) -> dict[str, list[bytes]]:
         """term -> the changed forms (``exact_<lang>`` terms) the language analyses to it,
         read once per generation and language."""
         got = self._forms.get(lang)

@@ -243,6 +243,8 @@ class Generation:
             view.migrate(stop=lambda: self._closed)
             for name in self.text_fields:  # the text fields' lengths, used by every score
                 view.lengths(name)
+            for lang in self.languages:  # each language's changed forms (exact forms first)
+                evaluator.changed_forms(lang)
             floor = max(PREWARM_MIN_DOCS, int(PREWARM_SHARE * reader.doc_count_all()))
             for name in analysis.text_fields(PREWARM_KINDS, self.languages):
                 if name not in reader.indexed_field_names():
