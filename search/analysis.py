@@ -58,7 +58,7 @@ from whoosh.analysis import Tokenizer
 from whoosh.support.charset import accent_map
 
 __all__ = ["UND", "KINDS", "TITLE_KIND", "BODY_KIND", "CAPTION_KIND", "EXACT",
-           "STEMMERS", "FOLDED", "exact_field", "variant_analyzer", "term_of", "LANGUAGES", "TOKEN_PATTERN", "analysis_language",
+           "STEMMERS", "FOLDED", "exact_field", "variant_analyzer", "term_of", "terms_of_forms", "LANGUAGES", "TOKEN_PATTERN", "analysis_language",
            "analyzer", "exact_analyzer", "field", "kind_of", "language_of", "text_fields",
            "stems", "exact_form", "fold", "present_languages", "fields_of"]
 
@@ -264,6 +264,17 @@ def term_of(lang: str, form: str) -> str | None:
     drops it or makes several)."""
     got = stems(lang, form)
     return got[0] if len(got) == 1 else None
+
+
+def terms_of_forms(lang: str, forms: list[str]) -> list[str]:
+    """The terms ``lang``'s analysis makes of many single forms as written (lower-case
+    words of two letters or more, not English stop words: what ``exact_<lang>`` holds),
+    stemmed in one call into the C stemmer."""
+    if lang in STEMMERS:
+        import Stemmer
+
+        forms = Stemmer.Stemmer(STEMMERS[lang]).stemWords(forms)
+    return [f.translate(accent_map) for f in forms] if lang in FOLDED else list(forms)
 
 
 def field(kind: str, lang: str) -> str:

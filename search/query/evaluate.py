@@ -200,10 +200,10 @@ class Evaluator:
             got = {}
             name = analysis.exact_field(lang)
             if name in self.reader.indexed_field_names():
-                for btext in self.reader.lexicon(name):
-                    term = analysis.term_of(lang, btext.decode("utf-8"))
-                    if term is not None:
-                        got.setdefault(term, []).append(btext)
+                btexts = list(self.reader.lexicon(name))
+                forms = [b.decode("utf-8") for b in btexts]
+                for btext, term in zip(btexts, analysis.terms_of_forms(lang, forms)):
+                    got.setdefault(term, []).append(btext)
             self._forms[lang] = got
         return got
 
