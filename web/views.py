@@ -6,9 +6,12 @@ disagree. Views parse, call :mod:`search.query.service`, render; nothing else.
 
 from __future__ import annotations
 
+import csv
+import io
 import re
 
 from flask import Blueprint
+from flask import Response
 from flask import current_app
 from flask import jsonify
 from flask import redirect
@@ -19,6 +22,7 @@ from flask import url_for
 from search.config import Settings
 from search.errors import NotFoundError
 from search.errors import QueryError
+from search.query import analysis
 from search.query import service
 from search.schema import MONTH
 from search.schema import YEAR
@@ -78,7 +82,43 @@ def search():
     chart_facet, bars = present.chart_bars(results.facets.get(MONTH, ()),
                                            results.facets.get(YEAR, ()),
                                            MONTH not in results.truncated_facets)
-    return render_template("search.html", chart_facet=chart_facet, bars=bars, **data)
+    coverage = None
+    if data["req"].q and results.total:
+        # Coverage over time of this query: one more evaluation of it, arrays after that.
+        tl, share = timeline_data(request.args.items(multi=True), default_interval=None)
+        coverage = present.coverage_chart(tl, share)
+    return render_template("search.html", chart_facet=chart_facet, bars=bars,
+                           coverage=coverage, **data)
+
+
+def timeline_data(items, default_interval: str | None = "month"):
+    """The timeline that request arguments describe, and ``(interval, by, share)``.
+
+    :raises QueryError: for a bad parameter or a query that cannot be run
+    """
+    pairs = web_args.known_pairs(items)
+    settings = _settings()
+    req = web_args.to_request(pairs, settings)
+    interval, by, share = web_args.timeline_args(pairs)
+    tl = analysis.timeline(settings["INDEX"], req, interval or default_interval, by, settings)
+    return tl, share
+
+
+@bp.route("/api/timeline")
+def api_timeline():
+    """Matching articles per period, beside all articles of the period (DESIGN.md)."""
+    tl, _ = timeline_data(request.args.items(multi=True))
+    return jsonify(tl.to_json())
+
+
+@bp.route("/timeline.csv")
+def timeline_csv():
+    """The data behind the coverage chart, as CSV (one row per period and series)."""
+    tl, _ = timeline_data(request.args.items(multi=True), default_interval=None)
+    out = io.StringIO()
+    csv.writer(out, lineterminator="\r\n").writerows(analysis.to_csv_rows(tl))
+    return Response(out.getvalue(), mimetype="text/csv",
+                    headers={"Content-Disposition": "attachment; filename=timeline.csv"})
 
 
 @bp.route("/api/search")

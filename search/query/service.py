@@ -291,6 +291,26 @@ def search(index_dir, request: SearchRequest,
         stories=n_stories)
 
 
+def evaluate_request(gen: Generation, request: SearchRequest,
+                     settings: Settings = DEFAULT_SETTINGS) -> tuple[rank.Matches, list[str]]:
+    """The matches of a request's query within its filters, on an open generation (for
+    the analyses: timeline, export): ``(matches, notices)``.
+
+    :raises QueryError: for a query or filter that cannot be run
+    """
+    _check(request)
+    start_long, end_long = _date_bounds(request)
+    parsed = querylib.parse(request.q, settings)
+    bound = gen.bind(parsed, settings)
+    selections = _selections(gen.tables, request, parsed.notices)
+    return rank.match(gen, bound, start_long, end_long, selections, request.story), parsed.notices
+
+
+def sentence(notices: list[str]) -> str | None:
+    """Notices as one sentence for the user, or ``None``."""
+    return _sentence(notices)
+
+
 def _sentence(notices: list[str]) -> str | None:
     text = "; ".join(dict.fromkeys(notices))
     return text[:1].upper() + text[1:] + "." if text else None

@@ -1,0 +1,55 @@
+"""The coverage chart in a real browser: counts and shares, one line per outlet, CSV."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import write_articles_index
+from tests.query.test_analysis import ARTICLES
+from tests.web.conftest import ARTIFACTS
+from tests.web.conftest import serving
+
+pytestmark = pytest.mark.browser
+
+
+@pytest.fixture(scope="module")
+def base_url(tmp_path_factory):
+    with serving(write_articles_index(ARTICLES, tmp_path_factory.mktemp("dated_browser"))) as url:
+        yield url
+
+
+def test_coverage_chart_switches_and_splits(browser, base_url):
+    problems = []
+    context = browser.new_context(base_url=base_url, viewport={"width": 1200, "height": 900},
+                                  accept_downloads=True)
+    pg = context.new_page()
+    pg.on("console", lambda m: problems.append(m.text) if m.type == "error" else None)
+    pg.on("pageerror", lambda e: problems.append(str(e)))
+    pg.set_default_timeout(5000)
+    try:
+        pg.goto("/?q=flood")
+        chart = pg.locator(".coverage-chart")
+        assert chart.is_visible() and pg.locator(".coverage-chart polyline").count() == 1
+        controls = pg.get_by_role("navigation", name="Coverage chart")
+        controls.get_by_text("share of all").click()
+        pg.wait_for_url("**chart=share**")
+        assert "as a share of all articles" in pg.locator("#coverage-title").inner_text()
+        assert pg.locator(".coverage-chart .axis-label").first.text_content() == "100.0%"
+        controls = pg.get_by_role("navigation", name="Coverage chart")
+        controls.get_by_text("one line per outlet").click()
+        pg.wait_for_url("**by=outlet**")
+        assert pg.locator(".coverage-chart polyline").count() == 3
+        legend = pg.locator(".legend li").all_inner_texts()
+        assert [t.split(" (")[0] for t in legend] == ["Alpha", "Beta", "Gamma"]
+        ARTIFACTS.mkdir(exist_ok=True)
+        pg.screenshot(path=str(ARTIFACTS / "coverage-by-outlet.png"), full_page=True)
+        with pg.expect_download() as got:
+            pg.get_by_role("navigation", name="Coverage chart").get_by_text("CSV").click()
+        text = Path(got.value.path()).read_text(encoding="utf-8")
+        assert text.startswith("period,series,count,total,share")
+        assert "2022-01-01,Alpha,1,1,1.000000" in text
+    finally:
+        context.close()
+    assert problems == []
