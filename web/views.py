@@ -23,6 +23,7 @@ from search.config import Settings
 from search.errors import NotFoundError
 from search.errors import QueryError
 from search.query import analysis
+from search.query import export
 from search.query import service
 from search.schema import MONTH
 from search.schema import YEAR
@@ -119,6 +120,30 @@ def timeline_csv():
     csv.writer(out, lineterminator="\r\n").writerows(analysis.to_csv_rows(tl))
     return Response(out.getvalue(), mimetype="text/csv",
                     headers={"Content-Disposition": "attachment; filename=timeline.csv"})
+
+
+@bp.route("/export.<fmt>")
+def export_rows(fmt: str):
+    """Every article the search matches, streamed as CSV or JSON Lines (DESIGN.md)."""
+    if fmt not in export.FORMATS:
+        raise NotFoundError(f"There is no export as {fmt[:10]!r}: ask for export.csv or "
+                            f"export.jsonl.")
+    pairs = web_args.known_pairs(request.args.items(multi=True))
+    settings = _settings()
+    req = web_args.to_request(pairs, settings)
+    total, rows = export.records(settings["INDEX"], req, settings)  # a bad query: 400 here
+    mimetype = "text/csv" if fmt == "csv" else "application/x-ndjson"
+
+    def body():
+        try:
+            for line in export.lines(rows, fmt):
+                yield line.encode("utf-8")
+        finally:
+            rows.close()
+
+    return Response(body(), mimetype=mimetype, headers={
+        "Content-Disposition": f"attachment; filename=newsfacet-export.{fmt}",
+        "X-Total-Count": str(total)})
 
 
 @bp.route("/api/search")

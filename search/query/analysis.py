@@ -156,7 +156,7 @@ def timeline(index_dir, request: SearchRequest, interval: str | None = "month",
     if by not in (None, "", OUTLET):
         raise QueryError(f"by must be outlet (or left out), not {str(by)[:20]!r}.")
     with _use(index_dir) as gen, budget.limit(settings["QUERY_TIMEOUT"]):
-        m, notices = service.evaluate_request(gen, request, settings)
+        m, notices, _ = service.evaluate_request(gen, request, settings)
         t = gen.tables
         dated = t.published >= 0
         collection = m.within & dated

@@ -458,6 +458,18 @@ def use(index_dir):
 
     :raises IndexMissingError: when there is no index at ``index_dir``
     """
+    with pinned(index_dir) as gen, gen.reading():
+        yield gen
+
+
+@contextlib.contextmanager
+def pinned(index_dir):
+    """The live generation of ``index_dir``, kept open (not closed when a newer one
+    replaces it) for the block, without holding a searcher: a long reader (an export)
+    takes one per chunk with :meth:`Generation.reading`.
+
+    :raises IndexMissingError: when there is no index at ``index_dir``
+    """
     path = storage.require_current(index_dir)
     key = str(Path(index_dir).resolve())
     gen = None
@@ -480,8 +492,7 @@ def use(index_dir):
             gen = _open(slot, path)
         elif gen.entities_due():
             gen.catch_up()
-        with gen.reading():
-            yield gen
+        yield gen
     finally:
         if gen is not None:
             with _lock:

@@ -292,9 +292,9 @@ def search(index_dir, request: SearchRequest,
 
 
 def evaluate_request(gen: Generation, request: SearchRequest,
-                     settings: Settings = DEFAULT_SETTINGS) -> tuple[rank.Matches, list[str]]:
+                     settings: Settings = DEFAULT_SETTINGS) -> tuple[rank.Matches, list[str], Bound]:
     """The matches of a request's query within its filters, on an open generation (for
-    the analyses: timeline, export): ``(matches, notices)``.
+    the analyses: timeline, export): ``(matches, notices, the bound query)``.
 
     :raises QueryError: for a query or filter that cannot be run
     """
@@ -303,7 +303,8 @@ def evaluate_request(gen: Generation, request: SearchRequest,
     parsed = querylib.parse(request.q, settings)
     bound = gen.bind(parsed, settings)
     selections = _selections(gen.tables, request, parsed.notices)
-    return rank.match(gen, bound, start_long, end_long, selections, request.story), parsed.notices
+    m = rank.match(gen, bound, start_long, end_long, selections, request.story)
+    return m, parsed.notices, bound
 
 
 def sentence(notices: list[str]) -> str | None:
