@@ -254,3 +254,10 @@ def timeline_query(pairs: Pairs, interval: str) -> str:
     """The query string of the data behind a coverage chart drawn at ``interval``."""
     keep = [(k, v) for k, v in pairs if k not in ("page", "chart", "interval")]
     return query_string(keep + [("interval", interval)])
+
+
+def feed_pairs(pairs: Pairs) -> Pairs:
+    """The pairs that say what a search matches (its query and filters), without how a
+    page shows it: for its feed and its export."""
+    return [(k, v) for k, v in pairs
+            if k not in ("page", "collapse", "interval", "by", "chart", "more")]

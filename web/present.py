@@ -5,6 +5,7 @@ Pure functions, no Flask, so the chart's geometry is tested without a request.
 
 from __future__ import annotations
 
+import html
 import re
 from dataclasses import dataclass
 from datetime import datetime
@@ -220,3 +221,11 @@ def coverage_chart(tl, share: bool) -> CoverageChart | None:
     shown_top = f"{top:.1%}" if share else f"{int(top):,}"
     return CoverageChart(tl.interval, share, tuple(lines), tl.series[0].points[0].period,
                          tl.series[0].points[-1].period, shown_top, tl.undated, n)
+
+
+_TAG = re.compile(r"<[^>]+>")
+
+
+def plain(snippet_html: str) -> str:
+    """The text of a snippet (HTML with ``<mark>``): tags dropped, entities read back."""
+    return html.unescape(_TAG.sub("", snippet_html or ""))

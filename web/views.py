@@ -7,8 +7,10 @@ disagree. Views parse, call :mod:`search.query.service`, render; nothing else.
 from __future__ import annotations
 
 import csv
+import dataclasses
 import io
 import re
+from datetime import timezone
 
 from flask import Blueprint
 from flask import Response
@@ -144,6 +146,52 @@ def export_rows(fmt: str):
     return Response(body(), mimetype=mimetype, headers={
         "Content-Disposition": f"attachment; filename=newsfacet-export.{fmt}",
         "X-Total-Count": str(total)})
+
+
+FEED_SIZE = 50
+# Characters XML 1.0 does not allow even escaped (a feed reader rejects the whole feed).
+_NOT_XML = re.compile("[^\u0009\u000a\u000d\u0020-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
+
+
+@bp.app_template_filter("xml_safe")
+def xml_safe(text) -> str:
+    """Text without the characters XML 1.0 forbids (it is escaped by the template)."""
+    return _NOT_XML.sub("", str(text))
+
+
+@bp.route("/feed.atom")
+def feed():
+    """The 50 newest matches of a search as an Atom 1.0 feed: a saved search any feed
+    reader can follow. Links are absolute from ``PUBLIC_URL``, never the Host header."""
+    pairs = [(k, v) for k, v in web_args.known_pairs(request.args.items(multi=True))
+             if k not in ("page", "sort", "collapse", "interval", "by", "chart")]
+    settings = _settings()
+    req = dataclasses.replace(web_args.to_request(pairs, settings), sort="newest", page=1,
+                              page_size=FEED_SIZE, with_facets=False)
+    results = service.search(settings["INDEX"], req, settings)
+    base = (settings["PUBLIC_URL"] or "http://127.0.0.1:8000/").rstrip("/")
+    indexed = service.indexed_at(settings["INDEX"])
+    entries = []
+    for h in results.hits:
+        article_url = base + url_for("web.article", article_id=h.id)
+        source = h.url if h.url and h.url.lower().startswith(("http://", "https://")) else None
+        entries.append({
+            "id": article_url, "title": h.title, "link": source or article_url,
+            "source": article_url if source else None,
+            "updated": _atom_time(h.published or indexed),
+            "published": _atom_time(h.published) if h.published else None,
+            "outlet": h.outlet, "summary": present.plain(h.snippet)})
+    newest = max((e["updated"] for e in entries), default=_atom_time(indexed))
+    data = {"query": req.q, "total": results.total, "entries": entries, "updated": newest,
+            "self_url": base + "/feed.atom" + web_args.query_string(pairs),
+            "search_url": base + "/" + web_args.query_string(pairs)}
+    body = render_template("feed.xml", feed=data)
+    return Response(body, mimetype="application/atom+xml")
+
+
+def _atom_time(when) -> str:
+    """RFC 3339 in UTC, as Atom wants it."""
+    return when.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 @bp.route("/api/search")

@@ -21,10 +21,12 @@ import re
 import time
 from datetime import date
 from datetime import datetime
+from datetime import timezone
 
 import numpy as np
 from whoosh.util.times import datetime_to_long
 
+from search import storage
 from search.config import DEFAULT_SETTINGS
 from search.config import Settings
 from search.errors import IndexMissingError
@@ -397,6 +399,17 @@ def story(index_dir, story_id: str, settings: Settings = DEFAULT_SETTINGS) -> St
                          last_published=max(dated) if dated else None,
                          outlets=tuple(spans), articles=tuple(hits), entities=entities,
                          asked=story_id if story_id != current else None)
+
+
+def indexed_at(index_dir) -> datetime:
+    """When the live generation took its last commit (UTC): the time an undated article
+    in it was indexed, as near as the index knows.
+
+    :raises IndexMissingError: when there is no index at ``index_dir``
+    """
+    gen = storage.require_current(index_dir)
+    tocs = [p.stat().st_mtime for p in gen.glob("*.toc")]
+    return datetime.fromtimestamp(max(tocs) if tocs else gen.stat().st_mtime, tz=timezone.utc)
 
 
 def info(index_dir, settings: Settings = DEFAULT_SETTINGS) -> dict:

@@ -216,7 +216,8 @@ def web_params(draw) -> list[tuple[str, str]]:
 # --- the properties ----------------------------------------------------------------------
 
 @PROFILE
-@given(pairs=web_params(), path=st.sampled_from(["/", "/api/search", "/api/timeline",
+@given(pairs=web_params(), path=st.sampled_from(["/", "/api/search", "/api/timeline", "/feed.atom",
+                                                 "/export.csv", "/export.jsonl",
                                                  "/timeline.csv"]))
 def test_any_web_parameters(client, pairs, path):
     check(client, path + "?" + urlencode(pairs))
