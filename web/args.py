@@ -261,3 +261,8 @@ def feed_pairs(pairs: Pairs) -> Pairs:
     page shows it: for its feed and its export."""
     return [(k, v) for k, v in pairs
             if k not in ("page", "collapse", "interval", "by", "chart", "more")]
+
+
+def search_of(pairs: Pairs, q: str) -> str:
+    """The search page URL of one query of a comparison, with the comparison's filters."""
+    return "/" + query_string([("q", q)] + [(k, v) for k, v in feed_pairs(pairs) if k != "q"])

@@ -107,6 +107,48 @@ def timeline_data(items, default_interval: str | None = "month"):
     return tl, share
 
 
+def compare_data(items):
+    """The comparison request arguments describe (``q`` given 2 to 5 times).
+
+    :raises QueryError: for a bad parameter, a wrong number of queries, or a query that
+        cannot be run
+    """
+    pairs = web_args.known_pairs(items)
+    settings = _settings()
+    queries = [v for k, v in pairs if k == "q"]
+    if not 2 <= len(queries) <= analysis.MAX_COMPARE:
+        raise QueryError(f"compare takes 2 to {analysis.MAX_COMPARE} queries "
+                         f"(q=…&q=…), not {len(queries)}.")
+    rest = [(k, v) for k, v in pairs if k != "q"]
+    requests = [web_args.to_request([("q", q)] + rest, settings) for q in queries]
+    interval, _, share = web_args.timeline_args(pairs)
+    return analysis.compare(settings["INDEX"], requests, interval, settings), share, pairs
+
+
+@bp.route("/api/compare")
+def api_compare():
+    """2 to 5 queries side by side (DESIGN.md): totals, points over time, top facets."""
+    comparison, _, _ = compare_data(request.args.items(multi=True))
+    return jsonify(comparison.to_json())
+
+
+@bp.route("/compare")
+def compare():
+    """2 to 5 queries side by side: one chart, their totals, outlets and entities."""
+    pairs = web_args.known_pairs(request.args.items(multi=True))
+    if len([k for k, _ in pairs if k == "q"]) < 2:
+        # The empty form (or one query): nothing to compare yet.
+        return render_template("compare.html", comparison=None, chart=None, pairs=pairs,
+                               queries=[v for k, v in pairs if k == "q"] + ["", ""])
+    comparison, share, pairs = compare_data(pairs)
+    tl = analysis.Timeline(comparison.interval,
+                           tuple(analysis.Series(c.q, c.points) for c in comparison.queries),
+                           0, 0)
+    return render_template("compare.html", comparison=comparison, pairs=pairs,
+                           chart=present.coverage_chart(tl, share),
+                           queries=[c.q for c in comparison.queries])
+
+
 @bp.route("/api/timeline")
 def api_timeline():
     """Matching articles per period, beside all articles of the period (DESIGN.md)."""

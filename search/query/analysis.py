@@ -226,3 +226,64 @@ def to_csv_rows(tl: Timeline):
         for p in s.points:
             yield [p.period, s.label, p.count, p.total,
                    "" if p.share is None else f"{p.share:.6f}"]
+
+
+MAX_COMPARE = 5
+
+
+@dataclass(frozen=True)
+class Compared:
+    """One query of a comparison: its total, its points over time, its top facets."""
+
+    q: str
+    total: int
+    points: tuple[Point, ...]
+    facets: dict
+    notice: str | None = None
+
+    def to_json(self) -> dict:
+        return {"q": self.q, "total": self.total,
+                "points": [p.to_json() for p in self.points],
+                "facets": {k: [v.to_json() for v in vs] for k, vs in self.facets.items()},
+                "notice": self.notice}
+
+
+@dataclass(frozen=True)
+class Comparison:
+    interval: str
+    queries: tuple[Compared, ...]
+
+    def to_json(self) -> dict:
+        return {"ok": True, "interval": self.interval,
+                "queries": [c.to_json() for c in self.queries]}
+
+
+def compare(index_dir, requests: list[SearchRequest], interval: str | None = None,
+            settings: Settings = DEFAULT_SETTINGS) -> Comparison:
+    """2 to :data:`MAX_COMPARE` queries side by side, over the same filters: totals,
+    coverage over time (the same periods for all), top outlets and entities.
+
+    :param requests: one request per query, with the same filters
+    :param interval: as :func:`timeline` (``None``: picked from the span, the same for all)
+    :raises QueryError: for fewer than 2 or more than :data:`MAX_COMPARE` queries, or a
+        query that cannot be run (the message names it)
+    """
+    from search.query import service
+
+    if not 2 <= len(requests) <= MAX_COMPARE:
+        raise QueryError(f"compare takes 2 to {MAX_COMPARE} queries (q=…&q=…), "
+                         f"not {len(requests)}.")
+    out = []
+    for r in requests:
+        try:
+            tl = timeline(index_dir, r, interval, None, settings)
+            res = service.search(index_dir, SearchRequest(
+                q=r.q, filters=r.filters, date_from=r.date_from, date_to=r.date_to,
+                page_size=0, facet_size=r.facet_size, story=r.story), settings)
+        except QueryError as e:
+            raise QueryError(f"Query {r.q[:60]!r}: {e}") from None
+        interval = tl.interval  # the first query's pick holds for the others
+        points = tl.series[0].points if tl.series else ()
+        facets = {k: v for k, v in res.facets.items() if k not in ("year", "month")}
+        out.append(Compared(r.q, res.total, points, facets, res.notice))
+    return Comparison(interval or "month", tuple(out))

@@ -53,3 +53,38 @@ def test_coverage_chart_switches_and_splits(browser, base_url):
     finally:
         context.close()
     assert problems == []
+
+
+def test_compare_two_searches_from_the_form(browser, base_url):
+    problems = []
+    context = browser.new_context(base_url=base_url, viewport={"width": 1200, "height": 900})
+    pg = context.new_page()
+    pg.on("console", lambda m: problems.append(m.text) if m.type == "error" else None)
+    pg.on("pageerror", lambda e: problems.append(str(e)))
+    pg.set_default_timeout(5000)
+    try:
+        pg.goto("/compare")
+        pg.get_by_label("Search 1", exact=True).fill("flood")
+        pg.get_by_label("Search 2", exact=True).fill("markets")
+        pg.get_by_role("button", name="Compare").click()
+        pg.wait_for_url("**q=markets**")
+        assert pg.locator(".comparison .coverage-chart polyline").count() == 2
+        totals = pg.locator(".totals li").all_inner_texts()
+        assert totals[0].startswith("flood: 5 articles") and totals[1].startswith("markets: 3")
+        columns = pg.locator(".side-by-side .columns").first.locator(".col-head")
+        assert columns.count() == 2
+        ARTIFACTS.mkdir(exist_ok=True)
+        pg.screenshot(path=str(ARTIFACTS / "compare.png"), full_page=True)
+        # the view is its URL: share by year, reloaded as is
+        pg.get_by_role("navigation", name="Comparison chart").get_by_text("share of all").click()
+        pg.wait_for_url("**chart=share**")
+        pg.get_by_role("navigation", name="Comparison chart").get_by_text("year").click()
+        pg.wait_for_url("**interval=year**")
+        url = pg.url
+        pg.goto(url)
+        assert "as a share of all articles" in pg.locator(".coverage-chart").get_attribute("aria-label")
+        pg.locator(".totals a", has_text="flood").click()
+        pg.wait_for_url("**/?q=flood**")
+    finally:
+        context.close()
+    assert problems == []

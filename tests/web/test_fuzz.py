@@ -217,7 +217,7 @@ def web_params(draw) -> list[tuple[str, str]]:
 
 @PROFILE
 @given(pairs=web_params(), path=st.sampled_from(["/", "/api/search", "/api/timeline", "/feed.atom",
-                                                 "/export.csv", "/export.jsonl",
+                                                 "/export.csv", "/export.jsonl", "/api/compare", "/compare",
                                                  "/timeline.csv"]))
 def test_any_web_parameters(client, pairs, path):
     check(client, path + "?" + urlencode(pairs))
