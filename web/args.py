@@ -28,7 +28,7 @@ from search.schema import YEAR
 # date chart.
 FILTERS = (OUTLET, LANG, *ENTITY_KINDS, YEAR, MONTH)
 PARAMS = ("q", "page", "sort", "from", "to", "more", "collapse", "story", "interval", "by",
-          "chart") + FILTERS
+          "chart", "words") + FILTERS
 # One article per copy group unless asked otherwise (DESIGN.md, Stories across outlets).
 DEFAULT_COLLAPSE = "copies"
 # Deep pages cost the searcher ``page * page_size`` hits; nobody reads page 1,000.
@@ -182,7 +182,7 @@ def with_added_args(path: str, pairs: Pairs, name: str, value: str, *,
     '/?q=gaza&outlet=BBC'
     """
     single = name in ("q", "page", "sort", "from", "to", "collapse", "story", "interval", "by",
-                      "chart")
+                      "chart", "words")
     out = [(k, v) for k, v in pairs
            if not (reset_page and k == "page") and not (single and k == name)
            and not (k == name and v == value)]
@@ -260,7 +260,7 @@ def feed_pairs(pairs: Pairs) -> Pairs:
     """The pairs that say what a search matches (its query and filters), without how a
     page shows it: for its feed and its export."""
     return [(k, v) for k, v in pairs
-            if k not in ("page", "collapse", "interval", "by", "chart", "more")]
+            if k not in ("page", "collapse", "interval", "by", "chart", "more", "words")]
 
 
 def search_of(pairs: Pairs, q: str) -> str:

@@ -27,6 +27,7 @@ from search.errors import QueryError
 from search.query import analysis
 from search.query import export
 from search.query import service
+from search.query import terms
 from search.schema import MONTH
 from search.schema import YEAR
 from web import args as web_args
@@ -85,13 +86,17 @@ def search():
     chart_facet, bars = present.chart_bars(results.facets.get(MONTH, ()),
                                            results.facets.get(YEAR, ()),
                                            MONTH not in results.truncated_facets)
-    coverage = None
+    coverage = words = None
     if data["req"].q and results.total:
-        # Coverage over time of this query: one more evaluation of it, arrays after that.
+        # Coverage over time and top words of this query: one more evaluation of it
+        # each, arrays and a sample of the best matches after that.
         tl, share = timeline_data(request.args.items(multi=True), default_interval=None)
         coverage = present.coverage_chart(tl, share)
+        if ("words", "1") in data["pairs"]:  # asked for: it reads a few hundred articles
+            words = terms.top_words(_settings()["INDEX"], data["req"], size=15,
+                                    settings=_settings())
     return render_template("search.html", chart_facet=chart_facet, bars=bars,
-                           coverage=coverage, **data)
+                           coverage=coverage, words=words, **data)
 
 
 def timeline_data(items, default_interval: str | None = "month"):
@@ -147,6 +152,15 @@ def compare():
     return render_template("compare.html", comparison=comparison, pairs=pairs,
                            chart=present.coverage_chart(tl, share),
                            queries=[c.q for c in comparison.queries])
+
+
+@bp.route("/api/terms")
+def api_terms():
+    """The words that set a search's matches apart from the whole archive (JLH)."""
+    pairs = web_args.known_pairs(request.args.items(multi=True))
+    settings = _settings()
+    req = web_args.to_request(pairs, settings)
+    return jsonify(terms.top_words(settings["INDEX"], req, settings=settings).to_json())
 
 
 @bp.route("/api/timeline")

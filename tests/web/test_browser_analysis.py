@@ -88,3 +88,29 @@ def test_compare_two_searches_from_the_form(browser, base_url):
     finally:
         context.close()
     assert problems == []
+
+
+def test_top_words_are_links_that_narrow_the_search(browser, base_url):
+    problems = []
+    context = browser.new_context(base_url=base_url, viewport={"width": 1200, "height": 900})
+    pg = context.new_page()
+    pg.on("console", lambda m: problems.append(m.text) if m.type == "error" else None)
+    pg.on("pageerror", lambda e: problems.append(str(e)))
+    pg.set_default_timeout(5000)
+    try:
+        pg.goto("/?q=flood")
+        pg.get_by_text("Show the words that set these matches apart").click()
+        pg.wait_for_url("**words=1**")
+        words = pg.locator(".top-words li a")
+        assert words.count() >= 1
+        first = words.first.inner_text()
+        assert "JLH" in pg.locator(".top-words .note").inner_text()
+        ARTIFACTS.mkdir(exist_ok=True)
+        pg.screenshot(path=str(ARTIFACTS / "top-words.png"), full_page=True)
+        words.first.click()
+        pg.wait_for_load_state()
+        assert pg.locator("#q").input_value() == f"flood {first}"
+        assert pg.locator(".top-words").count() == 1  # still shown: words=1 kept
+    finally:
+        context.close()
+    assert problems == []

@@ -206,6 +206,7 @@ def web_params(draw) -> list[tuple[str, str]]:
                                     any_text),
               "by": st.one_of(st.just("outlet"), any_text),
               "chart": st.one_of(st.sampled_from(["count", "share"]), any_text),
+              "words": st.one_of(st.just("1"), any_text),
               "utm_source": any_text}
     for name, values in makers.items():
         count = draw(st.one_of(st.just(0), st.just(1), st.integers(0, 3), st.just(25)))
@@ -217,7 +218,7 @@ def web_params(draw) -> list[tuple[str, str]]:
 
 @PROFILE
 @given(pairs=web_params(), path=st.sampled_from(["/", "/api/search", "/api/timeline", "/feed.atom",
-                                                 "/export.csv", "/export.jsonl", "/api/compare", "/compare",
+                                                 "/export.csv", "/export.jsonl", "/api/compare", "/compare", "/api/terms",
                                                  "/timeline.csv"]))
 def test_any_web_parameters(client, pairs, path):
     check(client, path + "?" + urlencode(pairs))
