@@ -193,9 +193,18 @@ def export_rows(fmt: str):
     mimetype = "text/csv" if fmt == "csv" else "application/x-ndjson"
 
     def body():
+        # Rows go out in blocks of ~64 KB: one write to the socket per block, not per row.
+        block: list[str] = []
+        size = 0
         try:
             for line in export.lines(rows, fmt):
-                yield line.encode("utf-8")
+                block.append(line)
+                size += len(line)
+                if size >= 65536:
+                    yield "".join(block).encode("utf-8")
+                    block, size = [], 0
+            if block:
+                yield "".join(block).encode("utf-8")
         finally:
             rows.close()
 

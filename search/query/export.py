@@ -32,7 +32,12 @@ from search.query import budget
 from search.query import generation
 from search.query import rank
 from search.schema import BODY
-from search.schema import hit_from_stored
+from search.schema import ID
+from search.schema import LANG
+from search.schema import OUTLET
+from search.schema import TITLE
+from search.schema import URL
+from search.schema import stored_published
 
 COLUMNS = ("id", "url", "title", "outlet", "published", "lang", "person", "org", "place",
            "story", "body")
@@ -83,17 +88,21 @@ def records(index_dir, request: SearchRequest,
                 chunk = []
                 with gen.reading():
                     tables = gen.tables
+                    stories = tables.stories
+                    searcher = gen.searcher
                     for d in docs[start:start + CHUNK].tolist():
-                        stored = gen.searcher.stored_fields(d)
-                        hit = hit_from_stored(stored, entities=tables.entities_of(d),
-                                              story=tables.stories.of(d))
+                        stored = searcher.stored_fields(d)
+                        ents = tables.entities_of(d)
+                        published = stored_published(stored)
+                        story = stories.story[d]
                         chunk.append({
-                            "id": hit.id, "url": hit.url or "", "title": hit.title,
-                            "outlet": hit.outlet,
-                            "published": hit.published.isoformat() if hit.published else "",
-                            "lang": hit.lang, "person": list(hit.entities.person),
-                            "org": list(hit.entities.org), "place": list(hit.entities.place),
-                            "story": hit.story["id"] if hit.story else "",
+                            "id": stored[ID], "url": stored.get(URL) or "",
+                            "title": stored.get(TITLE) or "",
+                            "outlet": stored.get(OUTLET) or "unknown",
+                            "published": published.isoformat() if published else "",
+                            "lang": stored.get(LANG) or "und", "person": list(ents.person),
+                            "org": list(ents.org), "place": list(ents.place),
+                            "story": stories.story_ids[story] if story >= 0 else "",
                             "body": stored.get(BODY) or ""})
                 yield from chunk  # the searcher is back in the pool while rows go out
         finally:

@@ -15,7 +15,7 @@ Each word is shown as written most often in the sample (unstemmed), and is count
 its stem, so "strike" and "strikes" are one word.
 
 >>> round(jlh(50, 100, 10, 1000), 3)
-2.45
+24.5
 >>> jlh(5, 100, 100, 1000)
 0.0
 """
