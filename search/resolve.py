@@ -1,0 +1,503 @@
+"""Entity resolution across the archive (stage 3, DESIGN.md: Derived facts and the stages of indexing).
+
+NER guesses each article alone; the archive as a whole knows better. :func:`resolve`
+reads what NER saw in every article (its facet values and the
+:attr:`~search.models.Entities.evidence` the enrichment cache keeps) and decides, for
+every raw facet value, its canonical value and its one type (``person``, ``org``,
+``place``) or that it is none of these (dropped from the facets). It uses archive
+statistics and rules of English names only, never a list of names:
+
+- **case, accents and dots** — ``OBAMA``, ``Khloé Kardashian``, ``George W. Bush`` are
+  spellings of ``Obama``, ``Khloe Kardashian``, ``George W Bush``; the most frequent
+  spelling that is not all capitals is shown;
+- **plural and possessive** — ``Lib Dem`` / ``Lib Dems`` are one value (possessives are
+  already cut by :func:`~search.ingest.enrich.entities.canonical_entity`);
+- **middle initials** — ``Donald J. Trump`` is ``Donald Trump`` when one form dominates;
+- **acronyms** — ``IMF`` is ``International Monetary Fund`` when its initials match and
+  the two are named in the same articles;
+- **short forms** — a one-word name joins the one full name of the archive that ends
+  or starts with it when that full name dominates (``Bush`` -> ``George W Bush``,
+  ``Kim`` -> ``Kim Kardashian``); a one-word name shared by several full names, none
+  dominant, is dropped (no user filters by ``David``); any other shorter name joins the
+  longer one it begins or ends when they are named together in most of its articles
+  (``Commons`` -> ``House of Commons``), the full name being canonical unless the rest is
+  only a designator (``Labour Party`` -> ``Labour``, the more frequent);
+- **one type** — each resolved value takes the type most of its articles give it (one
+  vote per article: the facet clean-up put it in, else the spaCy label it was mentioned
+  with most); spaCy's other labels (``WORK_OF_ART``, ``PRODUCT``, ``EVENT``, ``NORP``,
+  ``LAW``, ``DATE``, ``TIME``...) vote for "none", and a one-word value most of whose
+  articles also use it as a lower-case word ("State", "Digital") is a common word.
+
+Resolution is a pure function of the articles' evidence: the same archive gives the same
+resolution whatever order it came in, so an archive that grew is resolved again from its
+:class:`Evidence` (kept up to date with :meth:`Evidence.add` / :meth:`Evidence.remove`)
+without running NER. It only touches the entity facets, never the text.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from collections import Counter
+from collections.abc import Iterable
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+from search.models import Entities
+
+KINDS = ("person", "org", "place")
+NONE = "none"
+# spaCy labels -> facet types; every other label is evidence for "none".
+_LABEL_KIND = {"PERSON": "person", "ORG": "org", "GPE": "place", "LOC": "place",
+               "FAC": "place"}
+_CATEGORIES = ("person", "org", "place", NONE)
+_LABEL_INDEX = {label: _CATEGORIES.index(kind) for label, kind in _LABEL_KIND.items()}
+# Order used to break a tie of votes: an entity type before "none".
+_TYPE_ORDER = {"person": 0, "org": 1, "place": 2, NONE: 3}
+# A full name dominates a short form's candidates when it holds this share of them.
+DOMINANT = 2 / 3
+# A shorter name is folded into a longer one it begins or ends when they are named
+# together in at least this share of the shorter one's articles.
+TOGETHER = 0.5
+# A one-word value is a common word when at least this share of its articles also use
+# it in lower case.
+COMMON_WORD = 0.25
+# Words that only say what kind of organisation a name is: "Labour Party" is "Labour".
+_DESIGNATORS = frozenset({"party", "inc", "corp", "corporation", "ltd", "plc", "llc", "co",
+                          "company", "group", "fc", "club"})
+# Lower-case words skipped when reading a name's initials ("Bank of England" -> BoE).
+_SKIP_INITIAL = frozenset({"of", "and", "the", "for", "de", "du", "des", "la", "le", "on",
+                           "in", "&"})
+_ACRONYM = re.compile(r"^[A-Z][A-Z&]{1,5}$")
+# Head nouns of the names of events, competitions and awards ("Champions League" is an
+# organisation by the model's reading, "Davis Cup" a place): never a person, org or place.
+_EVENT_HEADS = frozenset({"award", "awards", "prize", "prizes", "cup", "trophy", "medal",
+                          "championship", "championships", "games", "olympics", "festival",
+                          "show", "slam", "tournament", "open", "election", "elections",
+                          "budget", "summit", "conference", "day", "week", "war"})
+# Lower-case words that belong inside names ("Bank of England", "bin Laden").
+_PARTICLES = frozenset({"of", "and", "the", "for", "de", "du", "des", "da", "di", "del",
+                        "van", "von", "der", "den", "la", "le", "bin", "al", "el", "ibn",
+                        "on", "in", "at", "&"})
+# A value mentioned after a number or a time this often is a time zone or unit ("GMT").
+AFTER_NUMBER = 0.25
+# A value the model calls a person is not one when this share of its mentions follow
+# "the" or a possessive (real people: under 0.15 on bbc-news), given enough mentions.
+DEFINITE_PERSON = 0.2
+MIN_MENTIONS = 5
+# ... and is re-typed only when its articles call it that other type this often.
+RETYPE_SHARE = 0.4
+# A person or organisation mentioned after "his", "their"... this often is a thing.
+POSSESSED = 0.05
+# A full name a short form may join is named in at least this many articles.
+MIN_FULL = 3
+_INITIAL = re.compile(r"^[a-z]$")
+
+
+def _key(value: str) -> str:
+    """The spelling-blind key of a value: accents, case, dots and extra spaces removed."""
+    folded = unicodedata.normalize("NFKD", value)
+    folded = "".join(c for c in folded if not unicodedata.combining(c))
+    folded = folded.casefold().replace(".", " ").replace("’", "'")
+    return " ".join(folded.split())
+
+
+def _is_caps(value: str) -> bool:
+    letters = [c for c in value if c.isalpha()]
+    return bool(letters) and all(c.isupper() for c in letters)
+
+
+class Evidence:
+    """Every article's entities and NER evidence: the input of :func:`resolve`.
+
+    Kept up to date as articles come and go; resolution is a function of what it holds
+    now, whatever order it was filled in.
+    """
+
+    def __init__(self, articles: Mapping[str, Entities] | None = None):
+        self.articles: dict[str, Entities] = {}
+        for aid, entities in (articles or {}).items():
+            self.add(aid, entities)
+
+    def add(self, article_id: str, entities: Entities) -> None:
+        """Add (or replace) one article's entities, with their evidence when known."""
+        self.articles[article_id] = entities
+
+    def remove(self, article_id: str) -> None:
+        """Forget one article (removed from the index); unknown ids are ignored."""
+        self.articles.pop(article_id, None)
+
+    def __len__(self) -> int:
+        return len(self.articles)
+
+
+@dataclass(frozen=True)
+class Row:
+    """One raw facet value's resolution, as stored beside a generation.
+
+    :param value: the value as NER clean-up gave it (any facet)
+    :param canonical: the value the facets show instead, ``None`` when dropped
+    :param kind: its one type (``person``, ``org``, ``place``), ``None`` when dropped
+    """
+
+    value: str
+    canonical: str | None
+    kind: str | None
+
+
+class Resolution:
+    """Raw value -> canonical value and type (or dropped), for the whole archive.
+
+    :param mapping: raw value -> ``(canonical, kind)`` or ``None`` (dropped)
+    """
+
+    def __init__(self, mapping: Mapping[str, tuple[str, str] | None]):
+        self._map = dict(mapping)
+
+    @classmethod
+    def from_rows(cls, rows: Iterable[Row | tuple[str, str | None, str | None]]) -> Resolution:
+        """A resolution from :meth:`rows` as stored (rows or ``(value, canonical, kind)``)."""
+        mapping: dict[str, tuple[str, str] | None] = {}
+        for row in rows:
+            value, canonical, kind = tuple(row) if not isinstance(row, Row) else (
+                row.value, row.canonical, row.kind)
+            mapping[value] = (canonical, kind) if canonical and kind in KINDS else None
+        return cls(mapping)
+
+    def rows(self) -> list[Row]:
+        """Every raw value's resolution, sorted by value (what a generation stores)."""
+        return [Row(v, *(r if r else (None, None))) for v, r in sorted(self._map.items())]
+
+    def lookup(self, value: str, kind: str) -> tuple[str, str] | None:
+        """``(canonical, kind)`` of a raw value found in facet ``kind``, ``None`` if dropped.
+
+        A value the resolution has not seen (an article added since) stays as it is.
+        """
+        if value in self._map:
+            return self._map[value]
+        return value, kind
+
+    def apply(self, entities: Entities) -> Entities:
+        """One article's resolved entities: canonical values in their one facet, each once,
+        in first-seen order; dropped values left out."""
+        out: dict[str, list[str]] = {k: [] for k in KINDS}
+        for kind in KINDS:
+            for value in getattr(entities, kind):
+                found = self.lookup(value, kind)
+                if found is not None and found[0] not in out[found[1]]:
+                    out[found[1]].append(found[0])
+        return Entities(person=tuple(out["person"]), org=tuple(out["org"]),
+                        place=tuple(out["place"]))
+
+    def __len__(self) -> int:
+        return len(self._map)
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, Resolution) and self._map == other._map
+
+    __hash__ = None  # type: ignore[assignment]
+
+
+# --- statistics -------------------------------------------------------------------------
+
+
+class _Stats:
+    """Per key: the articles naming it, their type votes, lower-case uses and spellings."""
+
+    def __init__(self, evidence: Evidence):
+        self.post: dict[str, set[str]] = {}
+        self.votes: dict[str, Counter] = {}
+        self.lower: Counter = Counter()
+        self.spellings: dict[str, Counter] = {}
+        self.raw: set[str] = set()
+        # mentions, and those after "a"/"an", after "the", after "his"..., after a number
+        self.context: dict[str, list[int]] = {}
+        self._keys: dict[str, str] = {}
+        self._display: dict[str, str] = {}
+        for aid in sorted(evidence.articles):
+            self._add(aid, evidence.articles[aid])
+
+    def key(self, value: str) -> str:
+        found = self._keys.get(value)
+        if found is None:
+            found = self._keys[value] = _key(value)
+        return found
+
+    def _add(self, aid: str, entities: Entities) -> None:
+        # per value: mentions by type (person, org, place, none), as the model labelled them
+        labels: dict[str, list[int]] = {}
+        kinds: dict[str, str] = {}
+        lower: set[str] = set()
+        for kind in KINDS:
+            for value in getattr(entities, kind):
+                kinds[value] = kind
+                self.raw.add(value)
+        for value, label, n, used_lower, *context in entities.evidence:
+            row = labels.get(value)
+            if row is None:
+                row = labels[value] = [0, 0, 0, 0]
+            row[_LABEL_INDEX.get(label, 3)] += n
+            if used_lower:
+                lower.add(value)
+            ctx = self.context.get(self.key(value))
+            if ctx is None:
+                ctx = self.context[self.key(value)] = [0, 0, 0, 0, 0]
+            ctx[0] += n
+            for i, c in enumerate(context[:4], start=1):
+                ctx[i] += c
+        # One vote per article and key: the label the model used most for it here (a tie
+        # goes to an entity type), or the facet clean-up's place.
+        article_votes: dict[str, list[int]] = {}
+        lower_keys = set()
+        for value in kinds.keys() | labels.keys():
+            key = self.key(value)
+            spellings = self.spellings.get(key)
+            if spellings is None:
+                spellings = self.spellings[key] = Counter()
+            spellings[value] += 1
+            row = labels.get(value)
+            if kinds.get(value) == "place" or row is None:
+                # clean-up's choice: a place whenever the model once said so ("Syria's"
+                # called an organisation)
+                vote = _CATEGORIES.index(kinds[value])
+            else:
+                vote = row.index(max(row))
+            votes = article_votes.get(key)
+            if votes is None:
+                votes = article_votes[key] = [0, 0, 0, 0]
+            votes[vote] += 1
+            if value in lower:
+                lower_keys.add(key)
+        for key in lower_keys:
+            self.lower[key] += 1
+        for key, votes in article_votes.items():
+            post = self.post.get(key)
+            if post is None:
+                post = self.post[key] = set()
+                self.votes[key] = Counter()
+            post.add(aid)
+            self.votes[key][_CATEGORIES[votes.index(max(votes))]] += 1
+
+    def n(self, key: str) -> int:
+        return len(self.post.get(key, ()))
+
+    def together(self, a: str, b: str) -> int:
+        pa, pb = self.post.get(a, set()), self.post.get(b, set())
+        return len(pa & pb) if len(pa) <= len(pb) else len(pb & pa)
+
+    def display(self, key: str) -> str:
+        """The most frequent spelling, one not all in capitals if there is one."""
+        found = self._display.get(key)
+        if found is None:
+            spellings = self.spellings[key]
+            found = self._display[key] = min(
+                spellings, key=lambda s: (_is_caps(s) and len(s) > 4, -spellings[s], s))
+        return found
+
+
+def _kind_of(votes: Counter) -> str:
+    return min(votes.items(), key=lambda kv: (-kv[1], _TYPE_ORDER[kv[0]]))[0] if votes else NONE
+
+
+class _Groups:
+    """Union of keys into groups, each led by a canonical key (the one merged into)."""
+
+    def __init__(self, keys: Iterable[str]):
+        self.parent = {k: k for k in keys}
+
+    def find(self, key: str) -> str:
+        root = key
+        while self.parent[root] != root:
+            root = self.parent[root]
+        while self.parent[key] != root:
+            self.parent[key], key = root, self.parent[key]
+        return root
+
+    def merge(self, short: str, full: str) -> None:
+        """Fold ``short``'s group into ``full``'s (``full``'s leader stays canonical)."""
+        a, b = self.find(short), self.find(full)
+        if a != b:
+            self.parent[a] = b
+
+
+def _tokens(key: str) -> list[str]:
+    return key.split(" ")
+
+
+def _initials(display: str) -> str:
+    words = display.replace("-", " ").split()
+    return "".join(w[0] for w in words if w.lower() not in _SKIP_INITIAL and w[:1].isupper())
+
+
+def _by_form(st: _Stats, lead: str, group: Iterable[str], votes: Counter) -> str:
+    """A group's type: its articles' votes, unless the form of its name or its contexts
+    across the archive say otherwise."""
+    t = _kind_of(votes)
+    display = st.display(lead)
+    words = display.replace("-", " ").split()
+    if words and words[-1].lower() in _EVENT_HEADS and len(words) > 1:
+        return NONE
+    if any(w[:1].islower() and w.lower() not in _PARTICLES and not w[1:2].isupper()
+           for w in words[1:]):
+        return NONE  # "Everton v Sunderland", "Oscar nominee": a phrase, not a name
+    mentions = definite = possessed = number = 0
+    for k in group:
+        m, _, d, p, n = st.context.get(k, (0, 0, 0, 0, 0))
+        mentions, definite, possessed, number = (mentions + m, definite + d, possessed + p,
+                                                 number + n)
+    if mentions and number >= AFTER_NUMBER * mentions:
+        return NONE
+    if t in ("person", "org") and mentions >= MIN_MENTIONS and possessed >= POSSESSED * mentions:
+        return NONE  # "his iPod", "their Xbox": a thing one has
+    if t == "person" and mentions >= MIN_MENTIONS and definite >= DEFINITE_PERSON * mentions:
+        # "the Lib Dems", "the Welsh": people are not named after "the"; what else the
+        # articles call it, if they agree enough, else none of the three
+        others = Counter({k: v for k, v in votes.items() if k != "person" and v})
+        other = _kind_of(others)
+        total = sum(votes.values())
+        return other if others[other] >= RETYPE_SHARE * total else NONE
+    return t
+
+
+def _club(st: _Stats, key: str, pre: Mapping[str, str]) -> bool:
+    """Whether a person-typed name is a place and an organisation's word ("Manchester
+    United", "Glasgow Rangers"): a club, not a person."""
+    toks = _tokens(key)
+    return (len(toks) >= 2 and pre.get(toks[0]) in ("place", "org")
+            and pre.get(toks[-1]) == "org" and st.n(toks[0]) >= st.n(key))
+
+
+def resolve(evidence: Evidence | Mapping[str, Entities]) -> Resolution:
+    """The resolution of an archive from every article's entities and NER evidence.
+
+    :param evidence: an :class:`Evidence`, or article id -> :class:`Entities`
+    """
+    if not isinstance(evidence, Evidence):
+        evidence = Evidence(evidence)
+    st = _Stats(evidence)
+    keys = sorted(st.post)
+    # Each spelling's own type first (its votes and the form rules), to guide the merges.
+    pre = {k: _by_form(st, k, (k,), st.votes[k]) for k in keys}
+    for k in keys:
+        if pre[k] == "person" and _club(st, k, pre):
+            pre[k] = "org"
+    groups = _Groups(keys)
+    dropped: set[str] = set()
+
+    # Plurals: "lib dems" is "lib dem" (into the more frequent), unless both are one-word
+    # people ("Williams" and "William" are different names).
+    for k in keys:
+        if k.endswith("s") and len(k) > 3 and k[:-1] in st.post:
+            s = k[:-1]
+            if " " not in k and pre[k] == pre[s] == "person":
+                continue
+            small, big = (k, s) if (st.n(k), k) < (st.n(s), s) else (s, k)
+            groups.merge(small, big)
+
+    # Designators: "labour party" is "labour", into the more frequent.
+    for k in keys:
+        toks = _tokens(k)
+        if len(toks) >= 2 and toks[-1] in _DESIGNATORS:
+            short = " ".join(toks[:-1])
+            if short in st.post and pre[short] in ("org", "person", NONE) and pre[k] == "org":
+                small, big = (k, short) if (st.n(k), k) < (st.n(short), short) else (short, k)
+                groups.merge(small, big)
+
+    # Middle initials: "donald j trump" and "donald trump" are one person.
+    by_ends: dict[tuple[str, str], list[str]] = {}
+    for k in keys:
+        toks = _tokens(k)
+        if pre[k] == "person" and len(toks) in (2, 3) and (len(toks) == 2 or _INITIAL.match(toks[1])):
+            by_ends.setdefault((toks[0], toks[-1]), []).append(k)
+    for forms in by_ends.values():
+        if len(forms) > 1:
+            best = max(forms, key=lambda f: (st.n(f), f))
+            for f in forms:
+                groups.merge(f, best)
+
+    # Acronyms: "imf" and "international monetary fund", named together.
+    by_initials: dict[str, list[str]] = {}
+    for k in keys:
+        if " " in k:
+            ini = _initials(st.display(k)).lower()
+            if len(ini) >= 2:
+                by_initials.setdefault(ini, []).append(k)
+    for k in keys:
+        if " " in k or not _ACRONYM.match(st.display(k)) or k not in by_initials:
+            continue
+        scored = [(st.together(k, f), st.n(f), f) for f in by_initials[k] if pre[f] != NONE]
+        if not scored:
+            continue
+        co, _, full = max(scored)
+        if co >= 1 and co >= 0.05 * st.n(k):
+            groups.merge(k, full)
+
+    # Short forms of people: a one-word name and the full names ending or starting with it.
+    person_ends: dict[str, list[str]] = {}
+    for k in keys:
+        toks = _tokens(k)
+        if pre[k] == "person" and len(toks) >= 2:
+            for t in {toks[0], toks[-1]}:
+                person_ends.setdefault(t, []).append(k)
+    for k in keys:
+        if " " in k or k not in person_ends or groups.find(k) != k:
+            continue
+        cands = sorted({groups.find(f) for f in person_ends[k]} - {k})
+        if not cands:
+            continue
+        total = sum(st.n(f) for f in cands)
+        best = max(cands, key=lambda f: (st.n(f), f))
+        dominant = st.n(best) >= DOMINANT * total and st.n(best) >= max(MIN_FULL, st.n(k) / 4)
+        if pre[k] == "person":
+            if dominant:
+                groups.merge(k, best)
+            elif sum(st.n(f) >= MIN_FULL for f in cands) >= 2:
+                dropped.add(k)
+        elif dominant and st.together(k, best) >= TOGETHER * st.n(k):
+            groups.merge(k, best)
+
+    # Other short forms: a name and a longer one beginning or ending with it, named together.
+    longer: dict[str, list[str]] = {}
+    for k in keys:
+        toks = _tokens(k)
+        for i in range(1, len(toks)):
+            longer.setdefault(" ".join(toks[i:]), []).append(k)
+            longer.setdefault(" ".join(toks[:i]), []).append(k)
+    for k in keys:
+        if groups.find(k) != k or k not in longer or pre[k] in ("person", NONE):
+            continue
+        cands = sorted({groups.find(f) for f in longer[k]} - {k})
+        scored = [(st.together(k, f), st.n(f), f) for f in cands if pre[f] == pre[k]]
+        if not scored:
+            continue
+        co, _, full = max(scored)
+        total = sum(c for c, _, _ in scored)
+        if co < TOGETHER * st.n(k) or co < DOMINANT * total or co < MIN_FULL:
+            continue
+        groups.merge(k, full)
+
+    # Each group: its type by the votes of every article naming any of its members.
+    members: dict[str, list[str]] = {}
+    for k in keys:
+        members.setdefault(groups.find(k), []).append(k)
+    verdict: dict[str, tuple[str, str] | None] = {}
+    for lead, group in members.items():
+        if len(group) == 1:
+            t = pre[lead]
+        else:
+            votes: Counter = Counter()
+            for k in group:
+                votes.update(st.votes[k])
+            t = _by_form(st, lead, group, votes)
+            if t == "person" and _club(st, lead, pre):
+                t = "org"
+        common = " " not in lead and st.lower[lead] >= COMMON_WORD * st.n(lead)
+        if t == NONE or common or lead in dropped:
+            verdict[lead] = None
+        else:
+            verdict[lead] = (st.display(lead), t)
+    mapping: dict[str, tuple[str, str] | None] = {}
+    for value in sorted(st.raw):
+        k = st.key(value)
+        mapping[value] = None if k in dropped else verdict[groups.find(k)]
+    return Resolution(mapping)
