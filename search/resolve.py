@@ -2,31 +2,53 @@
 
 NER guesses each article alone; the archive as a whole knows better. :func:`resolve`
 reads what NER saw in every article (its facet values and the
-:attr:`~search.models.Entities.evidence` the enrichment cache keeps) and decides, for
-every raw facet value, its canonical value and its one type (``person``, ``org``,
-``place``) or that it is none of these (dropped from the facets). It uses archive
-statistics and rules of English names only, never a list of names:
+:attr:`~search.models.Entities.evidence` the enrichment cache keeps: every name-like
+mention's spaCy label and the word before it) and decides, for every raw facet value,
+its canonical value and its one type (``person``, ``org``, ``place``) or that it is none
+of these (dropped from the facets). It uses archive statistics and rules of English
+names, never a list of names:
 
-- **case, accents and dots** — ``OBAMA``, ``Khloé Kardashian``, ``George W. Bush`` are
-  spellings of ``Obama``, ``Khloe Kardashian``, ``George W Bush``; the most frequent
-  spelling that is not all capitals is shown;
-- **plural and possessive** — ``Lib Dem`` / ``Lib Dems`` are one value (possessives are
-  already cut by :func:`~search.ingest.enrich.entities.canonical_entity`);
-- **middle initials** — ``Donald J. Trump`` is ``Donald Trump`` when one form dominates;
-- **acronyms** — ``IMF`` is ``International Monetary Fund`` when its initials match and
-  the two are named in the same articles;
-- **short forms** — a one-word name joins the one full name of the archive that ends
-  or starts with it when that full name dominates (``Bush`` -> ``George W Bush``,
-  ``Kim`` -> ``Kim Kardashian``); a one-word name shared by several full names, none
-  dominant, is dropped (no user filters by ``David``); any other shorter name joins the
-  longer one it begins or ends when they are named together in most of its articles
-  (``Commons`` -> ``House of Commons``), the full name being canonical unless the rest is
-  only a designator (``Labour Party`` -> ``Labour``, the more frequent);
-- **one type** — each resolved value takes the type most of its articles give it (one
-  vote per article: the facet clean-up put it in, else the spaCy label it was mentioned
-  with most); spaCy's other labels (``WORK_OF_ART``, ``PRODUCT``, ``EVENT``, ``NORP``,
-  ``LAW``, ``DATE``, ``TIME``...) vote for "none", and a one-word value most of whose
-  articles also use it as a lower-case word ("State", "Digital") is a common word.
+**Merges** (a group of spellings shows as one value, its canonical spelling):
+
+- case, accents and dots: ``OBAMA``, ``Khloé Kardashian``, ``George W. Bush`` are
+  ``Obama``, ``Khloe Kardashian``, ``George W Bush``; the most frequent spelling that is
+  not all capitals is shown;
+- plural and possessive: ``Lib Dem`` / ``Lib Dems`` (possessives are already cut by
+  :func:`~search.ingest.enrich.entities.canonical_entity`), except two one-word people;
+- designators: ``Labour Party`` / ``Labour``, into the more frequent;
+- middle initials: ``Donald J. Trump`` / ``Donald Trump``, into the more frequent;
+- shortened words: ``Lib Dems`` -> ``Liberal Democrats`` (each word begins the other's),
+  when named together at least once;
+- acronyms: ``IMF`` -> ``International Monetary Fund`` when its initials match and the
+  two are named in the same articles;
+- a one-word name -> the one full name of the archive ending or starting with it, when
+  that full name holds two thirds of those full names' articles (``Bush`` -> ``George W
+  Bush``, ``Kim`` -> ``Kim Kardashian``); a one-word person shared by several full names,
+  none dominant, is dropped (no user filters by ``David``); the model's non-person must
+  also be named with that full name in half of its articles (``Clarke`` as an org);
+- any other shorter name -> a longer one of the same type beginning or ending with it,
+  when named together in half its articles (``Commons`` -> ``House of Commons``).
+
+**Types** (decided per group, by every article naming any of its spellings):
+
+- one vote per article: the label the model gave it most there (the clean-up's place
+  wins, as it does inside one article); the most votes win;
+- spaCy's other labels (``WORK_OF_ART``, ``PRODUCT``, ``EVENT``, ``LAW``, ``DATE``...)
+  vote "none"; ``NORP`` is a political group (an org) when named after "the" in half
+  its mentions ("the Liberal Democrats"), else a nationality (none);
+- the model's person named after "the" in a fifth of its mentions is not a person ("the
+  Lib Dems", "the Welsh", "the Oscar"): it takes the type the other votes give, when
+  they are 40% of the votes or the "the" share is half, else none;
+- a person or organisation after "a"/"an"/"his"/"their"... in a fifth of its mentions
+  is a thing ("an iPod"); after a number in a quarter, a time zone or unit ("1800 GMT");
+- a name ending in an event or award noun ("Champions League" does not; "Davis Cup",
+  "Academy Awards", "Consumer Electronics Show" do), or holding a lower-case word that
+  is not a particle ("Everton v Sunderland"), is none;
+- a person whose first word is a place and last word an organisation ("Manchester
+  United") is an organisation; a one-word person the model calls an organisation or a
+  place in a fifth of its articles is that ("Everton", "Anfield");
+- a one-word value most articles of which also use it as a lower-case word (a quarter:
+  "State", "Budget") is a common word, none.
 
 Resolution is a pure function of the articles' evidence: the same archive gives the same
 resolution whatever order it came in, so an archive that grew is resolved again from its
@@ -50,10 +72,14 @@ NONE = "none"
 # spaCy labels -> facet types; every other label is evidence for "none".
 _LABEL_KIND = {"PERSON": "person", "ORG": "org", "GPE": "place", "LOC": "place",
                "FAC": "place"}
-_CATEGORIES = ("person", "org", "place", NONE)
+# spaCy's NORP is a nationality or a political group: which one is decided by the
+# contexts ("the Liberal Democrats" is a party, "Welsh" a nationality).
+NORP = "norp"
+_CATEGORIES = ("person", "org", "place", NONE, NORP)
 _LABEL_INDEX = {label: _CATEGORIES.index(kind) for label, kind in _LABEL_KIND.items()}
+_LABEL_INDEX["NORP"] = _CATEGORIES.index(NORP)
 # Order used to break a tie of votes: an entity type before "none".
-_TYPE_ORDER = {"person": 0, "org": 1, "place": 2, NONE: 3}
+_TYPE_ORDER = {"person": 0, "org": 1, "place": 2, NONE: 3, NORP: 4}
 # A full name dominates a short form's candidates when it holds this share of them.
 DOMINANT = 2 / 3
 # A shorter name is folded into a longer one it begins or ends when they are named
@@ -87,8 +113,13 @@ DEFINITE_PERSON = 0.2
 MIN_MENTIONS = 5
 # ... and is re-typed only when its articles call it that other type this often.
 RETYPE_SHARE = 0.4
-# A person or organisation mentioned after "his", "their"... this often is a thing.
-POSSESSED = 0.05
+# A one-word person the model calls an org or a place in this share of its articles is one.
+SPLIT_PERSON = 0.2
+# A NORP value named after "the" this often is a political group (an organisation).
+GROUP_DEFINITE = 0.5
+# A person or organisation mentioned after "his", "their", "a", "an"... this often is a
+# thing (real people and organisations: under 0.2 on bbc-news).
+POSSESSED = 0.2
 # A full name a short form may join is named in at least this many articles.
 MIN_FULL = 3
 _INITIAL = re.compile(r"^[a-z]$")
@@ -235,7 +266,7 @@ class _Stats:
         for value, label, n, used_lower, *context in entities.evidence:
             row = labels.get(value)
             if row is None:
-                row = labels[value] = [0, 0, 0, 0]
+                row = labels[value] = [0, 0, 0, 0, 0]
             row[_LABEL_INDEX.get(label, 3)] += n
             if used_lower:
                 lower.add(value)
@@ -264,7 +295,7 @@ class _Stats:
                 vote = row.index(max(row))
             votes = article_votes.get(key)
             if votes is None:
-                votes = article_votes[key] = [0, 0, 0, 0]
+                votes = article_votes[key] = [0, 0, 0, 0, 0]
             votes[vote] += 1
             if value in lower:
                 lower_keys.add(key)
@@ -324,6 +355,18 @@ def _tokens(key: str) -> list[str]:
     return key.split(" ")
 
 
+def _shortens(short: str, full: str) -> bool:
+    """Whether each word of ``short`` begins the same word of ``full`` ("lib dems",
+    "liberal democrats"; a plural "s" on both is set aside)."""
+    pairs = list(zip(_tokens(short), _tokens(full)))
+    if any(a.endswith("s") and b.endswith("s") for a, b in pairs[-1:]):
+        pairs[-1] = (pairs[-1][0][:-1], pairs[-1][1][:-1])
+    # a word is cut by three letters or more ("lib"/"liberal"), never just inflected
+    # ("africa"/"african")
+    return (all(len(a) >= 2 and b.startswith(a) and (a == b or len(b) - len(a) >= 3)
+                for a, b in pairs) and any(a != b for a, b in pairs))
+
+
 def _initials(display: str) -> str:
     words = display.replace("-", " ").split()
     return "".join(w[0] for w in words if w.lower() not in _SKIP_INITIAL and w[:1].isupper())
@@ -340,31 +383,43 @@ def _by_form(st: _Stats, lead: str, group: Iterable[str], votes: Counter) -> str
     if any(w[:1].islower() and w.lower() not in _PARTICLES and not w[1:2].isupper()
            for w in words[1:]):
         return NONE  # "Everton v Sunderland", "Oscar nominee": a phrase, not a name
-    mentions = definite = possessed = number = 0
+    mentions = indefinite = definite = possessed = number = 0
     for k in group:
-        m, _, d, p, n = st.context.get(k, (0, 0, 0, 0, 0))
-        mentions, definite, possessed, number = (mentions + m, definite + d, possessed + p,
-                                                 number + n)
+        m, i, d, p, n = st.context.get(k, (0, 0, 0, 0, 0))
+        mentions, indefinite, definite, possessed, number = (
+            mentions + m, indefinite + i, definite + d, possessed + p, number + n)
     if mentions and number >= AFTER_NUMBER * mentions:
         return NONE
-    if t in ("person", "org") and mentions >= MIN_MENTIONS and possessed >= POSSESSED * mentions:
-        return NONE  # "his iPod", "their Xbox": a thing one has
+    if t in ("person", "org") and mentions >= MIN_MENTIONS \
+            and possessed + indefinite >= POSSESSED * mentions:
+        return NONE  # "his iPod", "an iPod": a thing one has
     if t == "person" and mentions >= MIN_MENTIONS and definite >= DEFINITE_PERSON * mentions:
         # "the Lib Dems", "the Welsh": people are not named after "the"; what else the
         # articles call it, if they agree enough, else none of the three
         others = Counter({k: v for k, v in votes.items() if k != "person" and v})
         other = _kind_of(others)
         total = sum(votes.values())
-        return other if others[other] >= RETYPE_SHARE * total else NONE
+        strong = definite >= GROUP_DEFINITE * mentions  # "the Lib Dems": a group
+        t = other if others[other] >= RETYPE_SHARE * total or (strong and others) else NONE
+    if t == "person" and " " not in lead:
+        # One word the model calls a person in some articles and an organisation or a
+        # place in a fifth of them is a club or a town ("Everton", "Anfield"): the
+        # model seldom hesitates so over a real person's name.
+        other = _kind_of(Counter({k: votes[k] for k in ("org", "place") if votes[k]}))
+        if votes[other] >= SPLIT_PERSON * sum(votes.values()):
+            t = other
+    if t == NORP:
+        # a political group is named with "the" ("the Democrats"); a nationality is not
+        return "org" if mentions and definite >= GROUP_DEFINITE * mentions else NONE
     return t
 
 
-def _club(st: _Stats, key: str, pre: Mapping[str, str]) -> bool:
+def _club(key: str, pre: Mapping[str, str]) -> bool:
     """Whether a person-typed name is a place and an organisation's word ("Manchester
     United", "Glasgow Rangers"): a club, not a person."""
     toks = _tokens(key)
     return (len(toks) >= 2 and pre.get(toks[0]) in ("place", "org")
-            and pre.get(toks[-1]) == "org" and st.n(toks[0]) >= st.n(key))
+            and pre.get(toks[-1]) == "org")
 
 
 def resolve(evidence: Evidence | Mapping[str, Entities]) -> Resolution:
@@ -379,7 +434,7 @@ def resolve(evidence: Evidence | Mapping[str, Entities]) -> Resolution:
     # Each spelling's own type first (its votes and the form rules), to guide the merges.
     pre = {k: _by_form(st, k, (k,), st.votes[k]) for k in keys}
     for k in keys:
-        if pre[k] == "person" and _club(st, k, pre):
+        if pre[k] == "person" and _club(k, pre):
             pre[k] = "org"
     groups = _Groups(keys)
     dropped: set[str] = set()
@@ -399,7 +454,10 @@ def resolve(evidence: Evidence | Mapping[str, Entities]) -> Resolution:
         toks = _tokens(k)
         if len(toks) >= 2 and toks[-1] in _DESIGNATORS:
             short = " ".join(toks[:-1])
-            if short in st.post and pre[short] in ("org", "person", NONE) and pre[k] == "org":
+            if short in st.post and pre[k] == "org" and pre[short] != "place":
+                if pre[short] != "org":
+                    groups.merge(short, k)  # "Conservative" (the model's person) is the party
+                    continue
                 small, big = (k, short) if (st.n(k), k) < (st.n(short), short) else (short, k)
                 groups.merge(small, big)
 
@@ -414,6 +472,22 @@ def resolve(evidence: Evidence | Mapping[str, Entities]) -> Resolution:
             best = max(forms, key=lambda f: (st.n(f), f))
             for f in forms:
                 groups.merge(f, best)
+
+    # Shortened words: "lib dems" is "liberal democrats" (each word a beginning of the
+    # other's, same number of words), named together.
+    by_shape: dict[tuple[int, str], list[str]] = {}
+    for k in keys:
+        toks = _tokens(k)
+        if len(toks) >= 2:
+            by_shape.setdefault((len(toks), "".join(t[0] for t in toks)), []).append(k)
+    for forms in by_shape.values():
+        for k in forms:
+            cands = [(st.together(k, f), st.n(f), f) for f in forms
+                     if f != k and len(f) > len(k) and _shortens(k, f)]
+            if cands:
+                co, _, full = max(cands)
+                if co >= 1:
+                    groups.merge(k, full)
 
     # Acronyms: "imf" and "international monetary fund", named together.
     by_initials: dict[str, list[str]] = {}
@@ -489,7 +563,7 @@ def resolve(evidence: Evidence | Mapping[str, Entities]) -> Resolution:
             for k in group:
                 votes.update(st.votes[k])
             t = _by_form(st, lead, group, votes)
-            if t == "person" and _club(st, lead, pre):
+            if t == "person" and _club(lead, pre):
                 t = "org"
         common = " " not in lead and st.lower[lead] >= COMMON_WORD * st.n(lead)
         if t == NONE or common or lead in dropped:
