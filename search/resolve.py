@@ -94,6 +94,9 @@ _DESIGNATORS = frozenset({"party", "inc", "corp", "corporation", "ltd", "plc", "
 # Lower-case words skipped when reading a name's initials ("Bank of England" -> BoE).
 _SKIP_INITIAL = frozenset({"of", "and", "the", "for", "de", "du", "des", "la", "le", "on",
                            "in", "&"})
+# Endings that make another word of a name, not an abbreviation of it.
+_INFLECTIONS = frozenset({"ern", "erner", "erners", "ian", "ians", "ish", "ese", "ean", "eans",
+                          "ers", "ing"})
 _ACRONYM = re.compile(r"^[A-Z][A-Z&]{1,5}$")
 # Head nouns of the names of events, competitions and awards ("Champions League" is an
 # organisation by the model's reading, "Davis Cup" a place): never a person, org or place.
@@ -120,6 +123,8 @@ GROUP_DEFINITE = 0.5
 # A person or organisation mentioned after "his", "their", "a", "an"... this often is a
 # thing (real people and organisations: under 0.2 on bbc-news).
 POSSESSED = 0.2
+# A word is a given name when it begins this many people's names of the archive.
+GIVEN_NAME = 3
 # A full name a short form may join is named in at least this many articles.
 MIN_FULL = 3
 _INITIAL = re.compile(r"^[a-z]$")
@@ -129,7 +134,7 @@ def _key(value: str) -> str:
     """The spelling-blind key of a value: accents, case, dots and extra spaces removed."""
     folded = unicodedata.normalize("NFKD", value)
     folded = "".join(c for c in folded if not unicodedata.combining(c))
-    folded = folded.casefold().replace(".", " ").replace("’", "'")
+    folded = folded.casefold().replace(".", "").replace("’", "'")
     return " ".join(folded.split())
 
 
@@ -356,15 +361,15 @@ def _tokens(key: str) -> list[str]:
 
 
 def _shortens(short: str, full: str) -> bool:
-    """Whether each word of ``short`` begins the same word of ``full`` ("lib dems",
-    "liberal democrats"; a plural "s" on both is set aside)."""
+    """Whether each word of ``short`` is the same word of ``full`` or an abbreviation of
+    it ("lib dems", "liberal democrats"; a plural "s" on both is set aside): a beginning
+    of at most four letters, cut by three or more, not an inflection ("east"/"eastern")."""
     pairs = list(zip(_tokens(short), _tokens(full)))
     if any(a.endswith("s") and b.endswith("s") for a, b in pairs[-1:]):
         pairs[-1] = (pairs[-1][0][:-1], pairs[-1][1][:-1])
-    # a word is cut by three letters or more ("lib"/"liberal"), never just inflected
-    # ("africa"/"african")
-    return (all(len(a) >= 2 and b.startswith(a) and (a == b or len(b) - len(a) >= 3)
-                for a, b in pairs) and any(a != b for a, b in pairs))
+    return (all(a == b or (2 <= len(a) <= 4 and b.startswith(a) and len(b) - len(a) >= 3
+                           and b[len(a):] not in _INFLECTIONS) for a, b in pairs)
+            and any(a != b for a, b in pairs))
 
 
 def _initials(display: str) -> str:
@@ -383,6 +388,10 @@ def _by_form(st: _Stats, lead: str, group: Iterable[str], votes: Counter) -> str
     if any(w[:1].islower() and w.lower() not in _PARTICLES and not w[1:2].isupper()
            for w in words[1:]):
         return NONE  # "Everton v Sunderland", "Oscar nominee": a phrase, not a name
+    spellings = st.spellings[lead]
+    caps = sum(n for sp, n in spellings.items() if _is_caps(sp))
+    if caps * 2 >= sum(spellings.values()) and (len(words) > 1 or len(display) >= 7):
+        return NONE  # "END VIDEO CLIP", "CROSSTALK": transcript furniture, never in lower case
     mentions = indefinite = definite = possessed = number = 0
     for k in group:
         m, i, d, p, n = st.context.get(k, (0, 0, 0, 0, 0))
@@ -414,12 +423,13 @@ def _by_form(st: _Stats, lead: str, group: Iterable[str], votes: Counter) -> str
     return t
 
 
-def _club(key: str, pre: Mapping[str, str]) -> bool:
-    """Whether a person-typed name is a place and an organisation's word ("Manchester
-    United", "Glasgow Rangers"): a club, not a person."""
+def _club(st: _Stats, key: str) -> bool:
+    """Whether a person-typed name is a place's name and an organisation's word
+    ("Manchester United", "Glasgow Rangers"): a club, not a person. Each word must be
+    mostly that type in the model's own votes."""
     toks = _tokens(key)
-    return (len(toks) >= 2 and pre.get(toks[0]) in ("place", "org")
-            and pre.get(toks[-1]) == "org")
+    return (len(toks) >= 2 and _kind_of(st.votes.get(toks[0], Counter())) == "place"
+            and _kind_of(st.votes.get(toks[-1], Counter())) == "org")
 
 
 def resolve(evidence: Evidence | Mapping[str, Entities]) -> Resolution:
@@ -434,10 +444,20 @@ def resolve(evidence: Evidence | Mapping[str, Entities]) -> Resolution:
     # Each spelling's own type first (its votes and the form rules), to guide the merges.
     pre = {k: _by_form(st, k, (k,), st.votes[k]) for k in keys}
     for k in keys:
-        if pre[k] == "person" and _club(k, pre):
+        if pre[k] == "person" and _club(st, k):
             pre[k] = "org"
     groups = _Groups(keys)
     dropped: set[str] = set()
+
+    # A name of two or three words beginning with a given name is a person's, whatever
+    # the model called it ("Justin Theroux" as an organisation).
+    given_names = Counter(_tokens(k)[0] for k in keys if pre[k] == "person" and " " in k)
+    for k in keys:
+        toks = _tokens(k)
+        if pre[k] == "org" and len(toks) in (2, 3) and given_names[toks[0]] >= GIVEN_NAME \
+                and toks[0] not in _PARTICLES and st.display(k)[:1].isupper() \
+                and not _is_caps(st.display(k)):
+            pre[k] = "person"
 
     # Plurals: "lib dems" is "lib dem" (into the more frequent), unless both are one-word
     # people ("Williams" and "William" are different names).
@@ -483,7 +503,8 @@ def resolve(evidence: Evidence | Mapping[str, Entities]) -> Resolution:
     for forms in by_shape.values():
         for k in forms:
             cands = [(st.together(k, f), st.n(f), f) for f in forms
-                     if f != k and len(f) > len(k) and _shortens(k, f)]
+                     if f != k and len(f) > len(k) and _shortens(k, f)
+                     and st.n(f) >= max(MIN_FULL, st.n(k) / 4)]
             if cands:
                 co, _, full = max(cands)
                 if co >= 1:
@@ -497,7 +518,7 @@ def resolve(evidence: Evidence | Mapping[str, Entities]) -> Resolution:
             if len(ini) >= 2:
                 by_initials.setdefault(ini, []).append(k)
     for k in keys:
-        if " " in k or not _ACRONYM.match(st.display(k)) or k not in by_initials:
+        if " " in k or not _ACRONYM.match(st.display(k).replace(".", "")) or k not in by_initials:
             continue
         scored = [(st.together(k, f), st.n(f), f) for f in by_initials[k] if pre[f] != NONE]
         if not scored:
@@ -513,6 +534,7 @@ def resolve(evidence: Evidence | Mapping[str, Entities]) -> Resolution:
         if pre[k] == "person" and len(toks) >= 2:
             for t in {toks[0], toks[-1]}:
                 person_ends.setdefault(t, []).append(k)
+    given = Counter(_tokens(k)[0] for k in keys if pre[k] == "person" and " " in k)
     for k in keys:
         if " " in k or k not in person_ends or groups.find(k) != k:
             continue
@@ -521,8 +543,10 @@ def resolve(evidence: Evidence | Mapping[str, Entities]) -> Resolution:
             continue
         total = sum(st.n(f) for f in cands)
         best = max(cands, key=lambda f: (st.n(f), f))
-        dominant = st.n(best) >= DOMINANT * total and st.n(best) >= max(MIN_FULL, st.n(k) / 4)
-        if pre[k] == "person":
+        dominant = st.n(best) >= DOMINANT * total and st.n(best) >= max(MIN_FULL, st.n(k) / 8)
+        # a given name (it begins several people's names) is a person's whatever the
+        # model called it ("Kendall", "Justin" as organisations)
+        if pre[k] == "person" or given[k] >= GIVEN_NAME:
             if dominant:
                 groups.merge(k, best)
             elif sum(st.n(f) >= MIN_FULL for f in cands) >= 2:
@@ -538,7 +562,8 @@ def resolve(evidence: Evidence | Mapping[str, Entities]) -> Resolution:
             longer.setdefault(" ".join(toks[i:]), []).append(k)
             longer.setdefault(" ".join(toks[:i]), []).append(k)
     for k in keys:
-        if groups.find(k) != k or k not in longer or pre[k] in ("person", NONE):
+        if groups.find(k) != k or k not in longer or pre[k] == NONE \
+                or (pre[k] == "person" and " " not in k):
             continue
         cands = sorted({groups.find(f) for f in longer[k]} - {k})
         scored = [(st.together(k, f), st.n(f), f) for f in cands if pre[f] == pre[k]]
@@ -548,7 +573,10 @@ def resolve(evidence: Evidence | Mapping[str, Entities]) -> Resolution:
         total = sum(c for c, _, _ in scored)
         if co < TOGETHER * st.n(k) or co < DOMINANT * total or co < MIN_FULL:
             continue
-        groups.merge(k, full)
+        if pre[k] == "person" and full.startswith(k + " ") and st.n(k) > st.n(full):
+            groups.merge(full, k)  # "Kim Kardashian West" is "Kim Kardashian", more used
+        else:
+            groups.merge(k, full)
 
     # Each group: its type by the votes of every article naming any of its members.
     members: dict[str, list[str]] = {}
@@ -563,8 +591,10 @@ def resolve(evidence: Evidence | Mapping[str, Entities]) -> Resolution:
             for k in group:
                 votes.update(st.votes[k])
             t = _by_form(st, lead, group, votes)
-            if t == "person" and _club(lead, pre):
+            if t == "person" and _club(st, lead):
                 t = "org"
+            elif pre[lead] == "person" and " " in lead:
+                t = "person"  # a full name's own evidence over its short forms' ("Stormi")
         common = " " not in lead and st.lower[lead] >= COMMON_WORD * st.n(lead)
         if t == NONE or common or lead in dropped:
             verdict[lead] = None
