@@ -52,6 +52,12 @@ def archive() -> dict[str, tuple[str, Entities]]:
     # Lib Dems / Lib Dem: one party (in the plural more often), and a possessive.
     rows += [("The Lib Dems' leader spoke.", [("ORG", "Lib Dems'")])] * 3
     rows += [("A Lib Dem spokesman said.", [("ORG", "Lib Dem")])] * 2
+    # ... which the model calls a political group (NORP) in full, after "the".
+    rows += [("The Liberal Democrats, or Lib Dems, said.",
+              [("NORP", "Liberal Democrats", "the"), ("ORG", "Lib Dems")])] * 3
+    # "British": a nationality, never after "the".
+    rows += [("British troops left.", [("NORP", "British")])] * 3
+    rows += [("A British minister said.", [("PERSON", "British", "a")])]
     # Syria in capitals in a dateline, and with a possessive.
     rows += [("SYRIA - Syria's army moved.", [("GPE", "SYRIA"), ("GPE", "Syria's")])]
     rows += [("Syria said.", [("GPE", "Syria")])] * 3
@@ -121,12 +127,13 @@ def test_an_acronym_joins_its_expansion_named_in_the_same_articles():
 def test_plural_possessive_and_case_variants_are_one_value():
     arch = archive()
     r = resolve(entities_of(arch))
-    assert r.lookup("Lib Dem", "org") == ("Lib Dems", "org")
-    assert r.lookup("Lib Dems", "org") == ("Lib Dems", "org")
+    # one party, in full: the plural, the singular and the shortened words
+    assert r.lookup("Lib Dem", "org") == ("Liberal Democrats", "org")
+    assert r.lookup("Lib Dems", "org") == ("Liberal Democrats", "org")
     assert r.lookup("SYRIA", "place") == ("Syria", "place")
     # one article naming both forms shows the value once
     both = Entities(org=("Lib Dem", "Lib Dems"), place=("SYRIA", "Syria"))
-    assert r.apply(both) == Entities(org=("Lib Dems",), place=("Syria",))
+    assert r.apply(both) == Entities(org=("Liberal Democrats",), place=("Syria",))
 
 
 def test_values_that_are_not_people_organisations_or_places_are_dropped():
@@ -137,6 +144,7 @@ def test_values_that_are_not_people_organisations_or_places_are_dropped():
     assert r.lookup("Welsh", "person") is None
     assert r.lookup("GMT", "org") is None
     assert r.lookup("iPod", "org") is None
+    assert r.lookup("British", "person") is None  # a nationality
     values = facet_values(r, arch)
     assert not {"Oscar", "State"} & (values["person"] | values["org"] | values["place"])
     # the facet values as clean-up left them held both
@@ -183,7 +191,10 @@ def test_evidence_survives_the_enrichment_cache(tmp_path):
     cache = EnrichCache(tmp_path)
     cache.put_many([(aid, "en", e) for aid, e in ents.items()])
     back = {aid: cache.get(aid)[1] for aid in ents}
+    many = cache.get_many([*ents, "not-cached"])
     cache.close()
+    assert set(many) == set(ents)
+    assert all(many[aid][1].evidence == back[aid].evidence for aid in ents)
     assert all(back[aid].evidence == ents[aid].evidence for aid in ents)
     assert resolve(back) == resolve(ents)
 

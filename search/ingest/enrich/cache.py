@@ -42,6 +42,14 @@ def _encode(entities: Entities) -> str:
     return json.dumps(out, ensure_ascii=False, separators=(",", ":"))
 
 
+def _decode(raw: str) -> Entities:
+    ents = json.loads(raw)
+    evidence = tuple((row[0], row[1], row[2], bool(row[3]), *row[4:])
+                     for row in ents.get("evidence") or ())
+    kinds = {k: tuple(ents.get(k) or ()) for k in ("person", "org", "place")}
+    return Entities(**kinds, evidence=evidence)
+
+
 class EnrichCache:
     """A key -> (lang, entities) store in SQLite (WAL, so readers never wait on it).
 
@@ -65,11 +73,20 @@ class EnrichCache:
                               (key,)).fetchone()
         if row is None:
             return None
-        ents = json.loads(row[1])
-        evidence = tuple((row[0], row[1], row[2], bool(row[3]), *row[4:])
-                         for row in ents.get("evidence") or ())
-        kinds = {k: tuple(ents.get(k) or ()) for k in ("person", "org", "place")}
-        return row[0], Entities(**kinds, evidence=evidence)
+        return row[0], _decode(row[1])
+
+    def get_many(self, keys: list[str]) -> dict[str, tuple[str, Entities]]:
+        """``key -> (lang, entities)`` for the keys the cache holds, read in chunks (stage 3
+        reads every article's evidence at once)."""
+        out: dict[str, tuple[str, Entities]] = {}
+        unique = sorted(set(keys))
+        for i in range(0, len(unique), 500):
+            chunk = unique[i:i + 500]
+            sql = ("SELECT key, lang, entities FROM enriched WHERE key IN ("
+                   + ",".join("?" * len(chunk)) + ")")
+            for key, lang, raw in self.db.execute(sql, chunk):
+                out[key] = (lang, _decode(raw))
+        return out
 
     def put_many(self, items: list[tuple[str, str, Entities]]) -> None:
         """Store ``(key, lang, entities)`` triples and commit."""
