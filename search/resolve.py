@@ -97,6 +97,7 @@ _SKIP_INITIAL = frozenset({"of", "and", "the", "for", "de", "du", "des", "la", "
 # Endings that make another word of a name, not an abbreviation of it.
 _INFLECTIONS = frozenset({"ern", "erner", "erners", "ian", "ians", "ish", "ese", "ean", "eans",
                           "ers", "ing"})
+_WEB_SUFFIX = re.compile(r"(?:\.com|\.org|\.net|\.co\.uk|\.co)$")
 _ACRONYM = re.compile(r"^[A-Z][A-Z&]{1,5}$")
 # Head nouns of the names of events, competitions and awards ("Champions League" is an
 # organisation by the model's reading, "Davis Cup" a place): never a person, org or place.
@@ -469,6 +470,41 @@ def resolve(evidence: Evidence | Mapping[str, Entities]) -> Resolution:
             small, big = (k, s) if (st.n(k), k) < (st.n(s), s) else (s, k)
             groups.merge(small, big)
 
+    # Spellings that differ only in spaces, punctuation or a web suffix ("Hollywood Life",
+    # "HollywoodLife.com"), and "Department of Justice" / "Justice Department": one name,
+    # into the more frequent.
+    compact: dict[str, list[str]] = {}
+    for k in keys:
+        toks = _tokens(k)
+        if len(toks) == 3 and toks[1] == "of" and pre[k] == "org":
+            swapped = f"{toks[2]} {toks[0]}"
+            if swapped in st.post and pre[swapped] == "org":
+                compact.setdefault(swapped, []).append(k)
+        flat = _WEB_SUFFIX.sub("", st.display(k).casefold())
+        flat = "".join(c for c in _key(flat) if c.isalnum())
+        if len(flat) >= 4:
+            compact.setdefault(flat, []).append(k)
+    for flat, forms in sorted(compact.items()):
+        forms = sorted(set(forms) | ({flat} if flat in st.post else set()))
+        if len(forms) > 1:
+            best = max(forms, key=lambda f: (st.n(f), f))
+            for f in forms:
+                if pre[f] == pre[best] or pre[f] == NONE:
+                    groups.merge(f, best)
+
+    # A place's organisation named with the place ("US Senate", "United States Senate")
+    # is the organisation the archive names alone more often, when named together.
+    for k in keys:
+        toks = _tokens(k)
+        if pre[k] != "org" or len(toks) < 2:
+            continue
+        for i in range(1, len(toks)):
+            place, rest = " ".join(toks[:i]), " ".join(toks[i:])
+            if pre.get(place) == "place" and pre.get(rest) == "org" \
+                    and st.n(rest) > st.n(k) and st.together(k, rest) >= TOGETHER * st.n(k):
+                groups.merge(k, rest)
+                break
+
     # Designators: "labour party" is "labour", into the more frequent.
     for k in keys:
         toks = _tokens(k)
@@ -562,8 +598,7 @@ def resolve(evidence: Evidence | Mapping[str, Entities]) -> Resolution:
             longer.setdefault(" ".join(toks[i:]), []).append(k)
             longer.setdefault(" ".join(toks[:i]), []).append(k)
     for k in keys:
-        if groups.find(k) != k or k not in longer or pre[k] == NONE \
-                or (pre[k] == "person" and " " not in k):
+        if groups.find(k) != k or k not in longer or pre[k] in ("person", NONE):
             continue
         cands = sorted({groups.find(f) for f in longer[k]} - {k})
         scored = [(st.together(k, f), st.n(f), f) for f in cands if pre[f] == pre[k]]
@@ -573,10 +608,19 @@ def resolve(evidence: Evidence | Mapping[str, Entities]) -> Resolution:
         total = sum(c for c, _, _ in scored)
         if co < TOGETHER * st.n(k) or co < DOMINANT * total or co < MIN_FULL:
             continue
-        if pre[k] == "person" and full.startswith(k + " ") and st.n(k) > st.n(full):
-            groups.merge(full, k)  # "Kim Kardashian West" is "Kim Kardashian", more used
-        else:
-            groups.merge(k, full)
+        groups.merge(k, full)
+
+    # A person's longer name beginning with a shorter one ("Kim Kardashian West"), named
+    # together in half the articles of the less used: into the more used.
+    for k in keys:
+        if pre[k] != "person" or " " not in k or groups.find(k) != k:
+            continue
+        for f in sorted(set(longer.get(k, ()))):
+            if f.startswith(k + " ") and pre[f] == "person" and groups.find(f) == f \
+                    and st.together(k, f) >= TOGETHER * min(st.n(k), st.n(f)) \
+                    and st.together(k, f) >= MIN_FULL:
+                small, big = (f, k) if (st.n(f), f) <= (st.n(k), k) else (k, f)
+                groups.merge(small, big)
 
     # Each group: its type by the votes of every article naming any of its members.
     members: dict[str, list[str]] = {}
