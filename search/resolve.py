@@ -10,12 +10,19 @@ names, never a list of names:
 
 **Merges** (a group of spellings shows as one value, its canonical spelling):
 
-- case, accents and dots: ``OBAMA``, ``Khloé Kardashian``, ``George W. Bush`` are
-  ``Obama``, ``Khloe Kardashian``, ``George W Bush``; the most frequent spelling that is
-  not all capitals is shown;
+- case, accents and dots: ``OBAMA``, ``Khloé Kardashian``, ``George W. Bush``, ``L.A.``
+  are ``Obama``, ``Khloe Kardashian``, ``George W Bush``, ``LA``; the most frequent
+  spelling that is not all capitals is shown;
 - plural and possessive: ``Lib Dem`` / ``Lib Dems`` (possessives are already cut by
   :func:`~search.ingest.enrich.entities.canonical_entity`), except two one-word people;
 - designators: ``Labour Party`` / ``Labour``, into the more frequent;
+- spaces, punctuation, a web suffix and word order: ``Hollywood Life`` /
+  ``HollywoodLife.com``, ``Department of Justice`` / ``Justice Department``, into the more
+  frequent;
+- a place's organisation named with the place (``United States Senate``) -> the plain
+  name (``Senate``) when that is more frequent and they are named together;
+- a person's longer name beginning with a shorter one (``Kim Kardashian West`` / ``Kim
+  Kardashian``), named together, into the more frequent;
 - middle initials: ``Donald J. Trump`` / ``Donald Trump``, into the more frequent;
 - shortened words: ``Lib Dems`` -> ``Liberal Democrats`` (each word begins the other's),
   when named together at least once;
@@ -41,6 +48,12 @@ names, never a list of names:
   they are 40% of the votes or the "the" share is half, else none;
 - a person or organisation after "a"/"an"/"his"/"their"... in a fifth of its mentions
   is a thing ("an iPod"); after a number in a quarter, a time zone or unit ("1800 GMT");
+- a word that begins three people's names of the archive is a given name: a one-word
+  value that is one follows the short-form rule for people whatever the model called
+  it (``Kendall`` as an org), and a two- or three-word org beginning with one is a
+  person (``Justin Theroux``);
+- transcript furniture: a value spelt in capitals in most articles, of two words or of
+  seven letters or more (``END VIDEO CLIP``, ``CROSSTALK``), is none;
 - a name ending in an event or award noun ("Champions League" does not; "Davis Cup",
   "Academy Awards", "Consumer Electronics Show" do), or holding a lower-case word that
   is not a particle ("Everton v Sunderland"), is none;
