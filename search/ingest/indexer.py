@@ -96,7 +96,8 @@ class Progress:
     :param entities_done: articles whose entities came in during this run
     :param entities_total: articles of the index waiting for entities at some point of
         this run (grows while the text stage finds more)
-    :param stage: ``"text"`` while files are read, then ``"entities"``
+    :param stage: ``"text"`` while files are read, then ``"entities"``, then
+        ``"resolution"`` (stage 3)
     """
 
     articles: int
@@ -169,6 +170,7 @@ class IndexReport:
     seconds: float = 0.0
     enriched_where: str = ""
     cluster_workers: dict[str, int] = field(default_factory=dict)
+    resolution: object = None  # search.ingest.resolution.ResolutionReport, when stage 3 ran
 
     @property
     def usable(self) -> bool:
@@ -412,6 +414,7 @@ class _Run:
             self.result.text_seconds = time.perf_counter() - self.started
             if self.live and self.entities:
                 self._entity_stage()
+                self._later_stages()
         finally:
             self.result.enriched_where = self.batches.where()
             if isinstance(self.batches, ClusterBatches):
@@ -422,6 +425,18 @@ class _Run:
                 self.result.entities_pending = self.side.counts().pending
             self.side.close()
             manifest.close()
+
+    # -- stages 3 and 4 -----------------------------------------------------------
+
+    def _later_stages(self) -> None:
+        """Resolution (stage 3), once every article has its entities and some changed."""
+        from search.ingest import resolution
+
+        if self.side.counts().pending:
+            return  # entities still to find (a stopped cluster): the next run resolves
+        if resolution.needed(self.side):
+            self._tick("resolution")
+            self.result.resolution = resolution.run(self.side, self.cache)
 
     # -- the text stage ----------------------------------------------------------
 

@@ -417,12 +417,15 @@ class Generation:
             store = self._store()
             try:
                 if store is None:
-                    return {"pending": 0, "entities": entities, "stories": StageCounts(0, 0)}
+                    return {"pending": 0, "entities": entities, "stories": StageCounts(0, 0),
+                            "resolution": "current"}
                 return {"pending": store.any_pending(), "entities": entities,
-                        "stories": store.story_counts()}
+                        "stories": store.story_counts(),
+                        "resolution": store.resolution_state()}
             except sqlite3.Error:
                 return {"pending": entities.pending, "entities": entities,
-                        "stories": StageCounts(0, entities.done + entities.pending)}
+                        "stories": StageCounts(0, entities.done + entities.pending),
+                        "resolution": "stale"}
 
     def close(self) -> None:
         """Close every searcher (called once no request uses the generation)."""

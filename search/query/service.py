@@ -433,5 +433,6 @@ def info(index_dir, settings: Settings = DEFAULT_SETTINGS) -> dict:
             "enrichment": {"done": articles - min(stages["pending"], articles),
                            "pending": stages["pending"],
                            "entities": {"done": entities.done, "pending": entities.pending},
-                           "stories": {"done": stories.done, "pending": stories.pending}},
+                           "stories": {"done": stories.done, "pending": stories.pending},
+                           "resolution": stages["resolution"]},
         }

@@ -151,7 +151,7 @@ def test_a_live_server_picks_up_stories_and_a_rewritten_article_leaves_its_story
     assert res.groups == 2 and res.stories == 2
     assert service.info(index_dir)["enrichment"] == {
         "done": len(ALL), "pending": 0, "entities": {"done": len(ALL), "pending": 0},
-        "stories": {"done": len(ALL), "pending": 0}}
+        "stories": {"done": len(ALL), "pending": 0}, "resolution": "stale"}
     # the indexer writes A2's text again: its story is to be worked out again
     store = SideStore(storage.require_current(index_dir))
     store.add_texts([(A2, "key", PENDING, None)])
