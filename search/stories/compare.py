@@ -57,12 +57,20 @@ from search.models import Entities
 #: sentences that merely share the story's vocabulary ("US officials said Israel...")
 #: pass for shared; higher, and paraphrases fall apart.
 THRESHOLD = 0.30
+#: Two sentences need this many content terms in common to be a pair (unless their
+#: terms are the same): on different-story pairs most chance matches above
+#: :data:`THRESHOLD` were short sentences sharing one word.
+MIN_COMMON = 2
 #: How much more a number or a name counts than another content word.
 NAME_WEIGHT = 1.5
 #: Quotes whose content words overlap this much (of the shorter quote) are one quote.
 QUOTE_OVERLAP = 0.6
 #: A quote has at least this many words (one quoted word is a term, not speech).
 QUOTE_MIN_WORDS = 2
+#: Only the first this many characters of a body are compared (at a paragraph break):
+#: about 9,000 words, longer than nearly any news article, and a bound on the time
+#: and memory of one web request.
+MAX_CHARS = 60_000
 #: Entity kinds compared, in output order.
 ENTITY_KINDS = ("person", "org", "place")
 
@@ -156,6 +164,8 @@ class Comparison:
     :param quotes_only_b: quotes of b that a does not have, in b's order
     :param entities_only_a: entities of a, by kind, that b neither lists nor mentions
     :param entities_only_b: entities of b, by kind, that a neither lists nor mentions
+    :param truncated: a body was longer than :data:`MAX_CHARS` and only its start was
+        compared
     """
 
     shared: list[tuple[str, str]] = field(default_factory=list)
@@ -166,6 +176,7 @@ class Comparison:
     quotes_only_b: list[Quote] = field(default_factory=list)
     entities_only_a: dict[str, list[str]] = field(default_factory=dict)
     entities_only_b: dict[str, list[str]] = field(default_factory=dict)
+    truncated: bool = False
 
     def to_json(self) -> dict:
         """The JSON body of ``/api/story/<id>/compare`` without ``"ok"``.
@@ -173,7 +184,8 @@ class Comparison:
         Keys: ``shared`` (``[[sentence_a, sentence_b], ...]``), ``only_a``, ``only_b``
         (DESIGN.md), and ``quotes_only_a``, ``quotes_only_b`` (``[{"text", "speaker"}]``,
         ``speaker`` ``null`` when unknown), ``entities_only_a``, ``entities_only_b``
-        (``{"person": [...], "org": [...], "place": [...]}``).
+        (``{"person": [...], "org": [...], "place": [...]}``), ``truncated`` (a body
+        was longer than :data:`MAX_CHARS`: only its start was compared).
         """
         return {
             "shared": [[a, b] for a, b in self.shared],
@@ -183,6 +195,7 @@ class Comparison:
             "quotes_only_b": [q.as_dict() for q in self.quotes_only_b],
             "entities_only_a": {k: list(self.entities_only_a.get(k, [])) for k in ENTITY_KINDS},
             "entities_only_b": {k: list(self.entities_only_b.get(k, [])) for k in ENTITY_KINDS},
+            "truncated": self.truncated,
         }
 
 
@@ -318,42 +331,41 @@ class _NoZone:
         return False
 
 
-def _terms(words: list[tuple[str, bool, bool]], names: frozenset[str]) -> list[tuple[str, float]]:
+@functools.lru_cache(maxsize=100_000)
+def _word(text: str, is_stop: bool) -> tuple[str, str, bool] | None:
+    """A token's content term: ``(word, its stem, is an acronym)``, or ``None`` for a
+    stop word or a scrap ("a", "'s")."""
+    # "US" is an acronym, not the pronoun "us".
+    acronym = len(text) >= 2 and text.replace(".", "").isupper()
+    if is_stop and not acronym:
+        return None
+    w = text.lower().replace("’", "'")
+    w = w.replace(".", "").replace(",", "") if (acronym or text[:1].isdigit()) else w
+    if w.endswith("'s"):
+        w = w[:-2]
+    w = w.strip("'-")
+    m = _ORDINAL.match(w)
+    if m:
+        w = m.group(1)
+    if not w or (len(w) < 2 and not w.isdigit()):
+        return None
+    return w, (w if w.isdigit() else stem(w)), acronym
+
+
+def _terms(words: Words, names: frozenset[str]) -> list[tuple[str, float]]:
     """Weighted content terms of one sentence's words (see the module docstring)."""
+    found = [(_word(text, is_stop), is_name) for text, is_stop, is_name in words]
+    items = [(x[0], x[1], is_name or x[2]) for x, is_name in found if x is not None]
     out: list[tuple[str, float]] = []
-    low = []
-    for text, is_stop, is_name in words:
-        w = text.lower().replace("’", "'")
-        # "US" is an acronym, not the pronoun "us".
-        acronym = len(text) >= 2 and text.replace(".", "").isupper()
-        if is_stop and not acronym:
-            low.append(None)
-            continue
-        w = w.replace(".", "").replace(",", "") if (acronym or text[:1].isdigit()) else w
-        if w.endswith("'s"):
-            w = w[:-2]
-        w = w.strip("'-")
-        m = _ORDINAL.match(w)
-        if m:
-            w = m.group(1)
-        if not w or (len(w) < 2 and not w.isdigit()):
-            low.append(None)
-            continue
-        low.append((w, is_name or acronym or w in names))
     i = 0
-    while i < len(low):
-        item = low[i]
-        if item is None:
-            i += 1
-            continue
-        nxt = low[i + 1] if i + 1 < len(low) else None
-        alias = _ALIASES.get((item[0], nxt[0])) if nxt else None
+    while i < len(items):
+        w, stemmed, name = items[i]
+        alias = _ALIASES.get((w, items[i + 1][0])) if i + 1 < len(items) else None
         if alias:
             out.append((alias, NAME_WEIGHT))
             i += 2
             continue
-        w, name = item
-        out.append((w if w.isdigit() else stem(w), NAME_WEIGHT if name else 1.0))
+        out.append((stemmed, NAME_WEIGHT if name or w in names else 1.0))
         i += 1
     return out
 
@@ -367,7 +379,7 @@ def _vectors(terms: list[list[tuple[str, float]]]) -> np.ndarray:
     for w in sorted(df):
         vocab[w] = len(vocab)
     n = len(terms)
-    m = np.zeros((n, max(len(vocab), 1)))
+    m = np.zeros((n, max(len(vocab), 1)), dtype=np.float32)
     for row, ts in enumerate(terms):
         counts: Counter = Counter()
         weight: dict[str, float] = {}
@@ -408,10 +420,10 @@ def align(sim: np.ndarray, threshold: float = THRESHOLD) -> list[tuple[int, int]
     return sorted(pairs)
 
 
-def _units(account: Account) -> list[str]:
+def _units(title: str | None, body_text: str) -> list[str]:
     """The title (unless the body opens with it) and the blocks of the body."""
-    body = blocks(account.body)
-    title = " ".join((account.title or "").split())
+    body = blocks(body_text)
+    title = " ".join((title or "").split())
     if title:
         stem_of_title = title.rstrip("…").rstrip(". ")
         opening = " ".join(body[:1])
@@ -500,7 +512,9 @@ def quotes(text: str) -> list[Quote]:
             if hit:
                 who = hit.group("who")
             else:
-                before = re.split(r"(?<=[.!?])\s+(?=[A-Z“\"])", para[:m.start()])[-1]
+                # The sentence before the quote (its last 200 characters at most).
+                before = re.split(r"(?<=[.!?])\s+(?=[A-Z“\"])",
+                                  para[max(0, m.start() - 200):m.start()])[-1]
                 hit = _BEFORE.search(before)
                 if hit:
                     who = hit.group("who")
@@ -558,22 +572,21 @@ def compare(a: Account | str, b: Account | str, threshold: float = THRESHOLD) ->
 ['The UN condemned it.'], [])
     """
     a, b = _as_account(a), _as_account(b)
+    body_a, cut_a = _capped(a.body)
+    body_b, cut_b = _capped(b.body)
     ents_a, ents_b = a.entity_lists(), b.entity_lists()
-    units_a, units_b = _units(a), _units(b)
+    units_a = _units(a.title, body_a)
+    units_b = _units(b.title, body_b)
     # One pass through spaCy for both; a sentence never spans two units.
     parts = _analyse(units_a + units_b)
     sa = [s for part in parts[:len(units_a)] for s in part]
     sb = [s for part in parts[len(units_a):] for s in part]
-    n_a = len(sa)
-    names = _name_words(ents_a) | _name_words(ents_b)
-    terms = [_terms(words, names) for _, words in sa + sb]
-    vecs = _vectors(terms) if terms else np.zeros((0, 1))
-    sim = vecs[:n_a] @ vecs[n_a:].T
+    sim = similarity(sa, sb, _name_words(ents_a) | _name_words(ents_b))
     pairs = align(sim, threshold)
     in_a = {i for i, _ in pairs}
     in_b = {j for _, j in pairs}
-    text_a = "\n\n".join([a.title, a.body])
-    text_b = "\n\n".join([b.title, b.body])
+    text_a = "\n\n".join([a.title or "", body_a])
+    text_b = "\n\n".join([b.title or "", body_b])
     qa, qb = quotes(text_a), quotes(text_b)
     return Comparison(
         shared=[(sa[i][0], sb[j][0]) for i, j in pairs],
@@ -584,4 +597,65 @@ def compare(a: Account | str, b: Account | str, threshold: float = THRESHOLD) ->
         quotes_only_b=_quotes_lacking(qb, qa, text_a),
         entities_only_a=_entities_lacking(ents_a, ents_b, text_b),
         entities_only_b=_entities_lacking(ents_b, ents_a, text_a),
+        truncated=cut_a or cut_b,
     )
+
+
+def _dot(x: np.ndarray, y: np.ndarray) -> np.ndarray:
+    """``x @ y.T`` without BLAS.
+
+    Once a spaCy model is loaded in the process, a small BLAS product (60 by 400 by 80)
+    took 16-24 ms here instead of 0.05 ms (OpenBLAS threads; ``OPENBLAS_NUM_THREADS=1``
+    cures it, but only if set before NumPy loads); NumPy's own loop takes 0.25 ms.
+    """
+    return np.einsum("ik,jk->ij", x, y)
+
+
+def _capped(body: str | None) -> tuple[str, bool]:
+    """``body`` cut to :data:`MAX_CHARS` (at a paragraph break if there is one), and
+    whether it was cut."""
+    body = body or ""
+    if len(body) <= MAX_CHARS:
+        return body, False
+    head = body[:MAX_CHARS]
+    brk = head.rfind("\n\n")
+    return (head[:brk] if brk > MAX_CHARS // 2 else head), True
+
+
+def _same_text(x: str) -> str:
+    return " ".join(x.replace("’", "'").replace("“", '"').replace("”", '"').casefold().split())
+
+
+def similarity(sa: list[tuple[str, Words]], sb: list[tuple[str, Words]],
+               names: frozenset[str] = frozenset()) -> np.ndarray:
+    """Similarities of a's sentences (rows) with b's (columns), 0 to 1.
+
+    The cosine of the sentences' TF-IDF vectors (see the module docstring), 0 where
+    they have fewer than :data:`MIN_COMMON` terms in common (unless their terms are the
+    same), 1 where their text is the same (case, spacing and curly quotes aside).
+
+    :param sa: a's sentences with their words, as :func:`_analyse` gives them
+    :param sb: b's sentences
+    :param names: lower-cased words that count as names wherever they stand
+    """
+    n_a = len(sa)
+    terms = [_terms(words, names) for _, words in sa + sb]
+    if not sa or not sb:
+        return np.zeros((n_a, len(sb)), dtype=np.float32)
+    vecs = _vectors(terms)
+    sim = _dot(vecs[:n_a], vecs[n_a:])
+    # One word in common is chance ("That's a good thing." / "The good news?"), however
+    # short the sentences: a pair needs MIN_COMMON terms in common, or the same terms.
+    present = (vecs > 0).astype(np.float32)
+    common = _dot(present[:n_a], present[n_a:])
+    sizes = present.sum(axis=1)
+    same = (common == sizes[:n_a, None]) & (common == sizes[None, n_a:])
+    sim[(common < MIN_COMMON) & ~(same & (common > 0))] = 0.0
+    # The same sentence is shared, even one with no content word ("Yes.").
+    index_b: dict[str, list[int]] = {}
+    for j, (text, _) in enumerate(sb):
+        index_b.setdefault(_same_text(text), []).append(j)
+    for i, (text, _) in enumerate(sa):
+        for j in index_b.get(_same_text(text), ()):
+            sim[i, j] = 1.0
+    return np.clip(sim, 0.0, 1.0)
