@@ -105,6 +105,7 @@ _BEFORE = re.compile(rf"(?P<who>[^,.;:!?“”\"]{{1,100}}?)\s+(?:{_SPEECH})\b[^
 _PRONOUNS = frozenset("he she they it we i you one this that who which".split())
 
 _lock = threading.Lock()
+_run_lock = threading.Lock()
 
 # Stemming is most of the cost of a comparison; news repeats its words.
 stem = functools.lru_cache(maxsize=100_000)(_porter2)
@@ -291,8 +292,9 @@ def _analyse(parts: list[str]) -> list[list[tuple[str, Words]]]:
     found: list[list[tuple[str, Words]]] = [[] for _ in parts]
     zone = getattr(nlp, "memory_zone", None)
     # A web server compares for ever: the memory zone drops the new words each
-    # comparison brings from spaCy's string store (only plain strings leave it).
-    with zone() if zone is not None else _NoZone():
+    # comparison brings from spaCy's string store (only plain strings leave it). Zones
+    # share the one vocabulary, so one thread at a time.
+    with _run_lock, zone() if zone is not None else _NoZone():
         joined = _JOIN.join(parts)
         doc = nlp(joined)
         for sent in doc.sents:

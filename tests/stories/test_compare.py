@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 import pytest
@@ -274,3 +275,11 @@ def test_seeds_quotes_and_entities_judged_by_hand(seed_accounts):
         assert "Damascus International Airport" not in side["place"]
         assert "Pentagon" not in side["org"]
     assert set(c.to_json()) == KEYS
+
+
+def test_threads_comparing_at_once_get_what_one_gets_alone():
+    pairs = [(RATES_A, RATES_B), (RATES_B, RATES_A), ("Rain fell on Leeds today.", RATES_A)] * 4
+    alone = [compare(a, b).to_json() for a, b in pairs]
+    with ThreadPoolExecutor(4) as pool:
+        together = list(pool.map(lambda p: compare(*p).to_json(), pairs))
+    assert together == alone
