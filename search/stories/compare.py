@@ -78,9 +78,6 @@ ENTITY_KINDS = ("person", "org", "place")
 _BULLET = re.compile(r"^\s*(?:[•·▪‣◦●○■□►▸*]|[-–—](?=\s))\s*")
 # Closing punctuation of a sentence (with closing quotes or brackets after it).
 _CLOSED = re.compile(r"[.!?…:;][\"'”’)\]]*$")
-# A wrapped line of prose is at least this long; a shorter line without closing
-# punctuation is a heading, a caption or a list item and stands alone.
-_WRAP_MIN = 40
 _ORDINAL = re.compile(r"^(\d+)(?:st|nd|rd|th)$")
 # Multi-word names that are also written as one acronym.
 _ALIASES = {("united", "states"): "us", ("united", "kingdom"): "uk",
@@ -224,25 +221,33 @@ def blocks(text: str) -> list[str]:
     """``text`` cut where a sentence must end whatever its words: paragraphs, bullets,
     headings and captions; wrapped lines of prose are joined, bullet markers dropped.
 
+    A paragraph most of whose lines end without closing punctuation is hard-wrapped
+    prose (wire copy at 70 columns): its lines are joined. Otherwise each line stands
+    alone (paragraphs one per line, a heading or a caption over its text), unless the
+    next one starts in lower case.
+
     :param text: cleaned article text (paragraphs separated by blank lines)
 
     >>> blocks("Key points\\n• Rates rise\\n• Inflation falls\\n\\nThe bank said\\nmore.")
     ['Key points', 'Rates rise', 'Inflation falls', 'The bank said more.']
+    >>> blocks("The U.S.\\nSenate voted\\nTuesday to pass the\\nbill, 52-48.")
+    ['The U.S. Senate voted Tuesday to pass the bill, 52-48.']
     """
     out: list[str] = []
     for para in re.split(r"\n\s*\n", (text or "").replace("\r\n", "\n").replace("\r", "\n")):
+        lines = [" ".join(x.split()) for x in para.split("\n")]
+        lines = [x for x in lines if x]
+        open_ends = sum(1 for x in lines[:-1] if not _CLOSED.search(x))
+        wrapped = len(lines) >= 2 and open_ends * 2 > len(lines) - 1
         current = ""
-        for raw in para.split("\n"):
-            line = " ".join(raw.split())
-            if not line:
-                continue
+        for line in lines:
             bullet = _BULLET.match(line)
             if bullet:
                 line = line[bullet.end():]
                 if not line:
                     continue
-            joins = (current and not bullet and not _CLOSED.search(current)
-                     and (line[:1].islower() or len(current) >= _WRAP_MIN))
+            joins = current and not bullet and (
+                line[:1].islower() or wrapped)
             if joins:
                 current += " " + line
                 continue
@@ -307,7 +312,7 @@ def _analyse(parts: list[str]) -> list[list[tuple[str, Words]]]:
     return found
 
 
-# Between parts: a paragraph break, which the sentence recogniser never reads across.
+# Between parts: a paragraph break (a sentence the recogniser runs across it is cut there).
 _JOIN = "\n\n"
 
 

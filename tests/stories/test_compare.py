@@ -152,6 +152,13 @@ def test_blocks_bullets_headings_captions_and_wrapped_lines():
         "Prime Minister Jane Doe.", "Jane Doe's Journey: From Host to Prime Minister"]
     assert split_sentences(text)[:4] == ["Key points", "Rates rise to 5%", "Inflation falls",
                                          "Jobs steady"]
+    # Wire copy hard-wrapped at a fixed width, a line ending in an abbreviation or before
+    # a capital: the lines are one paragraph of prose.
+    wire = ("The U.S.\nSenate voted on Tuesday to pass the bill, 52-48, after a long\n"
+            "debate. Senator Jane Doe said the vote was\nHistoric for the country.")
+    assert split_sentences(wire) == [
+        "The U.S. Senate voted on Tuesday to pass the bill, 52-48, after a long debate.",
+        "Senator Jane Doe said the vote was Historic for the country."]
 
 
 def test_quotes_are_attributed_when_the_text_says_who():
