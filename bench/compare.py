@@ -34,6 +34,7 @@ Run from the repository root::
 from __future__ import annotations
 
 import argparse
+import os
 import statistics
 import sys
 import time
@@ -302,9 +303,10 @@ def main(argv: list[str] | None = None) -> None:
               file=sys.stderr)
     timed = dict(groups)
     timed[f"any label, first {WORDS:,} words each"] = cut
+    load_1, load_5, _ = os.getloadavg()
     print(f"compare: threshold {cmp.THRESHOLD}, min common terms {cmp.MIN_COMMON}, "
-          f"name weight {cmp.NAME_WEIGHT}; best of {args.repeat} runs per pair, warm\n",
-          flush=True)
+          f"name weight {cmp.NAME_WEIGHT}; best of {args.repeat} runs per pair, warm; "
+          f"load average {load_1:.1f} / {load_5:.1f} on {os.cpu_count()} CPUs\n", flush=True)
     print("1. Time per comparison\n" + timing_table(timed, args.repeat) + "\n", flush=True)
     print("2. Share of sentences aligned (2 x shared / sentences of both)\n"
           + share_table(groups) + "\n", flush=True)
