@@ -304,6 +304,36 @@ def story(story_id: str):
     return render_template("story.html", story=view, timeline=present.story_timeline(view))
 
 
+def compare_articles_data(story_id: str):
+    """The comparison of articles ``a`` and ``b`` (request arguments) of a story.
+
+    :raises NotFoundError: for an unknown story or an article not in it
+    :raises QueryError: when ``a`` or ``b`` is missing
+    """
+    if not _ARTICLE_ID.match(story_id):
+        raise NotFoundError(f"There is no story {story_id[:40]!r}.")
+    a, b = (request.args.get(k, "").strip() for k in ("a", "b"))
+    if not a or not b:
+        raise QueryError("Give the two articles to compare: a=ARTICLE_ID&b=ARTICLE_ID.")
+    settings = _settings()
+    return service.story_compare(settings["INDEX"], story_id, a, b, settings)
+
+
+@bp.route("/api/story/<story_id>/compare")
+def api_story_compare(story_id: str):
+    """How two articles of a story differ (DESIGN.md): shared, only_a, only_b, and the
+    quotes and entities each lacks."""
+    _, _, _, comparison = compare_articles_data(story_id)
+    return jsonify({"ok": True, **comparison.to_json()})
+
+
+@bp.route("/story/<story_id>/compare")
+def story_compare(story_id: str):
+    """Two accounts of a story side by side: what both say, what only one does."""
+    view, a, b, comparison = compare_articles_data(story_id)
+    return render_template("story_compare.html", story=view, a=a, b=b, c=comparison)
+
+
 @bp.route("/api/story/<story_id>")
 def api_story(story_id: str):
     """One story as JSON (DESIGN.md); an old id answers with ``redirected_from``."""

@@ -401,6 +401,35 @@ def story(index_dir, story_id: str, settings: Settings = DEFAULT_SETTINGS) -> St
                          asked=story_id if story_id != current else None)
 
 
+def story_compare(index_dir, story_id: str, a: str, b: str,
+                  settings: Settings = DEFAULT_SETTINGS):
+    """How two articles of one story tell it: sentences both have (a paraphrase counts),
+    those only one has, and the quotes and entities each lacks
+    (:func:`search.stories.compare.compare`).
+
+    :returns: ``(StoryView of the story, hit a, hit b, Comparison)``
+    :raises NotFoundError: when the story is unknown, or ``a`` or ``b`` is not one of its
+        articles
+    """
+    from search.stories.compare import Account
+    from search.stories.compare import compare
+
+    view = story(index_dir, story_id, settings)
+    members = {h.id: h for h in view.articles}
+    for name, aid in (("a", a), ("b", b)):
+        if aid not in members:
+            raise NotFoundError(f"{name}={aid[:40]!r} is not an article of story {view.id}: "
+                                f"pick two of its {len(members)} articles.")
+    accounts = []
+    with _use(index_dir) as gen:
+        for aid in (a, b):
+            d = gen.tables.doc.docnum_of[aid]
+            stored = gen.searcher.stored_fields(d)
+            accounts.append(Account(title=stored.get(TITLE) or "", body=stored.get(BODY) or "",
+                                    entities=gen.tables.entities_of(d)))
+    return view, members[a], members[b], compare(*accounts)
+
+
 def indexed_at(index_dir) -> datetime:
     """When the live generation took its last commit (UTC): the time an undated article
     in it was indexed, as near as the index knows.

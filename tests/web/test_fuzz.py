@@ -237,6 +237,7 @@ def test_any_query_text(client, q, path, extra):
                          st.text(alphabet="0123456789abcdefxyz", max_size=20)))
 def test_any_article_request(client, q, article):
     for prefix in ("/article/", "/api/article/", "/story/", "/api/story/"):
+        check(client, prefix + (article or "x") + "/compare?" + urlencode({"a": q, "b": article}))
         check(client, prefix + (article or "x") + "?" + urlencode({"q": q}))
 
 
