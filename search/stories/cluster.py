@@ -68,10 +68,11 @@ Ids and redirects
     the old story's articles, so a stored link keeps answering; redirects chain, and are
     re-pointed to current ids after every update.
 
->>> a = StoryArticle("a1", None, "X", "en", "Quake hits Tokyo",
+>>> day = datetime(2024, 3, 4, 8, tzinfo=timezone.utc)
+>>> a = StoryArticle("a1", day, "X", "en", "Quake hits Tokyo",
 ...                  "A strong earthquake hit Tokyo on Monday, damaging buildings.",
 ...                  place=("Tokyo",))
->>> b = StoryArticle("b2", None, "Y", "en", "Tokyo earthquake damages buildings",
+>>> b = StoryArticle("b2", day, "Y", "en", "Tokyo earthquake damages buildings",
 ...                  "An earthquake struck Tokyo on Monday and damaged buildings.",
 ...                  place=("Tokyo",))
 >>> cluster([a, b]).story_of
@@ -80,6 +81,7 @@ Ids and redirects
 
 from __future__ import annotations
 
+import heapq
 import math
 import re
 from collections import Counter
@@ -93,9 +95,9 @@ from datetime import timezone
 #: Cosine to the story centroid needed to join (both dated).
 JOIN = 0.30
 #: ... when the article or the story is undated (no time to tell two events apart).
-JOIN_UNDATED = 0.40
+JOIN_UNDATED = 0.45
 #: The chaining guard: the cosine to the story's first article needed as well.
-GUARD = 0.22
+GUARD = 0.30
 #: From this cosine on, entities and titles need not overlap (a near-copy).
 SURE = 0.70
 #: Merge pass: centroid-to-centroid cosine needed to merge two stories.
@@ -109,7 +111,7 @@ STORY_TERMS = 20
 #: A term in more stories than this is not used to find candidates.
 MAX_POSTING = 400
 #: At most this many candidate stories are scored per article.
-MAX_CANDIDATES = 24
+MAX_CANDIDATES = 16
 #: A dated article joins only a story whose first article is at most this many days earlier.
 MAX_SPAN_DAYS = 7.0
 #: Gaussian time similarity, as Miranda et al. (σ = 3 days), and how much it can lower ``c``.
@@ -272,9 +274,6 @@ class _Story:
         self.lang = f.lang
         self.top: frozenset[str] = frozenset()
 
-    def cosine(self, vec: dict[str, float]) -> float:
-        return _dot(vec, self.sum) / math.sqrt(self.norm2) if self.norm2 > 0 else 0.0
-
     def add(self, f: _Features, vec: dict[str, float], dot_sum: float) -> None:
         self.members.append(f.id)
         self.norm2 += 2.0 * dot_sum + 1.0
@@ -303,12 +302,12 @@ class _Story:
             self.lang = other.lang
 
     def top_terms(self) -> frozenset[str]:
-        best = sorted(self.sum.items(), key=lambda kv: (-kv[1], kv[0]))[:STORY_TERMS]
-        return frozenset(t for t, _ in best)
+        return frozenset(_top(self.sum, STORY_TERMS))
 
 
 def _top(vec: dict[str, float], k: int) -> list[str]:
-    return [t for t, _ in sorted(vec.items(), key=lambda kv: (-kv[1], kv[0]))[:k]]
+    # Ties broken by the term, so that the result never depends on dict order.
+    return [t for t, _ in heapq.nsmallest(k, vec.items(), key=lambda kv: (-kv[1], kv[0]))]
 
 
 def _time_factor(gap_days: float) -> float:
@@ -521,7 +520,7 @@ class StoryClusterer:
             postings[t].append((now, s.first_days, s.founder))
         s.top = s.top | top
 
-    def _candidates(self, days: float | None, vec, parent, postings, stories) -> list[tuple]:
+    def _candidates(self, days: float | None, vec, parent, postings) -> list[tuple]:
         """Candidate story founders with how many query terms they share, best first."""
         hits: Counter = Counter()
         for t in _top(vec, QUERY_TERMS):
@@ -540,15 +539,19 @@ class StoryClusterer:
             elif len(plist) <= MAX_POSTING:
                 for _, _, founder in plist:
                     hits[_find(parent, founder)] += 1
-        ranked = sorted(hits.items(), key=lambda kv: (-kv[1], stories[kv[0]].founder))
+        # Fewer shared terms than the rule asks for can never join: not scored at all.
+        ranked = sorted(((f, k) for f, k in hits.items() if k >= self.th.min_shared),
+                        key=lambda kv: (-kv[1], kv[0]))
         return ranked[:MAX_CANDIDATES]
 
     def _best_story(self, f: _Features, vec, stories, parent, postings):
         best = None
-        for founder, shared in self._candidates(f.days, vec, parent, postings, stories):
+        for founder, shared in self._candidates(f.days, vec, parent, postings):
             s = stories[founder]
             dot_sum = _dot(vec, s.sum)
             c = dot_sum / math.sqrt(s.norm2)
+            if c < self.th.join:  # the time factor only lowers it: no rule can pass
+                continue
             fc = _dot(vec, s.first)
             score = _decide(c, fc, shared, f.ents, s.ents, f.title, s.title, f.days,
                             s.first_days, f.lang, s.lang, self.th)
@@ -566,14 +569,14 @@ class StoryClusterer:
                 continue
             seen.add(root)
             s = stories[root]
-            q = {k: w / math.sqrt(s.norm2) for k, w in s.sum.items()}
             days = s.first_days
             best = None
-            for founder, shared in self._candidates(days, q, parent, postings, stories):
+            # The centroid's top terms are the same scaled or not: look up with the sum.
+            for founder, shared in self._candidates(days, s.sum, parent, postings):
                 if founder == root:
                     continue
                 o = stories[founder]
-                c = o.cosine(q)
+                c = _dot(s.sum, o.sum) / math.sqrt(s.norm2 * o.norm2)
                 if c < self.th.merge:
                     continue
                 fc = _dot(s.first, o.first)
