@@ -95,13 +95,15 @@ from datetime import timezone
 #: Cosine to the story centroid needed to join (both dated).
 JOIN = 0.30
 #: ... when the article or the story is undated (no time to tell two events apart).
-JOIN_UNDATED = 0.45
+JOIN_UNDATED = 0.42
 #: The chaining guard: the cosine to the story's first article needed as well.
 GUARD = 0.30
 #: From this cosine on, entities and titles need not overlap (a near-copy).
 SURE = 0.70
 #: Merge pass: centroid-to-centroid cosine needed to merge two stories.
 MERGE = 0.50
+#: Weight of the entity Jaccard in the score when both sides have entities (the rest: ``c``).
+ENTITY_WEIGHT = 0.3
 #: Shared top terms needed between an article and a story (more than one word).
 MIN_SHARED = 2
 #: How many of an article's best terms look up candidate stories.
@@ -324,6 +326,7 @@ class Thresholds:
     sure: float = SURE
     merge: float = MERGE
     min_shared: int = MIN_SHARED
+    entity_weight: float = ENTITY_WEIGHT
     use_entities: bool = True
     use_titles: bool = True
 
@@ -343,13 +346,18 @@ def _decide(c: float, f: float, shared_terms: int, a_ents, s_ents, a_title, s_ti
         if (th.use_titles and a_title and s_title
                 and not any(t in s_title for t in a_title)):
             return None
+    score = c
+    if th.use_entities and th.entity_weight and a_ents and s_ents:
+        inter = sum(1 for e in a_ents if e in s_ents)
+        score = ((1.0 - th.entity_weight) * c
+                 + th.entity_weight * inter / (len(a_ents) + len(s_ents) - inter))
     if a_days is not None and s_first is not None:
         gap = abs(a_days - s_first)
         if gap > MAX_SPAN_DAYS:
             return None
-        score = c * _time_factor(gap)
+        score *= _time_factor(gap)
         return score if score >= join else None
-    return c if c >= join_undated else None
+    return score if score >= join_undated else None
 
 
 class StoryClusterer:
@@ -523,10 +531,16 @@ class StoryClusterer:
     def _candidates(self, days: float | None, vec, parent, postings) -> list[tuple]:
         """Candidate story founders with how many query terms they share, best first."""
         hits: Counter = Counter()
-        for t in _top(vec, QUERY_TERMS):
+        # The best terms that some story is indexed under: a word no story has (a rare
+        # name, a typo) would outrank the event's words and find nothing.
+        used = 0
+        for t, _ in sorted(vec.items(), key=lambda kv: (-kv[1], kv[0])):
+            if used == QUERY_TERMS:
+                break
             plist = postings.get(t)
             if not plist:
                 continue
+            used += 1
             if days is not None:
                 # Dated: walk back from the newest entry. A story gains entries only while
                 # it gains articles, within MAX_SPAN_DAYS of its first: older entries can
@@ -550,7 +564,7 @@ class StoryClusterer:
             s = stories[founder]
             dot_sum = _dot(vec, s.sum)
             c = dot_sum / math.sqrt(s.norm2)
-            if c < self.th.join:  # the time factor only lowers it: no rule can pass
+            if c < self.th.join * (1.0 - self.th.entity_weight):  # no score can reach the bar
                 continue
             fc = _dot(vec, s.first)
             score = _decide(c, fc, shared, f.ents, s.ents, f.title, s.title, f.days,
