@@ -58,7 +58,6 @@ from search.ingest.enrich.cache import EnrichCache
 from search.ingest.enrich.cache import cache_key
 from search.ingest.enrich.pipeline import Enricher
 from search.models import Article
-from search.models import Entities
 from search.stories import cluster as story_cluster
 from search.stories.cluster import StoryArticle
 from search.stories.cluster import StoryClusterer
@@ -463,7 +462,7 @@ def main(argv: list[str] | None = None) -> None:
               "purity on bbc-news)")
         print("\n".join(sensitivity(arts, labels, cat)))
 
-    print(f"\n## Cost (NER not counted: warm cache; medians are not needed, one pass each)")
+    print("\n## Cost (NER not counted: warm cache; one pass each)")
     print("\n".join(cost_table(arts, bbc, args.large)))
 
 

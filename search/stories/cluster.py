@@ -110,8 +110,9 @@ MIN_SHARED = 2
 QUERY_TERMS = 12
 #: How many top terms of a story's centroid are indexed.
 STORY_TERMS = 20
-#: A term in more stories than this is not used to find candidates.
-MAX_POSTING = 400
+#: A term in more stories than this is not used to find candidates (it does not
+#: discriminate, and walking it would make the cost grow with the archive).
+MAX_POSTING = 150
 #: At most this many candidate stories are scored per article.
 MAX_CANDIDATES = 16
 #: A dated article joins only a story whose first article is at most this many days earlier.
@@ -260,7 +261,7 @@ def _dot(a: dict[str, float], b: dict[str, float]) -> float:
 
 class _Story:
     __slots__ = ("founder", "members", "sum", "norm2", "first", "first_days", "last_days",
-                 "dated", "ents", "title", "top", "lang")
+                 "dated", "ents", "title", "top", "cur_top", "lang")
 
     def __init__(self, f: _Features, vec: dict[str, float]):
         self.founder = f.id
@@ -274,7 +275,8 @@ class _Story:
         self.ents = Counter(f.ents)
         self.title = Counter(f.title)
         self.lang = f.lang
-        self.top: frozenset[str] = frozenset()
+        self.top: frozenset[str] = frozenset()   # every term it was ever indexed under
+        self.cur_top: list[str] = []             # its STORY_TERMS best terms now
 
     def add(self, f: _Features, vec: dict[str, float], dot_sum: float) -> None:
         self.members.append(f.id)
@@ -303,8 +305,18 @@ class _Story:
         if self.lang is None:
             self.lang = other.lang
 
-    def top_terms(self) -> frozenset[str]:
-        return frozenset(_top(self.sum, STORY_TERMS))
+    def top_terms(self, added: dict[str, float] | None = None) -> frozenset[str]:
+        """The story's best terms now; ``added``: the vector just added to its sum.
+
+        Adding a vector only raises the sums of its own terms, so the new best terms are
+        among the old best and the added ones: no need to rank the whole centroid.
+        """
+        if added is None:
+            pool = self.sum
+        else:
+            pool = {t: self.sum[t] for t in set(self.cur_top).union(added)}
+        self.cur_top = _top(pool, STORY_TERMS)
+        return frozenset(self.cur_top)
 
 
 def _top(vec: dict[str, float], k: int) -> list[str]:
@@ -469,7 +481,7 @@ class StoryClusterer:
                 s.add(f, vec, dot_sum)
                 self._joined[i] = s.founder
                 founder = s.founder
-            self._index(stories[founder], postings, now)
+            self._index(stories[founder], postings, now, vec)
             touched.append(founder)
             df.update(f.counts.keys())
             n += 1
@@ -501,7 +513,7 @@ class StoryClusterer:
             else:
                 s = stories[_find(parent, j)]
                 s.add(f, self._vec[i], _dot(self._vec[i], s.sum))
-            self._index(s, postings, f.days)
+            self._index(s, postings, f.days, self._vec[i])
         while pending is not None:
             self._apply_merge(pending, stories, parent, postings)
             pending = next(merges, None)
@@ -521,9 +533,13 @@ class StoryClusterer:
         return {t: w / norm for t, w in vec.items()}
 
     @staticmethod
-    def _index(s: _Story, postings, now: float | None) -> None:
-        """Index the story under its top terms it was not yet indexed under."""
-        top = s.top_terms()
+    def _index(s: _Story, postings, now: float | None,
+               added: dict[str, float] | None = None) -> None:
+        """Index the story under its top terms it was not yet indexed under.
+
+        :param added: the vector that just joined it (``None``: a new story or a merge)
+        """
+        top = s.top_terms(added if len(s.members) > 1 else None)
         for t in sorted(top - s.top):
             postings[t].append((now, s.first_days, s.founder))
         s.top = s.top | top
