@@ -44,8 +44,8 @@ only reach stories whose first article is within :data:`MAX_SPAN_DAYS`; at most
 article does not grow with the archive. Undated articles get their candidates from the
 same text neighbours, never from every story.
 
-Merge pass: after each period, every story that gained an article in it is compared
-with its candidate stories, centroid to centroid; two stories merge when their centroids
+Merge pass: after each period, every story that gained an article in it (not one that
+an article started) is compared with its candidate stories, centroid to centroid; two stories merge when their centroids
 clear :data:`MERGE`, their first articles clear :data:`GUARD`, and the entity, title and
 time rules above hold between them. The merged story's id is its earliest article's.
 
@@ -481,8 +481,10 @@ class StoryClusterer:
                 s.add(f, vec, dot_sum)
                 self._joined[i] = s.founder
                 founder = s.founder
+                # Only a story that grew can now be close to another: an article that
+                # started a story was just compared with every candidate.
+                touched.append(founder)
             self._index(stories[founder], postings, now, vec)
-            touched.append(founder)
             df.update(f.counts.keys())
             n += 1
         if touched:
