@@ -17,9 +17,12 @@ Features (per article, then summed per story)
 
 Joining a story (:func:`_decide`): with ``c`` the cosine to the story's centroid, ``f``
 the cosine to its first article, and the score ``c`` — or, when both sides have
-entities, ``(1 - ENTITY_WEIGHT) * c + ENTITY_WEIGHT * (entity Jaccard)``, so that two
+entities, ``max(c, (1 - ENTITY_WEIGHT) * c + ENTITY_WEIGHT * (entity Jaccard))``: two
 accounts naming the same people, organisations and places count for more than their
-words alone (the seeds: text cosine 0.43, 13 of 27 entities shared) —
+words alone (the seeds: text cosine 0.43, 13 of 27 entities shared), while entities
+that two outlets' NER found differently never count against a pair; the text still
+has to carry it (the guard below, and a centroid cosine of at least
+``JOIN * (1 - ENTITY_WEIGHT)``) —
 
     - ``score >= JOIN`` (dated article and dated story) or ``score >= JOIN_UNDATED``
       (either undated: no time tells two events apart, so the bar is stricter);
@@ -118,7 +121,7 @@ CODE_VERSION = "1"
 #: Cosine to the story centroid needed to join (both dated).
 JOIN = 0.30
 #: ... when the article or the story is undated (no time to tell two events apart).
-JOIN_UNDATED = 0.42
+JOIN_UNDATED = 0.45
 #: The chaining guard: the cosine to the story's first article needed as well.
 GUARD = 0.30
 #: From this cosine on, entities and titles need not overlap (a near-copy).
@@ -126,7 +129,7 @@ SURE = 0.70
 #: Merge pass: centroid-to-centroid cosine needed to merge two stories.
 MERGE = 0.50
 #: Weight of the entity Jaccard in the score when both sides have entities (the rest: ``c``).
-ENTITY_WEIGHT = 0.3
+ENTITY_WEIGHT = 0.5
 #: Shared top terms needed between an article and a story (more than one word).
 MIN_SHARED = 2
 #: How many of an article's best terms look up candidate stories.
@@ -396,8 +399,8 @@ def _decide(c: float, f: float, shared_terms: int, a_ents, s_ents, a_title, s_ti
     score = c
     if th.use_entities and th.entity_weight and a_ents and s_ents:
         inter = sum(1 for e in a_ents if e in s_ents)
-        score = ((1.0 - th.entity_weight) * c
-                 + th.entity_weight * inter / (len(a_ents) + len(s_ents) - inter))
+        score = max(c, (1.0 - th.entity_weight) * c
+                    + th.entity_weight * inter / (len(a_ents) + len(s_ents) - inter))
     if a_days is not None and s_first is not None:
         gap = abs(a_days - s_first)
         if gap > MAX_SPAN_DAYS:
@@ -683,8 +686,8 @@ class StoryClusterer:
             s = stories[founder]
             dot_sum = _dot(vec, s.sum)
             c = dot_sum / math.sqrt(s.norm2)
-            if c < self.th.join * (1.0 - self.th.entity_weight):  # no score can reach the bar
-                continue
+            if c < self.th.join * (1.0 - self.th.entity_weight):
+                continue  # entities alone never carry an article into a story
             fc = _dot(vec, s.first)
             score = _decide(c, fc, shared, f.ents, s.ents, f.title, s.title, f.days,
                             s.first_days, f.lang, s.lang, self.th)
