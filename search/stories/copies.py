@@ -68,7 +68,7 @@ NUM_PERM = 128
 #: LSH candidate threshold on estimated Jaccard. Lower than :data:`MIN_JACCARD` so that an
 #: abridged copy (Jaccard ≈ its share of the longer text) is still proposed; candidates are
 #: verified exactly, so a low threshold costs verifications, never precision.
-LSH_THRESHOLD = 0.3
+LSH_THRESHOLD = 0.2
 #: A verified pair with shingle Jaccard at least this is a copy.
 MIN_JACCARD = 0.5
 #: ... or with at least this share of the smaller shingle set inside the larger one.
