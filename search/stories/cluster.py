@@ -108,6 +108,8 @@ import hashlib
 import heapq
 import math
 import re
+import sys
+from array import array
 from collections import Counter
 from collections import defaultdict
 from collections.abc import Iterable
@@ -225,7 +227,8 @@ def tokens(text: str) -> list[str]:
         if w.endswith("'s"):
             w = w[:-2]
         if w and w not in _STOP and (len(w) > 1 or w.isdigit()):
-            out.append(w)
+            # Interned: one string per word across the archive's vectors and centroids.
+            out.append(sys.intern(w))
     return out
 
 
@@ -274,7 +277,7 @@ def _utc(d: datetime) -> datetime:
 class _Features:
     """What an article brings, independent of the others (computed once per article)."""
 
-    __slots__ = ("id", "key", "period", "days", "lang", "counts", "ents", "title")
+    __slots__ = ("id", "key", "period", "days", "lang", "terms", "tf", "ents", "title")
 
     def __init__(self, a: StoryArticle):
         self.id = a.id
@@ -284,27 +287,54 @@ class _Features:
                      else (_utc(a.published) - _EPOCH).total_seconds() / 86400.0)
         self.lang = None if a.lang in (None, "", "und") else a.lang
         title = tokens(a.title)
-        self.counts = Counter(tokens(a.body))
-        self.counts.update(title)
-        self.counts.update(title)  # title words count twice: the headline names the event
+        counts = Counter(tokens(a.body))
+        counts.update(title)
+        counts.update(title)  # title words count twice: the headline names the event
+        # Tuples, not a Counter: a third of the memory, and this is kept per article.
+        self.terms = tuple(counts)
+        self.tf = tuple(counts.values())
         self.ents = entity_keys(a)
         self.title = frozenset(title)
 
 
-def _dot(a: dict[str, float], b: dict[str, float]) -> float:
+class _Vec:
+    """A stored TF-IDF vector: terms and weights in two compact sequences."""
+
+    __slots__ = ("terms", "weights")
+
+    def __init__(self, d: dict[str, float]):
+        self.terms = tuple(d)
+        self.weights = array("d", d.values())
+
+    def items(self):
+        return zip(self.terms, self.weights)
+
+    def __iter__(self):
+        return iter(self.terms)
+
+    def __len__(self) -> int:
+        return len(self.terms)
+
+
+def _dot(a, b: dict[str, float]) -> float:
+    """``a · b``, iterating ``a`` (a :class:`_Vec` or a dict) and looking up in ``b``."""
+    return sum(w * b.get(t, 0.0) for t, w in a.items())
+
+
+def _dot_dicts(a: dict[str, float], b: dict[str, float]) -> float:
     if len(a) > len(b):
         a, b = b, a
-    return sum(w * b.get(t, 0.0) for t, w in a.items())
+    return _dot(a, b)
 
 
 class _Story:
     __slots__ = ("founder", "members", "sum", "norm2", "first", "first_days", "last_days",
                  "dated", "ents", "title", "top", "cur_top", "lang")
 
-    def __init__(self, f: _Features, vec: dict[str, float]):
+    def __init__(self, f: _Features, vec: _Vec):
         self.founder = f.id
         self.members = [f.id]
-        self.sum = dict(vec)
+        self.sum = dict(vec.items())
         self.norm2 = 1.0
         self.first = vec
         self.first_days = f.days
@@ -316,7 +346,7 @@ class _Story:
         self.top: frozenset[str] = frozenset()   # every term it was ever indexed under
         self.cur_top: list[str] = []             # its STORY_TERMS best terms now
 
-    def add(self, f: _Features, vec: dict[str, float], dot_sum: float) -> None:
+    def add(self, f: _Features, vec: _Vec, dot_sum: float) -> None:
         self.members.append(f.id)
         self.norm2 += 2.0 * dot_sum + 1.0
         s = self.sum
@@ -331,7 +361,7 @@ class _Story:
 
     def absorb(self, other: _Story) -> None:
         self.members.extend(other.members)
-        d = _dot(self.sum, other.sum)
+        d = _dot_dicts(self.sum, other.sum)
         self.norm2 += 2.0 * d + other.norm2
         for t, w in other.sum.items():
             self.sum[t] = self.sum.get(t, 0.0) + w
@@ -343,7 +373,7 @@ class _Story:
         if self.lang is None:
             self.lang = other.lang
 
-    def top_terms(self, added: dict[str, float] | None = None) -> frozenset[str]:
+    def top_terms(self, added: _Vec | None = None) -> frozenset[str]:
         """The story's best terms now; ``added``: the vector just added to its sum.
 
         Adding a vector only raises the sums of its own terms, so the new best terms are
@@ -427,7 +457,7 @@ class StoryClusterer:
         self.th = thresholds
         self._feat: dict[str, _Features] = {}
         self._order: list[str] = []              # canonical order of every article
-        self._vec: dict[str, dict[str, float]] = {}  # TF-IDF vector, at its place in order
+        self._vec: dict[str, _Vec] = {}  # TF-IDF vector, at its place in order
         self._joined: dict[str, str] = {}        # article -> founder it joined (itself: new)
         # (period, loser founder, winner founder, time of the pass): merges in order
         self._merges: list[tuple[tuple, str, str, float | None]] = []
@@ -535,7 +565,7 @@ class StoryClusterer:
         df: Counter = Counter()
         for n, i in enumerate(order):
             self._vec[i] = self._vector(feats[i], df, n)
-            df.update(feats[i].counts.keys())
+            df.update(feats[i].terms)
         self._result = self._build(Stories())
         return self
 
@@ -555,7 +585,7 @@ class StoryClusterer:
         self._merges = [m for m in self._merges if start is not None and m[0] < start]
         df: Counter = Counter()
         for i in keep:
-            df.update(feats[i].counts.keys())
+            df.update(feats[i].terms)
         n = len(keep)
         # term -> (time it was added, first article's time, founder), in the order added
         postings: dict[str, list[tuple]] = defaultdict(list)
@@ -573,7 +603,8 @@ class StoryClusterer:
             now = f.days
             vec = self._vector(f, df, n)
             self._vec[i] = vec
-            best = self._best_story(f, vec, stories, parent, postings)
+            look = dict(vec.items())  # for lookups while this article is compared
+            best = self._best_story(f, vec, look, stories, parent, postings)
             if best is None:
                 s = _Story(f, vec)
                 stories[i] = s
@@ -589,7 +620,7 @@ class StoryClusterer:
                 # started a story was just compared with every candidate.
                 touched.append(founder)
             self._index(stories[founder], postings, now, vec)
-            df.update(f.counts.keys())
+            df.update(f.terms)
             n += 1
         if touched:
             self._merge_pass(period, now, touched, stories, parent, postings)
@@ -632,15 +663,15 @@ class StoryClusterer:
         parent[lo] = wi
         self._index(stories[wi], postings, now)
 
-    def _vector(self, f: _Features, df: Counter, n: int) -> dict[str, float]:
+    def _vector(self, f: _Features, df: Counter, n: int) -> _Vec:
         vec = {t: (1.0 + math.log(k)) * (math.log((n + 1) / (df.get(t, 0) + 1)) + 1.0)
-               for t, k in f.counts.items()}
+               for t, k in zip(f.terms, f.tf)}
         norm = math.sqrt(sum(w * w for w in vec.values())) or 1.0
-        return {t: w / norm for t, w in vec.items()}
+        return _Vec({t: w / norm for t, w in vec.items()})
 
     @staticmethod
     def _index(s: _Story, postings, now: float | None,
-               added: dict[str, float] | None = None) -> None:
+               added: _Vec | None = None) -> None:
         """Index the story under its top terms it was not yet indexed under.
 
         :param added: the vector that just joined it (``None``: a new story or a merge)
@@ -680,7 +711,8 @@ class StoryClusterer:
                         key=lambda kv: (-kv[1], kv[0]))
         return ranked[:MAX_CANDIDATES]
 
-    def _best_story(self, f: _Features, vec, stories, parent, postings):
+    def _best_story(self, f: _Features, vec: _Vec, look: dict[str, float], stories, parent,
+                    postings):
         best = None
         for founder, shared in self._candidates(f.days, vec, parent, postings):
             s = stories[founder]
@@ -688,7 +720,7 @@ class StoryClusterer:
             c = dot_sum / math.sqrt(s.norm2)
             if c < self.th.join * (1.0 - self.th.entity_weight):
                 continue  # entities alone never carry an article into a story
-            fc = _dot(vec, s.first)
+            fc = _dot(s.first, look)
             score = _decide(c, fc, shared, f.ents, s.ents, f.title, s.title, f.days,
                             s.first_days, f.lang, s.lang, self.th)
             if score is not None and (best is None or score > best[0]
@@ -712,10 +744,10 @@ class StoryClusterer:
                 if founder == root:
                     continue
                 o = stories[founder]
-                c = _dot(s.sum, o.sum) / math.sqrt(s.norm2 * o.norm2)
+                c = _dot_dicts(s.sum, o.sum) / math.sqrt(s.norm2 * o.norm2)
                 if c < self.th.merge:
                     continue
-                fc = _dot(s.first, o.first)
+                fc = _dot(s.first, dict(o.first.items()))
                 score = _decide(c, fc, shared, s.ents, o.ents, s.title, o.title, days,
                                 o.first_days, s.lang, o.lang, self.th, merge=True)
                 if score is not None and (best is None or score > best[0]):
