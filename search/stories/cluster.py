@@ -57,7 +57,7 @@ an article started: that article was just compared with every candidate) is comp
 with its candidate stories, centroid to centroid; two stories merge when their centroids
 clear :data:`MERGE`, their first articles clear :data:`GUARD`, and the entity, title and
 time rules above hold between them. The merged story's id is its earliest article's. On
-the labelled pairs the merge pass lifts F1 from 0.709 to 0.734 (``bench.stories``).
+the labelled pairs the merge pass lifts F1 from 0.730 to 0.750 (``bench.stories``).
 
 Thresholds were set on general grounds first (Miranda's σ; a follow-up "within days";
 the cosine bands of ``bench/labels/README.md``: above 0.7 nearly always one story, below
@@ -530,7 +530,7 @@ class StoryClusterer:
     def from_state(cls, articles: Iterable[StoryArticle], joins, merges, redirects=(),
                    thresholds: Thresholds = Thresholds()) -> StoryClusterer:
         """A clusterer for ``articles`` with the decisions of :meth:`state` replayed (no
-        comparisons: vectors only, ≈ a third of clustering's cost).
+        comparisons: tokens and vectors only).
 
         When the stored state does not fit the articles (an id missing or extra, a founder
         that is not an earlier article), the articles are clustered from scratch instead:
