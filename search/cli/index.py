@@ -147,6 +147,11 @@ def _print_summary(result, verbose: bool) -> None:
                    f"{_n(r.values, 'value')}, {r.renamed:,} shown under another name, "
                    f"{r.dropped:,} left out as not people, organisations or places; "
                    f"{_n(r.changed, 'article')} changed.")
+    if result.stories is not None:
+        r = result.stories
+        click.echo(f"Copies and stories in {r.seconds:.1f} s: {_n(r.articles, 'article')} in "
+                   f"{_n(r.stories, 'story')} ({r.multi:,} of two or more articles); "
+                   f"{r.copies:,} articles in copy groups.")
     if result.entities_pending:
         click.echo(f"{_n(result.entities_pending, 'article')} still wait for entities: "
                    f"`newsfacet index` (any path, without --text-only) finds them.")

@@ -97,7 +97,7 @@ class Progress:
     :param entities_total: articles of the index waiting for entities at some point of
         this run (grows while the text stage finds more)
     :param stage: ``"text"`` while files are read, then ``"entities"``, then
-        ``"resolution"`` (stage 3)
+        ``"resolution"`` (stage 3), then ``"stories"`` (stage 4)
     """
 
     articles: int
@@ -171,6 +171,7 @@ class IndexReport:
     enriched_where: str = ""
     cluster_workers: dict[str, int] = field(default_factory=dict)
     resolution: object = None  # search.ingest.resolution.ResolutionReport, when stage 3 ran
+    stories: object = None  # search.ingest.stories.StoryStageReport, when stage 4 ran
 
     @property
     def usable(self) -> bool:
@@ -429,14 +430,19 @@ class _Run:
     # -- stages 3 and 4 -----------------------------------------------------------
 
     def _later_stages(self) -> None:
-        """Resolution (stage 3), once every article has its entities and some changed."""
+        """Resolution (stage 3), then copies and stories (stage 4), once every article
+        has its entities, each when something it reads changed."""
         from search.ingest import resolution
+        from search.ingest import stories
 
         if self.side.counts().pending:
-            return  # entities still to find (a stopped cluster): the next run resolves
+            return  # entities still to find (a stopped cluster): the next run does these
         if resolution.needed(self.side):
             self._tick("resolution")
             self.result.resolution = resolution.run(self.side, self.cache)
+        if stories.needed(self.side):
+            self._tick("stories")
+            self.result.stories = stories.run(self.ix, self.side)
 
     # -- the text stage ----------------------------------------------------------
 
