@@ -1,10 +1,13 @@
 """What collapsing results costs a search at 50,000 articles (issue 12): the same queries
 with ``collapse=none``, ``copies`` and ``story``, alternating, in one process.
 
-The index is a copy of the query benchmark's (``bench.query_speed``: real texts
-replicated to 50,000 articles with new ids and a perturbed tail, so replicas are not
-all copies), taken to a temporary folder; stage 4 (``search.ingest.stories.run``) runs
-on it first, timed, so the stories are the engine's own. Then every query of
+The index holds the query benchmark's records (``bench.corpus``: real texts of
+bbc-news, fakenewsnet-content and saudinewsnet-ar replicated to 50,000 articles), each
+replica past the first **perturbed** as ``bench.stories`` perturbs them (15 % of words
+dropped, 10 % changed, dated 45 days later per replica), so replicas are mostly not
+copies and not one story; built once under ``/tmp/newsfacet-bench-collapse-vN/``, copied
+to a temporary folder, and stage 4 (``search.ingest.stories.run``) runs on the copy
+first, timed, so the stories are the engine's own. Then every query of
 ``bench.query_speed``'s measured set runs once per collapse mode, the modes in turn.
 Goal: ``collapse=story`` adds ≤ 1 ms to the p50 of ``collapse=none``.
 
@@ -29,10 +32,54 @@ sys.path.insert(0, str(ROOT))
 
 from bench.query_speed import WORDS  # noqa: E402
 from bench.query_speed import as_newsfacet  # noqa: E402
-from bench.query_speed import ensure  # noqa: E402
 from bench.query_speed import make_queries  # noqa: E402
 
 MODES = ("none", "copies", "story")
+
+
+def perturbed(n: int):
+    """The records of ``bench.corpus.iter_records(n)``, replica ``r`` of a text (r > 0)
+    with 15 % of its words dropped and 10 % changed, and its date 45 days later per r."""
+    from datetime import timedelta
+
+    from bench.corpus import iter_records
+
+    rng = random.Random(11)
+    seen: dict[str, int] = {}
+
+    def mangle(text: str, r: int) -> str:
+        out = []
+        for w in text.split(" "):
+            x = rng.random()
+            if x < 0.15:
+                continue
+            out.append(w + f"x{r}" if x < 0.25 else w)
+        return " ".join(out)
+
+    for rec in iter_records(n):
+        r = seen[rec["body"]] = seen.get(rec["body"], -1) + 1
+        if r:
+            rec = dict(rec, title=mangle(rec["title"], r), body=mangle(rec["body"], r))
+            if rec["published"] is not None:
+                rec["published"] = rec["published"] + timedelta(days=45 * r)
+        yield rec
+
+
+def build(n: int) -> Path:
+    """The perturbed index of ``n`` articles, built once (cached under /tmp)."""
+    from bench.query_speed import build_whoosh
+    from search.schema import SCHEMA_VERSION
+
+    path = Path(f"/tmp/newsfacet-bench-collapse-v{SCHEMA_VERSION}/n{n}")
+    if not path.exists():
+        tmp = path.with_name(path.name + ".building")
+        shutil.rmtree(tmp, ignore_errors=True)
+        tmp.parent.mkdir(parents=True, exist_ok=True)
+        t0 = time.perf_counter()
+        build_whoosh(perturbed(n), tmp)
+        tmp.rename(path)
+        print(f"built the perturbed index of {n:,} articles in {time.perf_counter() - t0:.0f} s")
+    return path
 
 
 def main(argv=None) -> int:
@@ -50,7 +97,7 @@ def main(argv=None) -> int:
     from search.query.generation import use
     from search.sidestore import SideStore
 
-    source = ensure(args.articles, ("whoosh",)) / "whoosh"
+    source = build(args.articles)
     tmp = Path(tempfile.mkdtemp(prefix="newsfacet-bench-collapse-"))
     index_dir = tmp / "ix"
     try:
