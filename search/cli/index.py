@@ -139,8 +139,11 @@ def _print_summary(result, verbose: bool) -> None:
         click.echo(f"Searchable by text after {result.text_seconds:.1f} s "
                    f"({_n(result.commits, 'commit')}).")
     if result.enriched or result.entities_from_cache:
+        done = (f"; all in after {result.entities_seconds:.1f} s"
+                if result.entities_seconds and not result.entities_pending else "")
         click.echo(f"Entities: NER ran on {_n(result.enriched, 'article')} "
-                   f"{result.enriched_where}; {result.entities_from_cache:,} from the cache.")
+                   f"{result.enriched_where}; {result.entities_from_cache:,} from the "
+                   f"cache{done}.")
     if result.resolution is not None:
         r = result.resolution
         click.echo(f"Entities resolved across the archive in {r.seconds:.1f} s: "

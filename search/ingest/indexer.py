@@ -141,6 +141,8 @@ class IndexReport:
     :param languages_detected: articles whose language was detected (cache misses)
     :param commits: commits of the text stage
     :param text_seconds: seconds until every article read was committed (searchable)
+    :param entities_seconds: seconds until the entity stage ended (every entity in, unless
+        some are still pending); 0 when it did not run
     :param entities_pending: articles still waiting for entities when the run ended
     :param missing_paths: given paths that do not exist
     :param enriched_where: where NER ran, in words
@@ -160,6 +162,7 @@ class IndexReport:
     languages_detected: int = 0
     commits: int = 0
     text_seconds: float = 0.0
+    entities_seconds: float = 0.0
     entities_pending: int = 0
     files_read: int = 0
     files_unchanged: int = 0
@@ -415,6 +418,7 @@ class _Run:
             self.result.text_seconds = time.perf_counter() - self.started
             if self.live and self.entities:
                 self._entity_stage()
+                self.result.entities_seconds = time.perf_counter() - self.started
                 self._later_stages()
         finally:
             self.result.enriched_where = self.batches.where()
