@@ -38,6 +38,8 @@ COLUMNS = ("corpus", "facet", "rank", "value", "count", "verdict", "right_type",
 VERDICTS = frozenset({"ok", "wrong", "dup"})
 RIGHT_TYPES = frozenset({"person", "org", "place", "none"})
 CUTOFFS = (20, 60, 100)
+# Note of the rows judged after resolution (values resolution brought into a top 100).
+AFTER_RESOLUTION = "after resolution"
 DUP_CUTOFF = 60
 
 
@@ -135,6 +137,8 @@ def score(labels: list[Label], cutoffs=CUTOFFS, dup_cutoff: int = DUP_CUTOFF) ->
     """
     groups: dict[tuple[str, str], list[Label]] = {}
     for label in labels:
+        if label.note.startswith(AFTER_RESOLUTION):
+            continue  # judged later, for bench/entities.py: not part of this top 150
         groups.setdefault((label.corpus, label.facet), []).append(label)
     out = []
     for (corpus, facet), rows in groups.items():

@@ -5,7 +5,7 @@ Corpus: real texts of bbc-news, fakenewsnet-content and saudinewsnet-ar (the loa
 50,000; several sizes in one run, e.g. ``--articles 50000 200000``; the first 50,000
 articles of the larger corpus are those of the smaller). Built **without NER**: entities
 are a fixed-seed pick from short lists of real names, and BBC articles get a fixed-seed
-date in 2004–2005. The indexes are cached under ``/tmp/newsfacet-bench-query-vN/nSIZE/``
+date in 2004–2005. The indexes are cached under ``/tmp/newsfacet-bench-query-vN-files/nSIZE/``
 (N: the schema version; never in the repository) and reused between runs; a build
 streams the records (no list of all of them) and its time and peak memory are printed.
 The Newsfacet index is built only through ``search.ingest.writing.write_generation``.
@@ -60,7 +60,9 @@ from search.schema import FACETS
 from search.schema import SCHEMA_VERSION  # noqa: E402
 
 # Keyed by schema version: an index of an older schema would be measured wrongly.
-CACHE = Path(f"/tmp/newsfacet-bench-query-v{SCHEMA_VERSION}")
+# "-files": segments as separate files (writing.open_writer); an older cache holds compound
+# segments, whose readers copy the index into memory.
+CACHE = Path(f"/tmp/newsfacet-bench-query-v{SCHEMA_VERSION}-files")
 WORDS = ["election", "football", "government", "film", "music", "minister", "economy", "market",
          "company", "police", "court", "england", "china", "oil", "bank", "technology", "mobile",
          "internet", "games", "tax", "trump", "labour", "iraq", "chelsea", "growth", "sales",

@@ -47,6 +47,9 @@ SETTINGS = (
             "one is capped."),
     Setting("QUERY_TIMEOUT", 1.5, "Seconds a search may run once the index is open; one that "
             "runs longer is stopped with a message (HTTP 503), so no request takes 2 s."),
+    Setting("PUBLIC_URL", "", "Address of the web app as readers reach it "
+            "(https://news.example.org/), for the absolute links of feeds; empty: the "
+            "address `serve` listens on. Never taken from a request's Host header."),
     Setting("LOCK_TIMEOUT", 10.0, "Seconds an `index` run waits for another run's write lock."),
     # Read while streaming, never after reading all (search/readers/limits.py says why
     # these sizes): what goes over is named in the run's summary and skipped.

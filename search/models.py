@@ -53,11 +53,19 @@ def article_id(canonical_url: str | None, path: str, record: int | None) -> str:
 
 @dataclass(frozen=True)
 class Entities:
-    """Named entities of an article, each a tuple of display forms without duplicates."""
+    """Named entities of an article, each a tuple of display forms without duplicates.
+
+    :param evidence: what NER saw, for archive-wide resolution (:mod:`search.resolve`):
+        ``(value, spaCy label, mentions, lower, indefinite, definite, possessed, number)``
+        for every name-like value and label (:func:`search.ingest.enrich.entities.mention_evidence`).
+        Kept in the enrichment cache, never in the side store or the index; not part of
+        equality.
+    """
 
     person: tuple[str, ...] = ()
     org: tuple[str, ...] = ()
     place: tuple[str, ...] = ()
+    evidence: tuple[tuple, ...] = field(default=(), compare=False, repr=False)
 
     def as_dict(self) -> dict[str, list[str]]:
         return {"person": list(self.person), "org": list(self.org), "place": list(self.place)}

@@ -57,6 +57,8 @@ _SCHEMA = (
 _STORIES_SEQ = "stories_seq"
 # meta key set when an article with a story was removed: stage 4 must run again
 _STORIES_STALE = "stories_stale"
+# meta key set when entities changed since resolution last ran (stage 3)
+_RESOLUTION_STALE = "resolution_stale"
 
 
 @dataclass(frozen=True)
@@ -134,6 +136,11 @@ class SideStore:
             self.db.execute("PRAGMA synchronous=NORMAL")
             for statement in _SCHEMA:
                 self.db.execute(statement)
+            columns = {r[1] for r in self.db.execute("PRAGMA table_info(articles)")}
+            if "resolved" not in columns:
+                # Stage 3's entities (resolved across the archive), JSON like `entities`;
+                # NULL until resolution has run since the article's entities came in.
+                self.db.execute("ALTER TABLE articles ADD COLUMN resolved TEXT")
             self.db.commit()
         self._seq = None
 
@@ -162,8 +169,10 @@ class SideStore:
             [(aid, ckey, state, _encode(ents) if state == DONE and ents is not None else None,
               seq + i) for i, (aid, ckey, state, ents) in enumerate(rows)])
         self.db.executemany("DELETE FROM gone WHERE id = ?", [(r[0],) for r in rows])
-        # Its text may have changed: its copies and story are to be worked out again.
+        # Its text may have changed: its copies and story are to be worked out again,
+        # and the archive's entity evidence with it.
         self._forget_stories([r[0] for r in rows])
+        self._mark(_RESOLUTION_STALE)
 
     def set_entities(self, rows: Iterable[tuple[str, Entities]]) -> int:
         """Fill in the entities of pending articles: ``(id, entities)``. An id no longer
@@ -176,9 +185,53 @@ class SideStore:
             return 0
         seq = self._next(len(rows))
         cur = self.db.executemany(
-            "UPDATE articles SET state = ?, entities = ?, seq = ? WHERE id = ?",
+            "UPDATE articles SET state = ?, entities = ?, resolved = NULL, seq = ? WHERE id = ?",
             [(DONE, _encode(ents), seq + i, aid) for i, (aid, ents) in enumerate(rows)])
+        self._mark(_RESOLUTION_STALE)
         return cur.rowcount
+
+    def _mark(self, key: str) -> None:
+        self.db.execute("INSERT OR REPLACE INTO meta VALUES (?, 1)", (key,))
+
+    def _flag(self, key: str) -> bool:
+        row = self.db.execute("SELECT value FROM meta WHERE key = ?", (key,)).fetchone()
+        return bool(row and row[0])
+
+    def set_resolved(self, rows: Iterable[tuple[str, Entities]]) -> int:
+        """Record stage 3: each done article's entities as resolved across the archive
+        (only rows whose resolved entities changed take a new sequence number, so a
+        reader catches up with what moved). Clears the stale mark. Not committed.
+
+        :returns: the rows changed
+        """
+        current = dict(self.db.execute(
+            "SELECT id, COALESCE(resolved, '') FROM articles WHERE state = ?", (DONE,)))
+        changed = [(aid, text) for aid, text in ((aid, _encode(e)) for aid, e in rows)
+                   if aid in current and current[aid] != text]
+        if changed:
+            seq = self._next(len(changed))
+            self.db.executemany("UPDATE articles SET resolved = ?, seq = ? WHERE id = ?",
+                                [(text, seq + i, aid) for i, (aid, text) in enumerate(changed)])
+        self.db.execute("DELETE FROM meta WHERE key = ?", (_RESOLUTION_STALE,))
+        self._mark("resolution_done")
+        return len(changed)
+
+    def resolution_state(self) -> str:
+        """``"current"`` when stage 3 has run since the last entities came in, else
+        ``"stale"`` (never run counts as stale once any article has entities)."""
+        if self._flag(_RESOLUTION_STALE):
+            return "stale"
+        if self._flag("resolution_done"):
+            return "current"
+        done = self.db.execute("SELECT 1 FROM articles WHERE state = ? LIMIT 1",
+                               (DONE,)).fetchone()
+        return "stale" if done else "current"
+
+    def done_rows(self) -> list[tuple[str, str, Entities]]:
+        """``(id, cache key, raw entities)`` of every article whose entity stage is done
+        (what stage 3 resolves)."""
+        return [(aid, ckey, _decode(raw)) for aid, ckey, raw in self.db.execute(
+            "SELECT id, ckey, entities FROM articles WHERE state = ?", (DONE,))]
 
     def remove(self, ids: Iterable[str]) -> None:
         """Forget articles removed from the index. Not committed."""
@@ -190,6 +243,7 @@ class SideStore:
         self.db.executemany("INSERT OR REPLACE INTO gone VALUES (?, ?)",
                             [(aid, seq + i) for i, aid in enumerate(ids)])
         self._forget_stories(ids, removed=True)
+        self._mark(_RESOLUTION_STALE)  # the archive's evidence lost these articles
 
     def _forget_stories(self, ids: list[str], removed: bool = False) -> None:
         cur = self.db.executemany("DELETE FROM stories WHERE id = ?", [(i,) for i in ids])
@@ -267,9 +321,14 @@ class SideStore:
         with self.db:  # one read transaction: the rows and the sequence agree
             self.db.execute("BEGIN")
             reached = self.sequence()
-            rows = self.db.execute(
-                "SELECT id, state, entities FROM articles WHERE seq > ? AND seq <= ?",
-                (seq, reached)).fetchall()
+            try:  # resolved entities (stage 3) where it has run, raw ones otherwise
+                rows = self.db.execute(
+                    "SELECT id, state, COALESCE(resolved, entities) FROM articles "
+                    "WHERE seq > ? AND seq <= ?", (seq, reached)).fetchall()
+            except sqlite3.OperationalError:  # a side store from before stage 3
+                rows = self.db.execute(
+                    "SELECT id, state, entities FROM articles WHERE seq > ? AND seq <= ?",
+                    (seq, reached)).fetchall()
             gone = self.db.execute("SELECT id FROM gone WHERE seq > ? AND seq <= ?",
                                    (seq, reached)).fetchall() if seq else []
         return reached, rows + [(aid, None, None) for (aid,) in gone]
@@ -304,7 +363,7 @@ class SideStore:
         """The entities of every article whose entity stage is done (stage 4 reads them
         all at once)."""
         return {aid: _decode(raw) for aid, raw in self.db.execute(
-            "SELECT id, entities FROM articles WHERE state = ?", (DONE,))}
+            "SELECT id, COALESCE(resolved, entities) FROM articles WHERE state = ?", (DONE,))}
 
     def any_pending(self) -> int:
         """Articles with any later stage still to run (entities, or copies and stories)."""

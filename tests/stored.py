@@ -15,13 +15,18 @@ from search.sidestore import SideStore
 
 
 def entity_states(index_dir: Path) -> dict:
-    """Article id -> its side-store state and entities ``(state, Entities)``."""
+    """Article id -> its side-store state and entities as NER gave them ``(state,
+    Entities)`` (not as stage 3 resolved them: that is a function of the archive)."""
+    from search.sidestore import DONE
+    from search.sidestore import _decode
+
     side = SideStore(storage.current(index_dir), readonly=True)
     try:
-        _, changes = side.changes_since(0)
+        rows = side.db.execute("SELECT id, state, entities FROM articles").fetchall()
     finally:
         side.close()
-    return {c.id: (c.state, c.entities) for c in changes}
+    return {aid: (state, _decode(raw) if state == DONE else _decode(None))
+            for aid, state, raw in rows}
 
 
 def stored_list(index_dir: Path) -> list[dict]:

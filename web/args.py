@@ -27,7 +27,8 @@ from search.schema import YEAR
 # Facet filters, in the order the chips show them. ``year``/``month`` come from the
 # date chart.
 FILTERS = (OUTLET, LANG, *ENTITY_KINDS, YEAR, MONTH)
-PARAMS = ("q", "page", "sort", "from", "to", "more", "collapse", "story") + FILTERS
+PARAMS = ("q", "page", "sort", "from", "to", "more", "collapse", "story", "interval", "by",
+          "chart", "words") + FILTERS
 # One article per copy group unless asked otherwise (DESIGN.md, Stories across outlets).
 DEFAULT_COLLAPSE = "copies"
 # Deep pages cost the searcher ``page * page_size`` hits; nobody reads page 1,000.
@@ -180,7 +181,8 @@ def with_added_args(path: str, pairs: Pairs, name: str, value: str, *,
     >>> with_added_args("/", [("q", "gaza"), ("page", "3")], "outlet", "BBC")
     '/?q=gaza&outlet=BBC'
     """
-    single = name in ("q", "page", "sort", "from", "to", "collapse", "story")
+    single = name in ("q", "page", "sort", "from", "to", "collapse", "story", "interval", "by",
+                      "chart", "words")
     out = [(k, v) for k, v in pairs
            if not (reset_page and k == "page") and not (single and k == name)
            and not (k == name and v == value)]
@@ -225,3 +227,42 @@ def with_story(pairs: Pairs, hit) -> Pairs:
     """The pairs of a search for every article of ``hit``'s story, oldest first (other
     outlets' accounts are the point: the query and filters are dropped)."""
     return [("story", hit.story["id"]), ("sort", "oldest")] if hit.story else list(pairs)
+
+
+def timeline_args(pairs: Pairs) -> tuple[str | None, str | None, bool]:
+    """``(interval, by, share)`` of a timeline request: the interval (``None``: chosen
+    from the span), ``"outlet"`` or ``None``, and whether the chart draws shares.
+
+    :raises QueryError: for a bad ``interval``, ``by`` or ``chart``
+    """
+    from search.query.analysis import INTERVALS
+
+    interval = _first(pairs, "interval")
+    if interval is not None and interval not in INTERVALS:
+        raise QueryError(f"interval must be one of {', '.join(INTERVALS)}, "
+                         f"not {interval[:20]!r}.")
+    by = _first(pairs, "by")
+    if by is not None and by != OUTLET:
+        raise QueryError(f"by must be outlet (or left out), not {by[:20]!r}.")
+    chart = _first(pairs, "chart") or "count"
+    if chart not in ("count", "share"):
+        raise QueryError(f"chart must be count or share, not {chart[:20]!r}.")
+    return interval, by, chart == "share"
+
+
+def timeline_query(pairs: Pairs, interval: str) -> str:
+    """The query string of the data behind a coverage chart drawn at ``interval``."""
+    keep = [(k, v) for k, v in pairs if k not in ("page", "chart", "interval")]
+    return query_string(keep + [("interval", interval)])
+
+
+def feed_pairs(pairs: Pairs) -> Pairs:
+    """The pairs that say what a search matches (its query and filters), without how a
+    page shows it: for its feed and its export."""
+    return [(k, v) for k, v in pairs
+            if k not in ("page", "collapse", "interval", "by", "chart", "more", "words")]
+
+
+def search_of(pairs: Pairs, q: str) -> str:
+    """The search page URL of one query of a comparison, with the comparison's filters."""
+    return "/" + query_string([("q", q)] + [(k, v) for k, v in feed_pairs(pairs) if k != "q"])

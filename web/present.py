@@ -5,6 +5,7 @@ Pure functions, no Flask, so the chart's geometry is tested without a request.
 
 from __future__ import annotations
 
+import html
 import re
 from dataclasses import dataclass
 from datetime import datetime
@@ -178,3 +179,53 @@ def story_timeline(view) -> Timeline | None:
                     end=show_date(max(h.published for h in dated)),
                     undated=len(view.articles) - len(dated),
                     more_outlets=max(0, len(order) - TIMELINE_ROWS))
+
+
+# The coverage chart on the search page: a line per series over the periods.
+COVERAGE_WIDTH, COVERAGE_HEIGHT, COVERAGE_LEFT = 640, 160, 44
+
+
+@dataclass(frozen=True)
+class Line:
+    label: str
+    css: str
+    points: str  # the SVG polyline's "x,y x,y ..."
+    matches: int
+
+
+@dataclass(frozen=True)
+class CoverageChart:
+    interval: str
+    share: bool
+    lines: tuple[Line, ...]
+    first: str
+    last: str
+    top: str  # the y axis's top value, as shown
+    undated: int
+    points: int
+
+
+def coverage_chart(tl, share: bool) -> CoverageChart | None:
+    """A line per series of a timeline, as counts or shares; ``None`` without dates."""
+    if not tl.series or not tl.series[0].points:
+        return None
+    values = [[(p.share or 0.0) if share else p.count for p in s.points] for s in tl.series]
+    top = max((max(v) for v in values), default=0) or 1
+    n = len(tl.series[0].points)
+    step = (COVERAGE_WIDTH - COVERAGE_LEFT) / max(n - 1, 1)
+    lines = []
+    for i, (s, v) in enumerate(zip(tl.series, values)):
+        xy = " ".join(f"{COVERAGE_LEFT + (k * step if n > 1 else (COVERAGE_WIDTH - COVERAGE_LEFT) / 2):.1f},"
+                      f"{COVERAGE_HEIGHT - COVERAGE_HEIGHT * y / top:.1f}" for k, y in enumerate(v))
+        lines.append(Line(s.label, f"series-{i}", xy, sum(p.count for p in s.points)))
+    shown_top = f"{top:.1%}" if share else f"{int(top):,}"
+    return CoverageChart(tl.interval, share, tuple(lines), tl.series[0].points[0].period,
+                         tl.series[0].points[-1].period, shown_top, tl.undated, n)
+
+
+_TAG = re.compile(r"<[^>]+>")
+
+
+def plain(snippet_html: str) -> str:
+    """The text of a snippet (HTML with ``<mark>``): tags dropped, entities read back."""
+    return html.unescape(_TAG.sub("", snippet_html or ""))

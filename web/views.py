@@ -6,9 +6,14 @@ disagree. Views parse, call :mod:`search.query.service`, render; nothing else.
 
 from __future__ import annotations
 
+import csv
+import dataclasses
+import io
 import re
+from datetime import timezone
 
 from flask import Blueprint
+from flask import Response
 from flask import current_app
 from flask import jsonify
 from flask import redirect
@@ -19,7 +24,10 @@ from flask import url_for
 from search.config import Settings
 from search.errors import NotFoundError
 from search.errors import QueryError
+from search.query import analysis
+from search.query import export
 from search.query import service
+from search.query import terms
 from search.schema import MONTH
 from search.schema import YEAR
 from web import args as web_args
@@ -78,7 +86,177 @@ def search():
     chart_facet, bars = present.chart_bars(results.facets.get(MONTH, ()),
                                            results.facets.get(YEAR, ()),
                                            MONTH not in results.truncated_facets)
-    return render_template("search.html", chart_facet=chart_facet, bars=bars, **data)
+    coverage = words = None
+    if data["req"].q and results.total:
+        # Coverage over time and top words of this query: one more evaluation of it
+        # each, arrays and a sample of the best matches after that.
+        tl, share = timeline_data(request.args.items(multi=True), default_interval=None)
+        coverage = present.coverage_chart(tl, share)
+        if ("words", "1") in data["pairs"]:  # asked for: it reads a few hundred articles
+            words = terms.top_words(_settings()["INDEX"], data["req"], size=15,
+                                    settings=_settings())
+    return render_template("search.html", chart_facet=chart_facet, bars=bars,
+                           coverage=coverage, words=words, **data)
+
+
+def timeline_data(items, default_interval: str | None = "month"):
+    """The timeline that request arguments describe, and ``(interval, by, share)``.
+
+    :raises QueryError: for a bad parameter or a query that cannot be run
+    """
+    pairs = web_args.known_pairs(items)
+    settings = _settings()
+    req = web_args.to_request(pairs, settings)
+    interval, by, share = web_args.timeline_args(pairs)
+    tl = analysis.timeline(settings["INDEX"], req, interval or default_interval, by, settings)
+    return tl, share
+
+
+def compare_data(items):
+    """The comparison request arguments describe (``q`` given 2 to 5 times).
+
+    :raises QueryError: for a bad parameter, a wrong number of queries, or a query that
+        cannot be run
+    """
+    pairs = web_args.known_pairs(items)
+    settings = _settings()
+    queries = [v for k, v in pairs if k == "q"]
+    if not 2 <= len(queries) <= analysis.MAX_COMPARE:
+        raise QueryError(f"compare takes 2 to {analysis.MAX_COMPARE} queries "
+                         f"(q=…&q=…), not {len(queries)}.")
+    rest = [(k, v) for k, v in pairs if k != "q"]
+    requests = [web_args.to_request([("q", q)] + rest, settings) for q in queries]
+    interval, _, share = web_args.timeline_args(pairs)
+    return analysis.compare(settings["INDEX"], requests, interval, settings), share, pairs
+
+
+@bp.route("/api/compare")
+def api_compare():
+    """2 to 5 queries side by side (DESIGN.md): totals, points over time, top facets."""
+    comparison, _, _ = compare_data(request.args.items(multi=True))
+    return jsonify(comparison.to_json())
+
+
+@bp.route("/compare")
+def compare():
+    """2 to 5 queries side by side: one chart, their totals, outlets and entities."""
+    pairs = web_args.known_pairs(request.args.items(multi=True))
+    if len([k for k, _ in pairs if k == "q"]) < 2:
+        # The empty form (or one query): nothing to compare yet.
+        return render_template("compare.html", comparison=None, chart=None, pairs=pairs,
+                               queries=[v for k, v in pairs if k == "q"] + ["", ""])
+    comparison, share, pairs = compare_data(pairs)
+    tl = analysis.Timeline(comparison.interval,
+                           tuple(analysis.Series(c.q, c.points) for c in comparison.queries),
+                           0, 0)
+    return render_template("compare.html", comparison=comparison, pairs=pairs,
+                           chart=present.coverage_chart(tl, share),
+                           queries=[c.q for c in comparison.queries])
+
+
+@bp.route("/api/terms")
+def api_terms():
+    """The words that set a search's matches apart from the whole archive (JLH)."""
+    pairs = web_args.known_pairs(request.args.items(multi=True))
+    settings = _settings()
+    req = web_args.to_request(pairs, settings)
+    return jsonify(terms.top_words(settings["INDEX"], req, settings=settings).to_json())
+
+
+@bp.route("/api/timeline")
+def api_timeline():
+    """Matching articles per period, beside all articles of the period (DESIGN.md)."""
+    tl, _ = timeline_data(request.args.items(multi=True))
+    return jsonify(tl.to_json())
+
+
+@bp.route("/timeline.csv")
+def timeline_csv():
+    """The data behind the coverage chart, as CSV (one row per period and series)."""
+    tl, _ = timeline_data(request.args.items(multi=True), default_interval=None)
+    out = io.StringIO()
+    csv.writer(out, lineterminator="\r\n").writerows(analysis.to_csv_rows(tl))
+    return Response(out.getvalue(), mimetype="text/csv",
+                    headers={"Content-Disposition": "attachment; filename=timeline.csv"})
+
+
+@bp.route("/export.<fmt>")
+def export_rows(fmt: str):
+    """Every article the search matches, streamed as CSV or JSON Lines (DESIGN.md)."""
+    if fmt not in export.FORMATS:
+        raise NotFoundError(f"There is no export as {fmt[:10]!r}: ask for export.csv or "
+                            f"export.jsonl.")
+    pairs = web_args.known_pairs(request.args.items(multi=True))
+    settings = _settings()
+    req = web_args.to_request(pairs, settings)
+    total, rows = export.records(settings["INDEX"], req, settings)  # a bad query: 400 here
+    mimetype = "text/csv" if fmt == "csv" else "application/x-ndjson"
+
+    def body():
+        # Rows go out in blocks of ~64 KB: one write to the socket per block, not per row.
+        block: list[str] = []
+        size = 0
+        try:
+            for line in export.lines(rows, fmt):
+                block.append(line)
+                size += len(line)
+                if size >= 65536:
+                    yield "".join(block).encode("utf-8")
+                    block, size = [], 0
+            if block:
+                yield "".join(block).encode("utf-8")
+        finally:
+            rows.close()
+
+    return Response(body(), mimetype=mimetype, headers={
+        "Content-Disposition": f"attachment; filename=newsfacet-export.{fmt}",
+        "X-Total-Count": str(total)})
+
+
+FEED_SIZE = 50
+# Characters XML 1.0 does not allow even escaped (a feed reader rejects the whole feed).
+_NOT_XML = re.compile("[^\u0009\u000a\u000d\u0020-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
+
+
+@bp.app_template_filter("xml_safe")
+def xml_safe(text) -> str:
+    """Text without the characters XML 1.0 forbids (it is escaped by the template)."""
+    return _NOT_XML.sub("", str(text))
+
+
+@bp.route("/feed.atom")
+def feed():
+    """The 50 newest matches of a search as an Atom 1.0 feed: a saved search any feed
+    reader can follow. Links are absolute from ``PUBLIC_URL``, never the Host header."""
+    pairs = [(k, v) for k, v in web_args.known_pairs(request.args.items(multi=True))
+             if k not in ("page", "sort", "collapse", "interval", "by", "chart")]
+    settings = _settings()
+    req = dataclasses.replace(web_args.to_request(pairs, settings), sort="newest", page=1,
+                              page_size=FEED_SIZE, with_facets=False)
+    results = service.search(settings["INDEX"], req, settings)
+    base = (settings["PUBLIC_URL"] or "http://127.0.0.1:8000/").rstrip("/")
+    indexed = service.indexed_at(settings["INDEX"])
+    entries = []
+    for h in results.hits:
+        article_url = base + url_for("web.article", article_id=h.id)
+        source = h.url if h.url and h.url.lower().startswith(("http://", "https://")) else None
+        entries.append({
+            "id": article_url, "title": h.title, "link": source or article_url,
+            "source": article_url if source else None,
+            "updated": _atom_time(h.published or indexed),
+            "published": _atom_time(h.published) if h.published else None,
+            "outlet": h.outlet, "summary": present.plain(h.snippet)})
+    newest = max((e["updated"] for e in entries), default=_atom_time(indexed))
+    data = {"query": req.q, "total": results.total, "entries": entries, "updated": newest,
+            "self_url": base + "/feed.atom" + web_args.query_string(pairs),
+            "search_url": base + "/" + web_args.query_string(pairs)}
+    body = render_template("feed.xml", feed=data)
+    return Response(body, mimetype="application/atom+xml")
+
+
+def _atom_time(when) -> str:
+    """RFC 3339 in UTC, as Atom wants it."""
+    return when.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 @bp.route("/api/search")
@@ -124,6 +302,36 @@ def story(story_id: str):
     if view.asked:  # an old id: the story's page lives at its id now
         return redirect(url_for("web.story", story_id=view.id), code=301)
     return render_template("story.html", story=view, timeline=present.story_timeline(view))
+
+
+def compare_articles_data(story_id: str):
+    """The comparison of articles ``a`` and ``b`` (request arguments) of a story.
+
+    :raises NotFoundError: for an unknown story or an article not in it
+    :raises QueryError: when ``a`` or ``b`` is missing
+    """
+    if not _ARTICLE_ID.match(story_id):
+        raise NotFoundError(f"There is no story {story_id[:40]!r}.")
+    a, b = (request.args.get(k, "").strip() for k in ("a", "b"))
+    if not a or not b:
+        raise QueryError("Give the two articles to compare: a=ARTICLE_ID&b=ARTICLE_ID.")
+    settings = _settings()
+    return service.story_compare(settings["INDEX"], story_id, a, b, settings)
+
+
+@bp.route("/api/story/<story_id>/compare")
+def api_story_compare(story_id: str):
+    """How two articles of a story differ (DESIGN.md): shared, only_a, only_b, and the
+    quotes and entities each lacks."""
+    _, _, _, comparison = compare_articles_data(story_id)
+    return jsonify({"ok": True, **comparison.to_json()})
+
+
+@bp.route("/story/<story_id>/compare")
+def story_compare(story_id: str):
+    """Two accounts of a story side by side: what both say, what only one does."""
+    view, a, b, comparison = compare_articles_data(story_id)
+    return render_template("story_compare.html", story=view, a=a, b=b, c=comparison)
 
 
 @bp.route("/api/story/<story_id>")

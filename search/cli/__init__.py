@@ -1,4 +1,4 @@
-"""The ``newsfacet`` command line: ``index``, ``search``, ``info``, ``serve``.
+"""The ``newsfacet`` command line: ``index``, ``search``, ``info``, ``serve``, ``export``.
 
 A thin shell over the library, one module per command. What they share (the exit codes
 of DESIGN.md, ``--index``, errors as JSON under ``--json``) is in
@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import click
 
+from search.cli.export import export_command
 from search.cli.index import index_command
 from search.cli.info import info_command
 from search.cli.search import search_command
@@ -28,3 +29,4 @@ main.add_command(index_command, name="index")
 main.add_command(search_command, name="search")
 main.add_command(info_command, name="info")
 main.add_command(serve_command, name="serve")
+main.add_command(export_command, name="export")

@@ -114,6 +114,8 @@ def _progress_bar(quiet: bool):
                                           dynamic_ncols=True, leave=False)
         bar.total = p.entities_total
         bar.update(p.entities_done - bar.n)
+        if p.stage != "entities":  # the stages after NER: say which one runs
+            bar.set_description(f"entities, then {p.stage}")
 
     try:
         yield progress
@@ -137,8 +139,22 @@ def _print_summary(result, verbose: bool) -> None:
         click.echo(f"Searchable by text after {result.text_seconds:.1f} s "
                    f"({_n(result.commits, 'commit')}).")
     if result.enriched or result.entities_from_cache:
+        done = (f"; all in after {result.entities_seconds:.1f} s"
+                if result.entities_seconds and not result.entities_pending else "")
         click.echo(f"Entities: NER ran on {_n(result.enriched, 'article')} "
-                   f"{result.enriched_where}; {result.entities_from_cache:,} from the cache.")
+                   f"{result.enriched_where}; {result.entities_from_cache:,} from the "
+                   f"cache{done}.")
+    if result.resolution is not None:
+        r = result.resolution
+        click.echo(f"Entities resolved across the archive in {r.seconds:.1f} s: "
+                   f"{_n(r.values, 'value')}, {r.renamed:,} shown under another name, "
+                   f"{r.dropped:,} left out as not people, organisations or places; "
+                   f"{_n(r.changed, 'article')} changed.")
+    if result.stories is not None:
+        r = result.stories
+        click.echo(f"Copies and stories in {r.seconds:.1f} s: {_n(r.articles, 'article')} in "
+                   f"{_n(r.stories, 'story')} ({r.multi:,} of two or more articles); "
+                   f"{r.copies:,} articles in copy groups.")
     if result.entities_pending:
         click.echo(f"{_n(result.entities_pending, 'article')} still wait for entities: "
                    f"`newsfacet index` (any path, without --text-only) finds them.")

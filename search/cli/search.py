@@ -43,6 +43,27 @@ def _filter_option(name: str, what: str):
                         help=f"Only articles with this {what} (repeat for any of several).")
 
 
+_FILTERS = [
+    _filter_option("outlet", "outlet"),
+    _filter_option("lang", "language code"),
+    _filter_option("person", "person"),
+    _filter_option("org", "organisation"),
+    _filter_option("place", "place"),
+    _filter_option("year", "year (YYYY)"),
+    _filter_option("month", "month (YYYY-MM)"),
+    click.option("--from", "date_from", metavar="YYYY-MM-DD", help="Published on or after (UTC)."),
+    click.option("--to", "date_to", metavar="YYYY-MM-DD",
+                 help="Published on or before (UTC, whole day)."),
+]
+
+
+def filter_options(f):
+    """The facet and date filters of ``search``, for every command that takes a search."""
+    for option in reversed(_FILTERS):
+        f = option(f)
+    return f
+
+
 @command("search")
 @click.argument("query", required=False, default="")
 @index_option
@@ -53,15 +74,7 @@ def _filter_option(name: str, what: str):
               help="Page number.")
 @click.option("--sort", type=click.Choice(SORTS), default="relevance", show_default=True,
               help="Order of hits (an empty query with relevance lists newest first).")
-@_filter_option("outlet", "outlet")
-@_filter_option("lang", "language code")
-@_filter_option("person", "person")
-@_filter_option("org", "organisation")
-@_filter_option("place", "place")
-@_filter_option("year", "year (YYYY)")
-@_filter_option("month", "month (YYYY-MM)")
-@click.option("--from", "date_from", metavar="YYYY-MM-DD", help="Published on or after (UTC).")
-@click.option("--to", "date_to", metavar="YYYY-MM-DD", help="Published on or before (UTC, whole day).")
+@filter_options
 @click.option("--collapse", type=click.Choice(COLLAPSES), default="none", show_default=True,
               help="One hit per copy group or per story; --limit then counts groups.")
 @click.option("--story", metavar="ID", help="Only the articles of this story (its id).")

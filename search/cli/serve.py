@@ -38,7 +38,9 @@ def serve_command(index_dir, host, port, threads, workers):
     from web import server
 
     index = str(Path(index_dir).resolve())
-    app = create_app({**settings(), "INDEX": index})
+    given = settings()
+    public = given["PUBLIC_URL"] or f"http://{host}:{port}/"
+    app = create_app({**given, "INDEX": index, "PUBLIC_URL": public})
     procs = f", {workers} processes" if workers > 1 else ""
     click.echo(f"Serving {index_dir} on http://{host}:{port}/{procs} (Ctrl-C to stop)")
     # Each server process opens the index before it takes a request (after the fork:

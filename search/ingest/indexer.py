@@ -96,7 +96,8 @@ class Progress:
     :param entities_done: articles whose entities came in during this run
     :param entities_total: articles of the index waiting for entities at some point of
         this run (grows while the text stage finds more)
-    :param stage: ``"text"`` while files are read, then ``"entities"``
+    :param stage: ``"text"`` while files are read, then ``"entities"``, then
+        ``"resolution"`` (stage 3), then ``"stories"`` (stage 4)
     """
 
     articles: int
@@ -140,6 +141,8 @@ class IndexReport:
     :param languages_detected: articles whose language was detected (cache misses)
     :param commits: commits of the text stage
     :param text_seconds: seconds until every article read was committed (searchable)
+    :param entities_seconds: seconds until the entity stage ended (every entity in, unless
+        some are still pending); 0 when it did not run
     :param entities_pending: articles still waiting for entities when the run ended
     :param missing_paths: given paths that do not exist
     :param enriched_where: where NER ran, in words
@@ -159,6 +162,7 @@ class IndexReport:
     languages_detected: int = 0
     commits: int = 0
     text_seconds: float = 0.0
+    entities_seconds: float = 0.0
     entities_pending: int = 0
     files_read: int = 0
     files_unchanged: int = 0
@@ -169,6 +173,8 @@ class IndexReport:
     seconds: float = 0.0
     enriched_where: str = ""
     cluster_workers: dict[str, int] = field(default_factory=dict)
+    resolution: object = None  # search.ingest.resolution.ResolutionReport, when stage 3 ran
+    stories: object = None  # search.ingest.stories.StoryStageReport, when stage 4 ran
 
     @property
     def usable(self) -> bool:
@@ -412,6 +418,8 @@ class _Run:
             self.result.text_seconds = time.perf_counter() - self.started
             if self.live and self.entities:
                 self._entity_stage()
+                self.result.entities_seconds = time.perf_counter() - self.started
+                self._later_stages()
         finally:
             self.result.enriched_where = self.batches.where()
             if isinstance(self.batches, ClusterBatches):
@@ -422,6 +430,23 @@ class _Run:
                 self.result.entities_pending = self.side.counts().pending
             self.side.close()
             manifest.close()
+
+    # -- stages 3 and 4 -----------------------------------------------------------
+
+    def _later_stages(self) -> None:
+        """Resolution (stage 3), then copies and stories (stage 4), once every article
+        has its entities, each when something it reads changed."""
+        from search.ingest import resolution
+        from search.ingest import stories
+
+        if self.side.counts().pending:
+            return  # entities still to find (a stopped cluster): the next run does these
+        if resolution.needed(self.side):
+            self._tick("resolution")
+            self.result.resolution = resolution.run(self.side, self.cache)
+        if stories.needed(self.side):
+            self._tick("stories")
+            self.result.stories = stories.run(self.ix, self.side)
 
     # -- the text stage ----------------------------------------------------------
 

@@ -53,10 +53,18 @@ def writer_procs(*, fresh: bool, input_bytes: int) -> int:
 
 def open_writer(ix, procs: int = 1):
     """A Whoosh writer with ``procs`` processes (one segment each when more than one),
-    sharing :data:`WRITER_LIMITMB` of buffer."""
+    sharing :data:`WRITER_LIMITMB` of buffer.
+
+    Segments are written as separate files, not Whoosh's default compound file: a reader
+    of a compound file maps it and copies each file it opens out of the map into memory
+    (``BufferFile`` -> ``BytesIO``), so every searcher of the server's pool held its own
+    copy of the whole index (10,000 articles, 4 searchers: 526 MB of heap against 126 MB
+    with separate files, and queries no slower; see the commit that made this change).
+    """
     if procs > 1:
-        return ix.writer(limitmb=WRITER_LIMITMB // procs, procs=procs, multisegment=True)
-    return ix.writer(limitmb=WRITER_LIMITMB)
+        return ix.writer(limitmb=WRITER_LIMITMB // procs, procs=procs, multisegment=True,
+                         compound=False)
+    return ix.writer(limitmb=WRITER_LIMITMB, compound=False)
 
 
 def cancel(writer) -> None:

@@ -62,6 +62,8 @@ ENTITY_REBUILD_SECONDS = 2.0
 # these kinds: those in PREWARM_SHARE of the articles or more (at least
 # PREWARM_MIN_DOCS), up to PREWARM_BYTES of arrays.
 PREWARM_KINDS = (TITLE, BODY)
+# Document frequencies remembered per field (top words); past this many, start again.
+DF_CACHE_TERMS = 500_000
 PREWARM_SHARE = 0.01
 PREWARM_MIN_DOCS = 200
 PREWARM_BYTES = 256 * 1024 * 1024
@@ -128,6 +130,7 @@ class Generation:
                                      carry=carry.postings if carry else None)
         self._scored: dict = {}
         self._forms: dict = {}
+        self._df: dict[str, dict[str, int]] = {}  # field -> term -> document frequency
         self.lexicon = Lexicon(main_reader, path, carry=carry.lexicon if carry else None)
         # The languages the index holds: a query's words are looked up in their fields only.
         self.languages = analysis.present_languages(main_reader)
@@ -275,6 +278,23 @@ class Generation:
                and time.monotonic() < deadline):
             time.sleep(0.002)
 
+    def doc_frequencies(self, fieldname: str):
+        """``df(term)``: how many of this commit's documents hold a term of ``fieldname``,
+        remembered for the generation's life (top words ask the same common words again
+        and again; Whoosh's lookup costs ~20 µs)."""
+        cache = self._df.setdefault(fieldname, {})
+        reader = self.searcher.reader()
+
+        def df(text: str) -> int:
+            got = cache.get(text)
+            if got is None:
+                if len(cache) > DF_CACHE_TERMS:
+                    cache.clear()
+                got = cache[text] = reader.doc_frequency(fieldname, text)
+            return got
+
+        return df
+
     def bind(self, parsed, settings: Mapping[str, Any] = DEFAULT_SETTINGS):
         """``parsed`` (:func:`search.query.parse.parse`) bound to this generation
         (:func:`search.query.bind.bind`): facet values, prefixes, wildcards, fuzzy terms,
@@ -404,12 +424,15 @@ class Generation:
             store = self._store()
             try:
                 if store is None:
-                    return {"pending": 0, "entities": entities, "stories": StageCounts(0, 0)}
+                    return {"pending": 0, "entities": entities, "stories": StageCounts(0, 0),
+                            "resolution": "current"}
                 return {"pending": store.any_pending(), "entities": entities,
-                        "stories": store.story_counts()}
+                        "stories": store.story_counts(),
+                        "resolution": store.resolution_state()}
             except sqlite3.Error:
                 return {"pending": entities.pending, "entities": entities,
-                        "stories": StageCounts(0, entities.done + entities.pending)}
+                        "stories": StageCounts(0, entities.done + entities.pending),
+                        "resolution": "stale"}
 
     def close(self) -> None:
         """Close every searcher (called once no request uses the generation)."""
@@ -465,6 +488,18 @@ def use(index_dir):
 
     :raises IndexMissingError: when there is no index at ``index_dir``
     """
+    with pinned(index_dir) as gen, gen.reading():
+        yield gen
+
+
+@contextlib.contextmanager
+def pinned(index_dir):
+    """The live generation of ``index_dir``, kept open (not closed when a newer one
+    replaces it) for the block, without holding a searcher: a long reader (an export)
+    takes one per chunk with :meth:`Generation.reading`.
+
+    :raises IndexMissingError: when there is no index at ``index_dir``
+    """
     path = storage.require_current(index_dir)
     key = str(Path(index_dir).resolve())
     gen = None
@@ -487,8 +522,7 @@ def use(index_dir):
             gen = _open(slot, path)
         elif gen.entities_due():
             gen.catch_up()
-        with gen.reading():
-            yield gen
+        yield gen
     finally:
         if gen is not None:
             with _lock:

@@ -249,6 +249,29 @@ def page(gen: Generation, bound: Bound, m: Matches, sort: str, start: int,
     return _whoosh_top(gen, ranked, allow, start + size)[start:]
 
 
+def order(gen: Generation, bound: Bound, m: Matches, sort: str) -> np.ndarray:
+    """Every match's document number in the order of :func:`page` (an export's rows)."""
+    if bound.query is not None and sort == "relevance":
+        if m.evaluated is not None:
+            try:
+                scores = m.evaluated[1]
+                if bound.bonus is not None:
+                    bmask, bscores = gen.evaluator.run(bound.bonus)
+                    scores = scores + np.where(bmask, bscores, 0.0)
+                docs = np.flatnonzero(m.full)
+                return docs[np.lexsort((docs, -scores[docs]))]
+            except Unsupported:
+                pass
+        # Whoosh's own ranking (a query the evaluator does not take): all of it.
+        ranked = page(gen, bound, m, sort, 0, max(m.total, 1))
+        return np.array([d for d, _ in ranked], dtype=np.int64)
+    docs = np.flatnonzero(m.full)
+    pub = gen.tables.published[docs]
+    key = (np.where(pub < 0, np.iinfo(np.int64).max, pub) if sort == "oldest"
+           else np.where(pub < 0, 1, -pub))
+    return docs[np.lexsort((docs, key))]
+
+
 def _collapsed(best, total: int, groups: np.ndarray, start: int,
                size: int) -> list[tuple[int, float]]:
     """The page of groups from ``best(k)``, the k best (docnum, score) in order: k grows

@@ -21,11 +21,13 @@ import re
 import time
 from datetime import date
 from datetime import datetime
+from datetime import timezone
 
 import numpy as np
 from whoosh.util.times import datetime_to_long
 
 from search import analysis
+from search import storage
 from search.config import DEFAULT_SETTINGS
 from search.config import Settings
 from search.errors import IndexMissingError
@@ -311,6 +313,27 @@ def search(index_dir, request: SearchRequest,
         stories=n_stories)
 
 
+def evaluate_request(gen: Generation, request: SearchRequest,
+                     settings: Settings = DEFAULT_SETTINGS) -> tuple[rank.Matches, list[str], Bound]:
+    """The matches of a request's query within its filters, on an open generation (for
+    the analyses: timeline, export): ``(matches, notices, the bound query)``.
+
+    :raises QueryError: for a query or filter that cannot be run
+    """
+    _check(request)
+    start_long, end_long = _date_bounds(request)
+    parsed = querylib.parse(request.q, settings)
+    bound = gen.bind(parsed, settings)
+    selections = _selections(gen.tables, request, parsed.notices)
+    m = rank.match(gen, bound, start_long, end_long, selections, request.story)
+    return m, parsed.notices, bound
+
+
+def sentence(notices: list[str]) -> str | None:
+    """Notices as one sentence for the user, or ``None``."""
+    return _sentence(notices)
+
+
 def _sentence(notices: list[str]) -> str | None:
     text = "; ".join(dict.fromkeys(notices))
     return text[:1].upper() + text[1:] + "." if text else None
@@ -398,6 +421,46 @@ def story(index_dir, story_id: str, settings: Settings = DEFAULT_SETTINGS) -> St
                          asked=story_id if story_id != current else None)
 
 
+def story_compare(index_dir, story_id: str, a: str, b: str,
+                  settings: Settings = DEFAULT_SETTINGS):
+    """How two articles of one story tell it: sentences both have (a paraphrase counts),
+    those only one has, and the quotes and entities each lacks
+    (:func:`search.stories.compare.compare`).
+
+    :returns: ``(StoryView of the story, hit a, hit b, Comparison)``
+    :raises NotFoundError: when the story is unknown, or ``a`` or ``b`` is not one of its
+        articles
+    """
+    from search.stories.compare import Account
+    from search.stories.compare import compare
+
+    view = story(index_dir, story_id, settings)
+    members = {h.id: h for h in view.articles}
+    for name, aid in (("a", a), ("b", b)):
+        if aid not in members:
+            raise NotFoundError(f"{name}={aid[:40]!r} is not an article of story {view.id}: "
+                                f"pick two of its {len(members)} articles.")
+    accounts = []
+    with _use(index_dir) as gen:
+        for aid in (a, b):
+            d = gen.tables.doc.docnum_of[aid]
+            stored = gen.searcher.stored_fields(d)
+            accounts.append(Account(title=stored.get(TITLE) or "", body=stored.get(BODY) or "",
+                                    entities=gen.tables.entities_of(d)))
+    return view, members[a], members[b], compare(*accounts)
+
+
+def indexed_at(index_dir) -> datetime:
+    """When the live generation took its last commit (UTC): the time an undated article
+    in it was indexed, as near as the index knows.
+
+    :raises IndexMissingError: when there is no index at ``index_dir``
+    """
+    gen = storage.require_current(index_dir)
+    tocs = [p.stat().st_mtime for p in gen.glob("*.toc")]
+    return datetime.fromtimestamp(max(tocs) if tocs else gen.stat().st_mtime, tz=timezone.utc)
+
+
 def info(index_dir, settings: Settings = DEFAULT_SETTINGS) -> dict:
     """Counts, size and facets of the whole index (``newsfacet info --json``).
 
@@ -419,5 +482,6 @@ def info(index_dir, settings: Settings = DEFAULT_SETTINGS) -> dict:
             "enrichment": {"done": articles - min(stages["pending"], articles),
                            "pending": stages["pending"],
                            "entities": {"done": entities.done, "pending": entities.pending},
-                           "stories": {"done": stories.done, "pending": stories.pending}},
+                           "stories": {"done": stories.done, "pending": stories.pending},
+                           "resolution": stages["resolution"]},
         }

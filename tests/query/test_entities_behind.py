@@ -226,7 +226,8 @@ def test_partial_facets_in_the_api_the_page_the_cli_and_info(tmp_path, at_once):
     # stage 4 has not run on this index: every article waits for its story too
     assert info["enrichment"] == {"done": 0, "pending": 6,
                                   "entities": {"done": 3, "pending": 3},
-                                  "stories": {"done": 0, "pending": 6}}
+                                  "stories": {"done": 0, "pending": 6},
+                                  "resolution": "stale"}  # entities came in, never resolved
     out = CliRunner().invoke(info_command, ["--index", str(index_dir)])
     assert "Entities: 3 articles done, 3 still to find" in out.output
 

@@ -151,7 +151,7 @@ def test_a_live_server_picks_up_stories_and_a_rewritten_article_leaves_its_story
     assert res.groups == 2 and res.stories == 2
     assert service.info(index_dir)["enrichment"] == {
         "done": len(ALL), "pending": 0, "entities": {"done": len(ALL), "pending": 0},
-        "stories": {"done": len(ALL), "pending": 0}}
+        "stories": {"done": len(ALL), "pending": 0}, "resolution": "stale"}
     # the indexer writes A2's text again: its story is to be worked out again
     store = SideStore(storage.require_current(index_dir))
     store.add_texts([(A2, "key", PENDING, None)])
@@ -237,3 +237,22 @@ def test_story_page_and_api(story_index):
     assert client.get("/story/ffffffffffffffff").status_code == 404
     assert client.get("/api/story/ffffffffffffffff").get_json()["ok"] is False
     assert client.get("/story/..%2Fetc").status_code == 404
+
+
+def test_two_accounts_of_a_story_compared(story_index):
+    client = create_app({"INDEX": str(story_index), "TESTING": True}).test_client()
+    out = client.get(f"/api/story/{A1}/compare?a={A1}&b={COPY2}").get_json()
+    assert out["ok"] is True
+    # the abridged copy keeps the first sentence: shared; the rest is A1's alone
+    assert [pair[0] for pair in out["shared"]][:2] == [HANDMADE[0].title, HANDMADE[0].body.split(". ")[0] + "."]
+    assert any("Dennis Ross" in s for s in out["only_a"]) and out["only_b"] == []
+    # B lists the same entities (a copy keeps them), so neither lacks one
+    assert out["entities_only_a"] == {"person": [], "org": [], "place": []}
+    r = client.get(f"/api/story/{A1}/compare?a={A1}&b={A3}")
+    assert r.status_code == 404 and "not an article of story" in r.get_json()["error"]
+    assert client.get(f"/api/story/{A1}/compare?a={A1}").status_code == 400
+    page = client.get(f"/story/{A1}/compare?a={A1}&b={A2}")
+    assert page.status_code == 200
+    text = page.get_data(as_text=True)
+    assert "How two accounts differ" in text and "Only in account A" in text
+    assert f'action="/story/{A1}/compare"' in client.get(f"/story/{A1}").get_data(as_text=True)

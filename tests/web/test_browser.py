@@ -189,8 +189,8 @@ def test_date_chart_and_range_with_the_mouse(page, articles):
         1 for a in articles if a.published and a.published.strftime("%Y-%m") == month)
     # the from/to form keeps the other filters
     pg.goto("/?q=airport")
-    pg.get_by_label("From").fill("2022-06-17")
-    pg.get_by_label("To").fill("2022-06-17")
+    pg.get_by_label("From", exact=True).fill("2022-06-17")
+    pg.get_by_label("To", exact=True).fill("2022-06-17")
     pg.get_by_role("button", name="Apply dates").click()
     pg.wait_for_url(re.compile(r"from=2022-06-17"))
     assert "q=airport" in pg.url and total(pg) == 1

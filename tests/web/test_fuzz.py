@@ -199,6 +199,14 @@ def web_params(draw) -> list[tuple[str, str]]:
               "org": facet_value, "place": facet_value, "year": year, "month": month,
               "from": day, "to": day,
               "more": st.one_of(st.sampled_from(["outlet", "person", "year", "lang"]), any_text),
+              "collapse": st.one_of(st.sampled_from(["none", "copies", "story"]), any_text),
+              "story": st.one_of(st.sampled_from(["a000000000000001", "ffffffffffffffff"]),
+                                 any_text),
+              "interval": st.one_of(st.sampled_from(["day", "week", "month", "year"]),
+                                    any_text),
+              "by": st.one_of(st.just("outlet"), any_text),
+              "chart": st.one_of(st.sampled_from(["count", "share"]), any_text),
+              "words": st.one_of(st.just("1"), any_text),
               "utm_source": any_text}
     for name, values in makers.items():
         count = draw(st.one_of(st.just(0), st.just(1), st.integers(0, 3), st.just(25)))
@@ -209,7 +217,9 @@ def web_params(draw) -> list[tuple[str, str]]:
 # --- the properties ----------------------------------------------------------------------
 
 @PROFILE
-@given(pairs=web_params(), path=st.sampled_from(["/", "/api/search"]))
+@given(pairs=web_params(), path=st.sampled_from(["/", "/api/search", "/api/timeline", "/feed.atom",
+                                                 "/export.csv", "/export.jsonl", "/api/compare", "/compare", "/api/terms",
+                                                 "/timeline.csv"]))
 def test_any_web_parameters(client, pairs, path):
     check(client, path + "?" + urlencode(pairs))
 
@@ -226,7 +236,8 @@ def test_any_query_text(client, q, path, extra):
        article=st.one_of(st.sampled_from(["a000000000000001", "a000000000000006"]),
                          st.text(alphabet="0123456789abcdefxyz", max_size=20)))
 def test_any_article_request(client, q, article):
-    for prefix in ("/article/", "/api/article/"):
+    for prefix in ("/article/", "/api/article/", "/story/", "/api/story/"):
+        check(client, prefix + (article or "x") + "/compare?" + urlencode({"a": q, "b": article}))
         check(client, prefix + (article or "x") + "?" + urlencode({"q": q}))
 
 

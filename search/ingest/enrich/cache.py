@@ -33,8 +33,28 @@ def cache_key(article: Article, version: str) -> str:
     return h.hexdigest()
 
 
+def _encode(entities: Entities) -> str:
+    """JSON of the facet values and, when there is some, the NER evidence (``lower`` as 0/1)."""
+    out: dict = entities.as_dict()
+    if entities.evidence:
+        out["evidence"] = [[v, label, n, int(lower), *rest]
+                           for v, label, n, lower, *rest in entities.evidence]
+    return json.dumps(out, ensure_ascii=False, separators=(",", ":"))
+
+
+def _decode(raw: str) -> Entities:
+    ents = json.loads(raw)
+    evidence = tuple((row[0], row[1], row[2], bool(row[3]), *row[4:])
+                     for row in ents.get("evidence") or ())
+    kinds = {k: tuple(ents.get(k) or ()) for k in ("person", "org", "place")}
+    return Entities(**kinds, evidence=evidence)
+
+
 class EnrichCache:
     """A key -> (lang, entities) store in SQLite (WAL, so readers never wait on it).
+
+    The entities come back with their :attr:`~search.models.Entities.evidence`, so
+    resolution (stage 3) re-runs over the archive without running NER again.
 
     :param index_dir: the index directory (the cache file lives at its top)
     """
@@ -53,14 +73,26 @@ class EnrichCache:
                               (key,)).fetchone()
         if row is None:
             return None
-        ents = json.loads(row[1])
-        return row[0], Entities(**{k: tuple(v) for k, v in ents.items()})
+        return row[0], _decode(row[1])
+
+    def get_many(self, keys: list[str]) -> dict[str, tuple[str, Entities]]:
+        """``key -> (lang, entities)`` for the keys the cache holds, read in chunks (stage 3
+        reads every article's evidence at once)."""
+        out: dict[str, tuple[str, Entities]] = {}
+        unique = sorted(set(keys))
+        for i in range(0, len(unique), 500):
+            chunk = unique[i:i + 500]
+            sql = ("SELECT key, lang, entities FROM enriched WHERE key IN ("
+                   + ",".join("?" * len(chunk)) + ")")
+            for key, lang, raw in self.db.execute(sql, chunk):
+                out[key] = (lang, _decode(raw))
+        return out
 
     def put_many(self, items: list[tuple[str, str, Entities]]) -> None:
         """Store ``(key, lang, entities)`` triples and commit."""
         self.db.executemany(
             "INSERT OR REPLACE INTO enriched VALUES (?, ?, ?)",
-            [(k, lang, json.dumps(e.as_dict(), ensure_ascii=False)) for k, lang, e in items])
+            [(k, lang, _encode(e)) for k, lang, e in items])
         self.db.commit()
 
     def close(self) -> None:

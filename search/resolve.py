@@ -1,0 +1,664 @@
+"""Entity resolution across the archive (stage 3, DESIGN.md: Derived facts and the stages of indexing).
+
+NER guesses each article alone; the archive as a whole knows better. :func:`resolve`
+reads what NER saw in every article (its facet values and the
+:attr:`~search.models.Entities.evidence` the enrichment cache keeps: every name-like
+mention's spaCy label and the word before it) and decides, for every raw facet value,
+its canonical value and its one type (``person``, ``org``, ``place``) or that it is none
+of these (dropped from the facets). It uses archive statistics and rules of English
+names, never a list of names:
+
+**Merges** (a group of spellings shows as one value, its canonical spelling):
+
+- case, accents and dots: ``OBAMA``, ``Khloé Kardashian``, ``George W. Bush``, ``L.A.``
+  are ``Obama``, ``Khloe Kardashian``, ``George W Bush``, ``LA``; the most frequent
+  spelling that is not all capitals is shown;
+- plural and possessive: ``Lib Dem`` / ``Lib Dems`` (possessives are already cut by
+  :func:`~search.ingest.enrich.entities.canonical_entity`), except two one-word people;
+- designators: ``Labour Party`` / ``Labour``, into the more frequent;
+- spaces, punctuation, a web suffix and word order: ``Hollywood Life`` /
+  ``HollywoodLife.com``, ``Department of Justice`` / ``Justice Department``, into the more
+  frequent;
+- a place's organisation named with the place (``United States Senate``) -> the plain
+  name (``Senate``) when that is more frequent and they are named together;
+- a person's longer name beginning with a shorter one (``Kim Kardashian West`` / ``Kim
+  Kardashian``), named together, into the more frequent;
+- middle initials: ``Donald J. Trump`` / ``Donald Trump``, into the more frequent;
+- shortened words: ``Lib Dems`` -> ``Liberal Democrats`` (each word begins the other's),
+  when named together at least once;
+- acronyms: ``IMF`` -> ``International Monetary Fund`` when its initials match and the
+  two are named in the same articles;
+- a one-word name -> the one full name of the archive ending or starting with it, when
+  that full name holds two thirds of those full names' articles (``Bush`` -> ``George W
+  Bush``, ``Kim`` -> ``Kim Kardashian``); a one-word person shared by several full names,
+  none dominant, is dropped (no user filters by ``David``); the model's non-person must
+  also be named with that full name in half of its articles (``Clarke`` as an org);
+- any other shorter name -> a longer one of the same type beginning or ending with it,
+  when named together in half its articles (``Commons`` -> ``House of Commons``).
+
+**Types** (decided per group, by every article naming any of its spellings):
+
+- one vote per article: the label the model gave it most there (the clean-up's place
+  wins, as it does inside one article); the most votes win;
+- spaCy's other labels (``WORK_OF_ART``, ``PRODUCT``, ``EVENT``, ``LAW``, ``DATE``...)
+  vote "none"; ``NORP`` is a political group (an org) when named after "the" in half
+  its mentions ("the Liberal Democrats"), else a nationality (none);
+- the model's person named after "the" in a fifth of its mentions is not a person ("the
+  Lib Dems", "the Welsh", "the Oscar"): it takes the type the other votes give, when
+  they are 40% of the votes or the "the" share is half, else none;
+- a person or organisation after "a"/"an"/"his"/"their"... in a fifth of its mentions
+  is a thing ("an iPod"); after a number in a quarter, a time zone or unit ("1800 GMT");
+- a word that begins three people's names of the archive is a given name: a one-word
+  value that is one follows the short-form rule for people whatever the model called
+  it (``Kendall`` as an org), and a two- or three-word org beginning with one is a
+  person (``Justin Theroux``);
+- transcript furniture: a value spelt in capitals in most articles, of two words or of
+  seven letters or more (``END VIDEO CLIP``, ``CROSSTALK``), is none;
+- a name ending in an event or award noun ("Champions League" does not; "Davis Cup",
+  "Academy Awards", "Consumer Electronics Show" do), or holding a lower-case word that
+  is not a particle ("Everton v Sunderland"), is none;
+- a person whose first word is a place and last word an organisation ("Manchester
+  United") is an organisation; a one-word person the model calls an organisation or a
+  place in a fifth of its articles is that ("Everton", "Anfield");
+- a one-word value most articles of which also use it as a lower-case word (a quarter:
+  "State", "Budget") is a common word, none.
+
+Resolution is a pure function of the articles' evidence: the same archive gives the same
+resolution whatever order it came in, so an archive that grew is resolved again from its
+:class:`Evidence` (kept up to date with :meth:`Evidence.add` / :meth:`Evidence.remove`)
+without running NER. It only touches the entity facets, never the text.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from collections import Counter
+from collections.abc import Iterable
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+from search.models import Entities
+
+KINDS = ("person", "org", "place")
+NONE = "none"
+# spaCy labels -> facet types; every other label is evidence for "none".
+_LABEL_KIND = {"PERSON": "person", "ORG": "org", "GPE": "place", "LOC": "place",
+               "FAC": "place"}
+# spaCy's NORP is a nationality or a political group: which one is decided by the
+# contexts ("the Liberal Democrats" is a party, "Welsh" a nationality).
+NORP = "norp"
+_CATEGORIES = ("person", "org", "place", NONE, NORP)
+_LABEL_INDEX = {label: _CATEGORIES.index(kind) for label, kind in _LABEL_KIND.items()}
+_LABEL_INDEX["NORP"] = _CATEGORIES.index(NORP)
+# Order used to break a tie of votes: an entity type before "none".
+_TYPE_ORDER = {"person": 0, "org": 1, "place": 2, NONE: 3, NORP: 4}
+# A full name dominates a short form's candidates when it holds this share of them.
+DOMINANT = 2 / 3
+# A shorter name is folded into a longer one it begins or ends when they are named
+# together in at least this share of the shorter one's articles.
+TOGETHER = 0.5
+# A one-word value is a common word when at least this share of its articles also use
+# it in lower case.
+COMMON_WORD = 0.25
+# Words that only say what kind of organisation a name is: "Labour Party" is "Labour".
+_DESIGNATORS = frozenset({"party", "inc", "corp", "corporation", "ltd", "plc", "llc", "co",
+                          "company", "group", "fc", "club"})
+# Lower-case words skipped when reading a name's initials ("Bank of England" -> BoE).
+_SKIP_INITIAL = frozenset({"of", "and", "the", "for", "de", "du", "des", "la", "le", "on",
+                           "in", "&"})
+# Endings that make another word of a name, not an abbreviation of it.
+_INFLECTIONS = frozenset({"ern", "erner", "erners", "ian", "ians", "ish", "ese", "ean", "eans",
+                          "ers", "ing"})
+_WEB_SUFFIX = re.compile(r"(?:\.com|\.org|\.net|\.co\.uk|\.co)$")
+_ACRONYM = re.compile(r"^[A-Z][A-Z&]{1,5}$")
+# Head nouns of the names of events, competitions and awards ("Champions League" is an
+# organisation by the model's reading, "Davis Cup" a place): never a person, org or place.
+_EVENT_HEADS = frozenset({"award", "awards", "prize", "prizes", "cup", "trophy", "medal",
+                          "championship", "championships", "games", "olympics", "festival",
+                          "show", "slam", "tournament", "open", "election", "elections",
+                          "budget", "summit", "conference", "day", "week", "war"})
+# Lower-case words that belong inside names ("Bank of England", "bin Laden").
+_PARTICLES = frozenset({"of", "and", "the", "for", "de", "du", "des", "da", "di", "del",
+                        "van", "von", "der", "den", "la", "le", "bin", "al", "el", "ibn",
+                        "on", "in", "at", "&"})
+# A value mentioned after a number or a time this often is a time zone or unit ("GMT").
+AFTER_NUMBER = 0.25
+# A value the model calls a person is not one when this share of its mentions follow
+# "the" or a possessive (real people: under 0.15 on bbc-news), given enough mentions.
+DEFINITE_PERSON = 0.2
+MIN_MENTIONS = 5
+# ... and is re-typed only when its articles call it that other type this often.
+RETYPE_SHARE = 0.4
+# A one-word person the model calls an org or a place in this share of its articles is one.
+SPLIT_PERSON = 0.2
+# A NORP value named after "the" this often is a political group (an organisation).
+GROUP_DEFINITE = 0.5
+# A person or organisation mentioned after "his", "their", "a", "an"... this often is a
+# thing (real people and organisations: under 0.2 on bbc-news).
+POSSESSED = 0.2
+# A word is a given name when it begins this many people's names of the archive.
+GIVEN_NAME = 3
+# A full name a short form may join is named in at least this many articles.
+MIN_FULL = 3
+_INITIAL = re.compile(r"^[a-z]$")
+
+
+def _key(value: str) -> str:
+    """The spelling-blind key of a value: accents, case, dots and extra spaces removed."""
+    folded = unicodedata.normalize("NFKD", value)
+    folded = "".join(c for c in folded if not unicodedata.combining(c))
+    folded = folded.casefold().replace(".", "").replace("’", "'")
+    return " ".join(folded.split())
+
+
+def _is_caps(value: str) -> bool:
+    letters = [c for c in value if c.isalpha()]
+    return bool(letters) and all(c.isupper() for c in letters)
+
+
+class Evidence:
+    """Every article's entities and NER evidence: the input of :func:`resolve`.
+
+    Kept up to date as articles come and go; resolution is a function of what it holds
+    now, whatever order it was filled in.
+    """
+
+    def __init__(self, articles: Mapping[str, Entities] | None = None):
+        self.articles: dict[str, Entities] = {}
+        for aid, entities in (articles or {}).items():
+            self.add(aid, entities)
+
+    def add(self, article_id: str, entities: Entities) -> None:
+        """Add (or replace) one article's entities, with their evidence when known."""
+        self.articles[article_id] = entities
+
+    def remove(self, article_id: str) -> None:
+        """Forget one article (removed from the index); unknown ids are ignored."""
+        self.articles.pop(article_id, None)
+
+    def __len__(self) -> int:
+        return len(self.articles)
+
+
+@dataclass(frozen=True)
+class Row:
+    """One raw facet value's resolution, as stored beside a generation.
+
+    :param value: the value as NER clean-up gave it (any facet)
+    :param canonical: the value the facets show instead, ``None`` when dropped
+    :param kind: its one type (``person``, ``org``, ``place``), ``None`` when dropped
+    """
+
+    value: str
+    canonical: str | None
+    kind: str | None
+
+
+class Resolution:
+    """Raw value -> canonical value and type (or dropped), for the whole archive.
+
+    :param mapping: raw value -> ``(canonical, kind)`` or ``None`` (dropped)
+    """
+
+    def __init__(self, mapping: Mapping[str, tuple[str, str] | None]):
+        self._map = dict(mapping)
+
+    @classmethod
+    def from_rows(cls, rows: Iterable[Row | tuple[str, str | None, str | None]]) -> Resolution:
+        """A resolution from :meth:`rows` as stored (rows or ``(value, canonical, kind)``)."""
+        mapping: dict[str, tuple[str, str] | None] = {}
+        for row in rows:
+            value, canonical, kind = tuple(row) if not isinstance(row, Row) else (
+                row.value, row.canonical, row.kind)
+            mapping[value] = (canonical, kind) if canonical and kind in KINDS else None
+        return cls(mapping)
+
+    def rows(self) -> list[Row]:
+        """Every raw value's resolution, sorted by value (what a generation stores)."""
+        return [Row(v, *(r if r else (None, None))) for v, r in sorted(self._map.items())]
+
+    def lookup(self, value: str, kind: str) -> tuple[str, str] | None:
+        """``(canonical, kind)`` of a raw value found in facet ``kind``, ``None`` if dropped.
+
+        A value the resolution has not seen (an article added since) stays as it is.
+        """
+        if value in self._map:
+            return self._map[value]
+        return value, kind
+
+    def apply(self, entities: Entities) -> Entities:
+        """One article's resolved entities: canonical values in their one facet, each once,
+        in first-seen order; dropped values left out."""
+        out: dict[str, list[str]] = {k: [] for k in KINDS}
+        for kind in KINDS:
+            for value in getattr(entities, kind):
+                found = self.lookup(value, kind)
+                if found is not None and found[0] not in out[found[1]]:
+                    out[found[1]].append(found[0])
+        return Entities(person=tuple(out["person"]), org=tuple(out["org"]),
+                        place=tuple(out["place"]))
+
+    def __len__(self) -> int:
+        return len(self._map)
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, Resolution) and self._map == other._map
+
+    __hash__ = None  # type: ignore[assignment]
+
+
+# --- statistics -------------------------------------------------------------------------
+
+
+class _Stats:
+    """Per key: the articles naming it, their type votes, lower-case uses and spellings."""
+
+    def __init__(self, evidence: Evidence):
+        self.post: dict[str, set[str]] = {}
+        self.votes: dict[str, Counter] = {}
+        self.lower: Counter = Counter()
+        self.spellings: dict[str, Counter] = {}
+        self.raw: set[str] = set()
+        # mentions, and those after "a"/"an", after "the", after "his"..., after a number
+        self.context: dict[str, list[int]] = {}
+        self._keys: dict[str, str] = {}
+        self._display: dict[str, str] = {}
+        for aid in sorted(evidence.articles):
+            self._add(aid, evidence.articles[aid])
+
+    def key(self, value: str) -> str:
+        found = self._keys.get(value)
+        if found is None:
+            found = self._keys[value] = _key(value)
+        return found
+
+    def _add(self, aid: str, entities: Entities) -> None:
+        # per value: mentions by type (person, org, place, none), as the model labelled them
+        labels: dict[str, list[int]] = {}
+        kinds: dict[str, str] = {}
+        lower: set[str] = set()
+        for kind in KINDS:
+            for value in getattr(entities, kind):
+                kinds[value] = kind
+                self.raw.add(value)
+        for value, label, n, used_lower, *context in entities.evidence:
+            row = labels.get(value)
+            if row is None:
+                row = labels[value] = [0, 0, 0, 0, 0]
+            row[_LABEL_INDEX.get(label, 3)] += n
+            if used_lower:
+                lower.add(value)
+            ctx = self.context.get(self.key(value))
+            if ctx is None:
+                ctx = self.context[self.key(value)] = [0, 0, 0, 0, 0]
+            ctx[0] += n
+            for i, c in enumerate(context[:4], start=1):
+                ctx[i] += c
+        # One vote per article and key: the label the model used most for it here (a tie
+        # goes to an entity type), or the facet clean-up's place.
+        article_votes: dict[str, list[int]] = {}
+        lower_keys = set()
+        for value in kinds.keys() | labels.keys():
+            key = self.key(value)
+            spellings = self.spellings.get(key)
+            if spellings is None:
+                spellings = self.spellings[key] = Counter()
+            spellings[value] += 1
+            row = labels.get(value)
+            if kinds.get(value) == "place" or row is None:
+                # clean-up's choice: a place whenever the model once said so ("Syria's"
+                # called an organisation)
+                vote = _CATEGORIES.index(kinds[value])
+            else:
+                vote = row.index(max(row))
+            votes = article_votes.get(key)
+            if votes is None:
+                votes = article_votes[key] = [0, 0, 0, 0, 0]
+            votes[vote] += 1
+            if value in lower:
+                lower_keys.add(key)
+        for key in lower_keys:
+            self.lower[key] += 1
+        for key, votes in article_votes.items():
+            post = self.post.get(key)
+            if post is None:
+                post = self.post[key] = set()
+                self.votes[key] = Counter()
+            post.add(aid)
+            self.votes[key][_CATEGORIES[votes.index(max(votes))]] += 1
+
+    def n(self, key: str) -> int:
+        return len(self.post.get(key, ()))
+
+    def together(self, a: str, b: str) -> int:
+        pa, pb = self.post.get(a, set()), self.post.get(b, set())
+        return len(pa & pb) if len(pa) <= len(pb) else len(pb & pa)
+
+    def display(self, key: str) -> str:
+        """The most frequent spelling, one not all in capitals if there is one."""
+        found = self._display.get(key)
+        if found is None:
+            spellings = self.spellings[key]
+            found = self._display[key] = min(
+                spellings, key=lambda s: (_is_caps(s) and len(s) > 4, -spellings[s], s))
+        return found
+
+
+def _kind_of(votes: Counter) -> str:
+    return min(votes.items(), key=lambda kv: (-kv[1], _TYPE_ORDER[kv[0]]))[0] if votes else NONE
+
+
+class _Groups:
+    """Union of keys into groups, each led by a canonical key (the one merged into)."""
+
+    def __init__(self, keys: Iterable[str]):
+        self.parent = {k: k for k in keys}
+
+    def find(self, key: str) -> str:
+        root = key
+        while self.parent[root] != root:
+            root = self.parent[root]
+        while self.parent[key] != root:
+            self.parent[key], key = root, self.parent[key]
+        return root
+
+    def merge(self, short: str, full: str) -> None:
+        """Fold ``short``'s group into ``full``'s (``full``'s leader stays canonical)."""
+        a, b = self.find(short), self.find(full)
+        if a != b:
+            self.parent[a] = b
+
+
+def _tokens(key: str) -> list[str]:
+    return key.split(" ")
+
+
+def _shortens(short: str, full: str) -> bool:
+    """Whether each word of ``short`` is the same word of ``full`` or an abbreviation of
+    it ("lib dems", "liberal democrats"; a plural "s" on both is set aside): a beginning
+    of at most four letters, cut by three or more, not an inflection ("east"/"eastern")."""
+    pairs = list(zip(_tokens(short), _tokens(full)))
+    if any(a.endswith("s") and b.endswith("s") for a, b in pairs[-1:]):
+        pairs[-1] = (pairs[-1][0][:-1], pairs[-1][1][:-1])
+    return (all(a == b or (2 <= len(a) <= 4 and b.startswith(a) and len(b) - len(a) >= 3
+                           and b[len(a):] not in _INFLECTIONS) for a, b in pairs)
+            and any(a != b for a, b in pairs))
+
+
+def _initials(display: str) -> str:
+    words = display.replace("-", " ").split()
+    return "".join(w[0] for w in words if w.lower() not in _SKIP_INITIAL and w[:1].isupper())
+
+
+def _by_form(st: _Stats, lead: str, group: Iterable[str], votes: Counter) -> str:
+    """A group's type: its articles' votes, unless the form of its name or its contexts
+    across the archive say otherwise."""
+    t = _kind_of(votes)
+    display = st.display(lead)
+    words = display.replace("-", " ").split()
+    if words and words[-1].lower() in _EVENT_HEADS and len(words) > 1:
+        return NONE
+    if any(w[:1].islower() and w.lower() not in _PARTICLES and not w[1:2].isupper()
+           for w in words[1:]):
+        return NONE  # "Everton v Sunderland", "Oscar nominee": a phrase, not a name
+    spellings = st.spellings[lead]
+    caps = sum(n for sp, n in spellings.items() if _is_caps(sp))
+    if caps * 2 >= sum(spellings.values()) and (len(words) > 1 or len(display) >= 7):
+        return NONE  # "END VIDEO CLIP", "CROSSTALK": transcript furniture, never in lower case
+    mentions = indefinite = definite = possessed = number = 0
+    for k in group:
+        m, i, d, p, n = st.context.get(k, (0, 0, 0, 0, 0))
+        mentions, indefinite, definite, possessed, number = (
+            mentions + m, indefinite + i, definite + d, possessed + p, number + n)
+    if mentions and number >= AFTER_NUMBER * mentions:
+        return NONE
+    if t in ("person", "org") and mentions >= MIN_MENTIONS \
+            and possessed + indefinite >= POSSESSED * mentions:
+        return NONE  # "his iPod", "an iPod": a thing one has
+    if t == "person" and mentions >= MIN_MENTIONS and definite >= DEFINITE_PERSON * mentions:
+        # "the Lib Dems", "the Welsh": people are not named after "the"; what else the
+        # articles call it, if they agree enough, else none of the three
+        others = Counter({k: v for k, v in votes.items() if k != "person" and v})
+        other = _kind_of(others)
+        total = sum(votes.values())
+        strong = definite >= GROUP_DEFINITE * mentions  # "the Lib Dems": a group
+        t = other if others[other] >= RETYPE_SHARE * total or (strong and others) else NONE
+    if t == "person" and " " not in lead:
+        # One word the model calls a person in some articles and an organisation or a
+        # place in a fifth of them is a club or a town ("Everton", "Anfield"): the
+        # model seldom hesitates so over a real person's name.
+        other = _kind_of(Counter({k: votes[k] for k in ("org", "place") if votes[k]}))
+        if votes[other] >= SPLIT_PERSON * sum(votes.values()):
+            t = other
+    if t == NORP:
+        # a political group is named with "the" ("the Democrats"); a nationality is not
+        return "org" if mentions and definite >= GROUP_DEFINITE * mentions else NONE
+    return t
+
+
+def _club(st: _Stats, key: str) -> bool:
+    """Whether a person-typed name is a place's name and an organisation's word
+    ("Manchester United", "Glasgow Rangers"): a club, not a person. Each word must be
+    mostly that type in the model's own votes."""
+    toks = _tokens(key)
+    return (len(toks) >= 2 and _kind_of(st.votes.get(toks[0], Counter())) == "place"
+            and _kind_of(st.votes.get(toks[-1], Counter())) == "org")
+
+
+def resolve(evidence: Evidence | Mapping[str, Entities]) -> Resolution:
+    """The resolution of an archive from every article's entities and NER evidence.
+
+    :param evidence: an :class:`Evidence`, or article id -> :class:`Entities`
+    """
+    if not isinstance(evidence, Evidence):
+        evidence = Evidence(evidence)
+    st = _Stats(evidence)
+    keys = sorted(st.post)
+    # Each spelling's own type first (its votes and the form rules), to guide the merges.
+    pre = {k: _by_form(st, k, (k,), st.votes[k]) for k in keys}
+    for k in keys:
+        if pre[k] == "person" and _club(st, k):
+            pre[k] = "org"
+    groups = _Groups(keys)
+    dropped: set[str] = set()
+
+    # A name of two or three words beginning with a given name is a person's, whatever
+    # the model called it ("Justin Theroux" as an organisation).
+    given_names = Counter(_tokens(k)[0] for k in keys if pre[k] == "person" and " " in k)
+    for k in keys:
+        toks = _tokens(k)
+        if pre[k] == "org" and len(toks) in (2, 3) and given_names[toks[0]] >= GIVEN_NAME \
+                and toks[0] not in _PARTICLES and st.display(k)[:1].isupper() \
+                and not _is_caps(st.display(k)):
+            pre[k] = "person"
+
+    # Plurals: "lib dems" is "lib dem" (into the more frequent), unless both are one-word
+    # people ("Williams" and "William" are different names).
+    for k in keys:
+        if k.endswith("s") and len(k) > 3 and k[:-1] in st.post:
+            s = k[:-1]
+            if " " not in k and pre[k] == pre[s] == "person":
+                continue
+            small, big = (k, s) if (st.n(k), k) < (st.n(s), s) else (s, k)
+            groups.merge(small, big)
+
+    # Spellings that differ only in spaces, punctuation or a web suffix ("Hollywood Life",
+    # "HollywoodLife.com"), and "Department of Justice" / "Justice Department": one name,
+    # into the more frequent.
+    compact: dict[str, list[str]] = {}
+    for k in keys:
+        toks = _tokens(k)
+        if len(toks) == 3 and toks[1] == "of" and pre[k] == "org":
+            swapped = f"{toks[2]} {toks[0]}"
+            if swapped in st.post and pre[swapped] == "org":
+                compact.setdefault(swapped, []).append(k)
+        flat = _WEB_SUFFIX.sub("", st.display(k).casefold())
+        flat = "".join(c for c in _key(flat) if c.isalnum())
+        if len(flat) >= 4:
+            compact.setdefault(flat, []).append(k)
+    for flat, forms in sorted(compact.items()):
+        forms = sorted(set(forms) | ({flat} if flat in st.post else set()))
+        if len(forms) > 1:
+            best = max(forms, key=lambda f: (st.n(f), f))
+            for f in forms:
+                if pre[f] == pre[best] or pre[f] == NONE:
+                    groups.merge(f, best)
+
+    # A place's organisation named with the place ("US Senate", "United States Senate")
+    # is the organisation the archive names alone more often, when named together.
+    for k in keys:
+        toks = _tokens(k)
+        if pre[k] != "org" or len(toks) < 2:
+            continue
+        for i in range(1, len(toks)):
+            place, rest = " ".join(toks[:i]), " ".join(toks[i:])
+            if pre.get(place) == "place" and pre.get(rest) == "org" \
+                    and st.n(rest) > st.n(k) and st.together(k, rest) >= TOGETHER * st.n(k):
+                groups.merge(k, rest)
+                break
+
+    # Designators: "labour party" is "labour", into the more frequent.
+    for k in keys:
+        toks = _tokens(k)
+        if len(toks) >= 2 and toks[-1] in _DESIGNATORS:
+            short = " ".join(toks[:-1])
+            if short in st.post and pre[k] == "org" and pre[short] != "place":
+                if pre[short] != "org":
+                    groups.merge(short, k)  # "Conservative" (the model's person) is the party
+                    continue
+                small, big = (k, short) if (st.n(k), k) < (st.n(short), short) else (short, k)
+                groups.merge(small, big)
+
+    # Middle initials: "donald j trump" and "donald trump" are one person.
+    by_ends: dict[tuple[str, str], list[str]] = {}
+    for k in keys:
+        toks = _tokens(k)
+        if pre[k] == "person" and len(toks) in (2, 3) and (len(toks) == 2 or _INITIAL.match(toks[1])):
+            by_ends.setdefault((toks[0], toks[-1]), []).append(k)
+    for forms in by_ends.values():
+        if len(forms) > 1:
+            best = max(forms, key=lambda f: (st.n(f), f))
+            for f in forms:
+                groups.merge(f, best)
+
+    # Shortened words: "lib dems" is "liberal democrats" (each word a beginning of the
+    # other's, same number of words), named together.
+    by_shape: dict[tuple[int, str], list[str]] = {}
+    for k in keys:
+        toks = _tokens(k)
+        if len(toks) >= 2:
+            by_shape.setdefault((len(toks), "".join(t[0] for t in toks)), []).append(k)
+    for forms in by_shape.values():
+        for k in forms:
+            cands = [(st.together(k, f), st.n(f), f) for f in forms
+                     if f != k and len(f) > len(k) and _shortens(k, f)
+                     and st.n(f) >= max(MIN_FULL, st.n(k) / 4)]
+            if cands:
+                co, _, full = max(cands)
+                if co >= 1:
+                    groups.merge(k, full)
+
+    # Acronyms: "imf" and "international monetary fund", named together.
+    by_initials: dict[str, list[str]] = {}
+    for k in keys:
+        if " " in k:
+            ini = _initials(st.display(k)).lower()
+            if len(ini) >= 2:
+                by_initials.setdefault(ini, []).append(k)
+    for k in keys:
+        if " " in k or not _ACRONYM.match(st.display(k).replace(".", "")) or k not in by_initials:
+            continue
+        scored = [(st.together(k, f), st.n(f), f) for f in by_initials[k] if pre[f] != NONE]
+        if not scored:
+            continue
+        co, _, full = max(scored)
+        if co >= 1 and co >= 0.05 * st.n(k):
+            groups.merge(k, full)
+
+    # Short forms of people: a one-word name and the full names ending or starting with it.
+    person_ends: dict[str, list[str]] = {}
+    for k in keys:
+        toks = _tokens(k)
+        if pre[k] == "person" and len(toks) >= 2:
+            for t in {toks[0], toks[-1]}:
+                person_ends.setdefault(t, []).append(k)
+    given = Counter(_tokens(k)[0] for k in keys if pre[k] == "person" and " " in k)
+    for k in keys:
+        if " " in k or k not in person_ends or groups.find(k) != k:
+            continue
+        cands = sorted({groups.find(f) for f in person_ends[k]} - {k})
+        if not cands:
+            continue
+        total = sum(st.n(f) for f in cands)
+        best = max(cands, key=lambda f: (st.n(f), f))
+        dominant = st.n(best) >= DOMINANT * total and st.n(best) >= max(MIN_FULL, st.n(k) / 8)
+        # a given name (it begins several people's names) is a person's whatever the
+        # model called it ("Kendall", "Justin" as organisations)
+        if pre[k] == "person" or given[k] >= GIVEN_NAME:
+            if dominant:
+                groups.merge(k, best)
+            elif sum(st.n(f) >= MIN_FULL for f in cands) >= 2:
+                dropped.add(k)
+        elif dominant and st.together(k, best) >= TOGETHER * st.n(k):
+            groups.merge(k, best)
+
+    # Other short forms: a name and a longer one beginning or ending with it, named together.
+    longer: dict[str, list[str]] = {}
+    for k in keys:
+        toks = _tokens(k)
+        for i in range(1, len(toks)):
+            longer.setdefault(" ".join(toks[i:]), []).append(k)
+            longer.setdefault(" ".join(toks[:i]), []).append(k)
+    for k in keys:
+        if groups.find(k) != k or k not in longer or pre[k] in ("person", NONE):
+            continue
+        cands = sorted({groups.find(f) for f in longer[k]} - {k})
+        scored = [(st.together(k, f), st.n(f), f) for f in cands if pre[f] == pre[k]]
+        if not scored:
+            continue
+        co, _, full = max(scored)
+        total = sum(c for c, _, _ in scored)
+        if co < TOGETHER * st.n(k) or co < DOMINANT * total or co < MIN_FULL:
+            continue
+        groups.merge(k, full)
+
+    # A person's longer name beginning with a shorter one ("Kim Kardashian West"), named
+    # together in half the articles of the less used: into the more used.
+    for k in keys:
+        if pre[k] != "person" or " " not in k or groups.find(k) != k:
+            continue
+        for f in sorted(set(longer.get(k, ()))):
+            if f.startswith(k + " ") and pre[f] == "person" and groups.find(f) == f \
+                    and st.together(k, f) >= TOGETHER * min(st.n(k), st.n(f)) \
+                    and st.together(k, f) >= MIN_FULL:
+                small, big = (f, k) if (st.n(f), f) <= (st.n(k), k) else (k, f)
+                groups.merge(small, big)
+
+    # Each group: its type by the votes of every article naming any of its members.
+    members: dict[str, list[str]] = {}
+    for k in keys:
+        members.setdefault(groups.find(k), []).append(k)
+    verdict: dict[str, tuple[str, str] | None] = {}
+    for lead, group in members.items():
+        if len(group) == 1:
+            t = pre[lead]
+        else:
+            votes: Counter = Counter()
+            for k in group:
+                votes.update(st.votes[k])
+            t = _by_form(st, lead, group, votes)
+            if t == "person" and _club(st, lead):
+                t = "org"
+            elif pre[lead] == "person" and " " in lead:
+                t = "person"  # a full name's own evidence over its short forms' ("Stormi")
+        common = " " not in lead and st.lower[lead] >= COMMON_WORD * st.n(lead)
+        if t == NONE or common or lead in dropped:
+            verdict[lead] = None
+        else:
+            verdict[lead] = (st.display(lead), t)
+    mapping: dict[str, tuple[str, str] | None] = {}
+    for value in sorted(st.raw):
+        k = st.key(value)
+        mapping[value] = None if k in dropped else verdict[groups.find(k)]
+    return Resolution(mapping)

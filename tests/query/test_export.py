@@ -1,0 +1,114 @@
+"""Export every match: row count equal to total, every row read back by Python's csv
+and json, the page's order, no formula for a spreadsheet, a generation held throughout."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+
+import pytest
+from click.testing import CliRunner
+
+from search.cli import main
+from search.errors import QueryError
+from search.models import Entities
+from search.models import SearchRequest
+from search.query import export
+from search.query import service
+from tests.conftest import write_articles_index
+from tests.query.test_analysis import ARTICLES
+from tests.query.test_analysis import _article
+from tests.query.test_analysis import _at
+from web import create_app
+
+TRICKY = _article(90, "Delta", _at(2022, 5, 1), "=HYPERLINK(\"http://x\")",
+                  "-5 dead in the flood, officials said.\nSecond line, \"quoted\", and a comma.")
+TRICKY = TRICKY.replace(entities=Entities(person=("Ann Lee", "@handle"), place=("Town",)))
+ALL = ARTICLES + [TRICKY]
+
+
+@pytest.fixture(scope="module")
+def index_dir(tmp_path_factory):
+    return write_articles_index(ALL, tmp_path_factory.mktemp("export"))
+
+
+def read_csv(text: str) -> list[dict]:
+    return list(csv.DictReader(io.StringIO(text, newline="")))
+
+
+def test_every_match_in_the_page_order_read_back_by_csv_and_json(index_dir, monkeypatch):
+    monkeypatch.setattr(export, "CHUNK", 2)  # several chunks, several turns at a searcher
+    for sort in ("relevance", "newest", "oldest"):
+        req = SearchRequest(q="flood", sort=sort, page_size=100)
+        page = service.search(index_dir, req)
+        total, rows = export.records(index_dir, req)
+        text = "".join(export.lines(rows, "csv"))
+        got = read_csv(text)
+        assert total == page.total == len(got) == 6  # five dated reports and TRICKY
+        assert [r["id"] for r in got] == [h.id for h in page.hits]
+        assert list(got[0]) == list(export.COLUMNS)
+        _, rows = export.records(index_dir, req)
+        lines = "".join(export.lines(rows, "jsonl")).splitlines()
+        assert [json.loads(x)["id"] for x in lines] == [h.id for h in page.hits]
+
+
+def test_fields_survive_and_no_cell_is_a_formula(index_dir):
+    _, rows = export.records(index_dir, SearchRequest(q="officials", filters={"outlet": ("Delta",)}))
+    [row] = read_csv("".join(export.lines(rows, "csv")))
+    assert row["title"] == "'=HYPERLINK(\"http://x\")"
+    assert row["body"] == "'" + TRICKY.body  # newlines, quotes and commas kept
+    assert row["person"] == "Ann Lee; @handle"  # joined, and not starting with a formula
+    assert row["published"] == "2022-05-01T00:00:00+00:00" and row["story"] == ""
+    _, rows = export.records(index_dir, SearchRequest(q="officials", filters={"outlet": ("Delta",)}))
+    [line] = list(export.lines(rows, "jsonl"))
+    data = json.loads(line)
+    assert data["title"] == TRICKY.title and data["person"] == ["Ann Lee", "@handle"]
+    assert data["body"] == TRICKY.body
+
+
+def test_a_bad_query_fails_before_any_row(index_dir):
+    with pytest.raises(QueryError):
+        export.records(index_dir, SearchRequest(q="flood", sort="sideways"))
+
+
+def test_web_streams_both_formats_and_bad_input_is_a_400(index_dir):
+    client = create_app({"INDEX": str(index_dir), "TESTING": True}).test_client()
+    r = client.get("/export.csv?q=flood&sort=oldest")
+    assert r.status_code == 200 and r.mimetype == "text/csv" and r.headers["X-Total-Count"] == "6"
+    rows = read_csv(r.get_data(as_text=True))
+    assert len(rows) == 6 and rows[0]["published"] < rows[-2]["published"]
+    assert rows[-1]["published"] == ""  # undated last
+    r = client.get("/export.jsonl?q=&outlet=Alpha")
+    assert [json.loads(x)["outlet"] for x in r.get_data(as_text=True).splitlines()] == ["Alpha"] * 3
+    assert client.get("/export.csv?q=flood&sort=sideways").status_code == 400
+    assert client.get("/export.xml?q=flood").status_code == 404
+
+
+def test_cli_export_to_a_file_and_stdout(index_dir, tmp_path):
+    out = tmp_path / "rows.jsonl"
+    r = CliRunner().invoke(main, ["export", "flood", "--index", str(index_dir), "--format",
+                                  "jsonl", "-o", str(out), "--sort", "newest"])
+    assert r.exit_code == 0, r.output
+    assert len(out.read_text(encoding="utf-8").splitlines()) == 6
+    assert "Wrote 6 articles" in r.output
+    r = CliRunner().invoke(main, ["export", "flood", "--index", str(index_dir), "--quiet"])
+    assert r.exit_code == 0 and len(read_csv(r.output)) == 6
+    r = CliRunner().invoke(main, ["export", '"unclosed OR', "--index", str(index_dir),
+                                  "--from", "2022-13-01"])
+    assert r.exit_code == 2
+
+
+def test_an_export_keeps_its_generation_while_a_new_one_goes_live(tmp_path, monkeypatch):
+    monkeypatch.setattr(export, "CHUNK", 1)
+    index_dir = write_articles_index(ALL, tmp_path / "ix")
+    total, rows = export.records(index_dir, SearchRequest(q="flood", sort="oldest"))
+    first = next(rows)
+    # a rebuild switches the index to a new generation with one article only
+    write_articles_index(ALL[:1], index_dir)
+    assert service.search(index_dir, SearchRequest(q="flood")).total == 1
+    rest = list(rows)  # the export reads on from the generation it started with
+    assert [first["id"]] + [r["id"] for r in rest] == [
+        h.id for h in sorted((a for a in ALL if "flood" in a.body),
+                             key=lambda a: (a.published is None, a.published or _at(1, 1, 1), a.id))]
+    assert len(rest) + 1 == total == 6
