@@ -5,6 +5,7 @@ as a failing test rather than as a bench that stops at the end of a 20-minute ru
 
 from __future__ import annotations
 
+import dataclasses
 import subprocess
 import sys
 
@@ -21,12 +22,18 @@ def test_the_summary_the_cli_prints_is_read_back(capsys):
     _print_summary(report, verbose=False)
     text = capsys.readouterr().out
     found = {k: rx.search(text) for k, rx in indexing._SUMMARY.items()}
+    # entities are not all in (2 pending): no "all in after" time is said
+    assert found.pop("entities") is None
     assert all(found.values()), text
     assert indexing._num(found["indexed"][1]) == 10056
     assert (indexing._num(found["text"][1]), indexing._num(found["text"][2])) == (123.4, 7)
     assert indexing._num(found["enriched"][1]) == 4189
     assert indexing._num(found["seconds"][1]) == 456.7
     assert indexing._num(found["pending"][1]) == 2
+    done = dataclasses.replace(report, entities_pending=0, entities_seconds=321.0)
+    _print_summary(done, verbose=False)
+    found = indexing._SUMMARY["entities"].search(capsys.readouterr().out)
+    assert found and indexing._num(found[1]) == 321.0
 
 
 def test_percentile_is_the_nearest_rank():
