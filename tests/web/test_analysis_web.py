@@ -61,3 +61,8 @@ def test_the_search_page_draws_coverage(client):
     assert split.count("<polyline") == 3 and "as a share of all articles" in split
     assert 'href="/timeline.csv?q=flood&amp;by=outlet&amp;interval=day"' in split
     assert 'class="coverage-chart"' not in client.get("/?q=").get_data(as_text=True)
+
+
+def test_without_an_interval_the_span_picks_one(client):
+    out = client.get("/api/timeline?q=flood").get_json()
+    assert out["ok"] is True and out["interval"] == "day"  # 75 days of articles
