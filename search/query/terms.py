@@ -8,9 +8,9 @@ and ``bg`` the share of all articles that do,
 
 so a word common everywhere ("said") scores nothing, and a word frequent in the matches
 and rare elsewhere scores high. The foreground is a **sample**: the :data:`SAMPLE`
-best-ranked matches (all of them when there are fewer; the size is in the answer), read
-back from their stored text; the background is the index's own document frequency of
-the word's stem. A word needs :data:`MIN_DOCS` sample articles (noise otherwise).
+best-ranked matches, one per copy group (all of them when there are fewer; the size is
+in the answer), read back from their stored text; the background is the index's own
+document frequency of the word's stem in the article's language. A word needs :data:`MIN_DOCS` sample articles (noise otherwise).
 Each word is shown as written most often in the sample (unstemmed), and is counted by
 its stem, so "strike" and "strikes" are one word.
 
@@ -34,6 +34,7 @@ from search.models import SearchRequest
 from search.query import budget
 from search.query import rank
 from search.query.generation import use as _use
+from search.query.stories import first_of_groups
 from search.schema import BODY
 from search.schema import LANG
 from search.schema import TITLE
@@ -112,7 +113,10 @@ def top_words(index_dir, request: SearchRequest, size: int = TOP,
     t0 = time.perf_counter()
     with _use(index_dir) as gen, budget.limit(settings["QUERY_TIMEOUT"]):
         m, _, bound = service.evaluate_request(gen, request, settings)
-        ranked = rank.order(gen, bound, m, "relevance")[:SAMPLE]
+        ranked = rank.order(gen, bound, m, "relevance")
+        # One article per copy group: five wire copies of one text would count each of
+        # its rare words five times (stage 4 knows the groups; before it, each its own).
+        ranked = first_of_groups(ranked[:SAMPLE * 4], gen.tables.stories.copy_root)[:SAMPLE]
         seen: Counter = Counter()  # stem -> sample articles holding it
         forms: Counter = Counter()  # (stem, form as written) -> sample articles
         searcher = gen.searcher

@@ -256,3 +256,11 @@ def test_two_accounts_of_a_story_compared(story_index):
     text = page.get_data(as_text=True)
     assert "How two accounts differ" in text and "Only in account A" in text
     assert f'action="/story/{A1}/compare"' in client.get(f"/story/{A1}").get_data(as_text=True)
+
+
+def test_top_words_read_one_article_per_copy_group(story_index):
+    from search.query import terms
+
+    # A1 and its two copies match "jets": three articles, one text -> one sample article
+    tw = terms.top_words(story_index, SearchRequest(q="jets"))
+    assert tw.total == 3 and tw.sample == 1
