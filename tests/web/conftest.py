@@ -44,3 +44,24 @@ def browser():
         b = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
         yield b
         b.close()
+
+
+@pytest.fixture
+def problems() -> list[str]:
+    return []
+
+
+@pytest.fixture
+def page(browser, base_url, problems):
+    """A page of a fresh browser context on the module's ``base_url`` (each browser test
+    module serves its own index); no console error may appear while it is used."""
+    context = browser.new_context(base_url=base_url, viewport={"width": 1200, "height": 900},
+                                  accept_downloads=True)
+    pg = context.new_page()
+    # A CSP violation or a failed request shows up in the console: none is allowed.
+    pg.on("console", lambda m: problems.append(m.text) if m.type == "error" else None)
+    pg.on("pageerror", lambda e: problems.append(str(e)))
+    pg.set_default_timeout(5000)
+    yield pg
+    context.close()
+    assert problems == []

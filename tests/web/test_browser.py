@@ -59,24 +59,6 @@ def base_url(articles, tmp_path_factory):
         yield url
 
 
-@pytest.fixture
-def problems() -> list[str]:
-    return []
-
-
-@pytest.fixture
-def page(browser, base_url, problems):
-    context = browser.new_context(base_url=base_url, viewport={"width": 1200, "height": 900})
-    pg = context.new_page()
-    # A CSP violation or a failed request shows up in the console: none is allowed.
-    pg.on("console", lambda m: problems.append(m.text) if m.type == "error" else None)
-    pg.on("pageerror", lambda e: problems.append(str(e)))
-    pg.set_default_timeout(5000)
-    yield pg
-    context.close()
-    assert problems == []
-
-
 def total(pg) -> int:
     text = pg.locator("#results-title").inner_text()
     if text.startswith("No articles"):
