@@ -43,23 +43,14 @@ def perturbed(n: int):
     from datetime import timedelta
 
     from bench.corpus import iter_records
+    from bench.stories import mangle
 
     rng = random.Random(11)
     seen: dict[str, int] = {}
-
-    def mangle(text: str, r: int) -> str:
-        out = []
-        for w in text.split(" "):
-            x = rng.random()
-            if x < 0.15:
-                continue
-            out.append(w + f"x{r}" if x < 0.25 else w)
-        return " ".join(out)
-
     for rec in iter_records(n):
         r = seen[rec["body"]] = seen.get(rec["body"], -1) + 1
         if r:
-            rec = dict(rec, title=mangle(rec["title"], r), body=mangle(rec["body"], r))
+            rec = dict(rec, title=mangle(rec["title"], r, rng), body=mangle(rec["body"], r, rng))
             if rec["published"] is not None:
                 rec["published"] = rec["published"] + timedelta(days=45 * r)
         yield rec

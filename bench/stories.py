@@ -338,20 +338,23 @@ def sensitivity(arts, labels, cat) -> list[str]:
 
 # -- cost -------------------------------------------------------------------------------
 
-def perturb(a: StoryArticle, r: int, rng: random.Random) -> StoryArticle:
-    """Replica ``r`` of an article: new id, 15 % of words dropped, 10 % renamed."""
-    def mangle(text: str) -> str:
-        out = []
-        for w in text.split(" "):
-            x = rng.random()
-            if x < 0.15:
-                continue
-            out.append(w + f"x{r}" if x < 0.25 else w)
-        return " ".join(out)
+def mangle(text: str, r: int, rng: random.Random) -> str:
+    """Text of replica ``r``: 15 % of its words dropped, 10 % renamed (``wordxR``)."""
+    out = []
+    for w in text.split(" "):
+        x = rng.random()
+        if x < 0.15:
+            continue
+        out.append(w + f"x{r}" if x < 0.25 else w)
+    return " ".join(out)
 
+
+def perturb(a: StoryArticle, r: int, rng: random.Random) -> StoryArticle:
+    """Replica ``r`` of an article: new id, words mangled (:func:`mangle`), 45 days later."""
     new_id = hashlib.sha1(f"{a.id}:{r}".encode()).hexdigest()[:16]
     pub = None if a.published is None else a.published + timedelta(days=45 * r)
-    return replace(a, id=new_id, published=pub, title=mangle(a.title), body=mangle(a.body))
+    return replace(a, id=new_id, published=pub, title=mangle(a.title, r, rng),
+                   body=mangle(a.body, r, rng))
 
 
 def timed_run(arts: list[StoryArticle]) -> tuple[float, float, int]:
