@@ -306,7 +306,7 @@ def search(index_dir, request: SearchRequest,
     return SearchResults(
         query=request.q, total=total, page=request.page, page_size=size, took_ms=took,
         hits=hits, facets=facets, truncated_facets=truncated,
-        notice=_sentence(parsed.notices),
+        notice=sentence(parsed.notices),
         suggestion=suggestion,
         explain=str(bound.query) if bound.query is not None else "(every article)",
         timings=timings, pending=pending, collapse=request.collapse, groups=n_groups,
@@ -331,10 +331,6 @@ def evaluate_request(gen: Generation, request: SearchRequest,
 
 def sentence(notices: list[str]) -> str | None:
     """Notices as one sentence for the user, or ``None``."""
-    return _sentence(notices)
-
-
-def _sentence(notices: list[str]) -> str | None:
     text = "; ".join(dict.fromkeys(notices))
     return text[:1].upper() + text[1:] + "." if text else None
 
