@@ -48,16 +48,17 @@ import threading
 from functools import lru_cache
 
 from whoosh.analysis import STOP_WORDS
-from whoosh.analysis import CharsetFilter
+from whoosh.analysis import Analyzer
 from whoosh.analysis import Filter
 from whoosh.analysis import LowercaseFilter
 from whoosh.analysis import RegexTokenizer
 from whoosh.analysis import StopFilter
 from whoosh.analysis import Token
 from whoosh.analysis import Tokenizer
+from whoosh.formats import Characters
 from whoosh.support.charset import accent_map
 
-__all__ = ["UND", "KINDS", "TITLE_KIND", "BODY_KIND", "CAPTION_KIND", "EXACT",
+__all__ = ["LanguageAnalyzer", "LanguageCharacters", "UND", "KINDS", "TITLE_KIND", "BODY_KIND", "CAPTION_KIND", "EXACT",
            "STEMMERS", "FOLDED", "exact_field", "variant_analyzer", "term_of", "terms_of_forms", "LANGUAGES", "TOKEN_PATTERN", "analysis_language",
            "analyzer", "exact_analyzer", "field", "kind_of", "language_of", "text_fields",
            "stems", "exact_form", "fold", "present_languages", "fields_of"]
@@ -221,18 +222,163 @@ def analysis_language(lang: str | None) -> str:
     return low if low in STEMMERS else UND
 
 
+class LanguageAnalyzer(Analyzer):
+    """One language's analysis in one pass: Whoosh's ``RegexTokenizer(TOKEN_PATTERN) |
+    LowercaseFilter() | StopFilter(stoplist, minsize=2) | SnowballFilter(stemmer) |
+    CharsetFilter(accent_map)`` (the last two where the language has them), token for
+    token the same texts, positions, characters and stop flags, without a generator and
+    a token update per filter per word.
+
+    Writing is most of what the text stage costs, and a chain of five generators per
+    word was a third of writing (``bench.analysis_writing``). Here each distinct word is
+    lower-cased, stop-checked, stemmed and folded once per thread (:meth:`_terms`), and
+    :class:`LanguageCharacters` asks :meth:`postings` for a document's terms with their
+    positions and characters straight away, with no token objects at all.
+    ``tests/test_analysis.py`` holds it to the chain on random text.
+    """
+
+    is_morph = True
+
+    def __init__(self, lang: str):
+        self.lang = lang
+        self._local = threading.local()
+
+    def __getstate__(self):
+        return {"lang": self.lang}
+
+    def __setstate__(self, state):
+        self.__init__(state["lang"])
+
+    def __eq__(self, other):
+        return type(other) is type(self) and other.lang == self.lang
+
+    def __hash__(self):
+        return hash(self.lang)
+
+    def __repr__(self):
+        return f"{type(self).__name__}({self.lang!r})"
+
+    def has_morph(self) -> bool:
+        return self.lang in STEMMERS or self.lang in FOLDED
+
+    def _terms(self) -> dict[str, str | None]:
+        """This thread's memo: a word as written -> its term, or ``None`` for a stop word
+        (or one letter) — and the function that fills it."""
+        local = self._local
+        memo = getattr(local, "memo", None)
+        if memo is None or len(memo) > 1_000_000:  # a pathological input: start again
+            memo = local.memo = {}
+            lang = self.lang
+            stem = (SnowballFilter(STEMMERS[lang]).stem_word() if lang in STEMMERS
+                    else None)
+            stops = STOP_WORDS if lang == "en" else frozenset()
+            folded = lang in FOLDED
+
+            def term(word: str) -> str | None:
+                low = word.lower()
+                if len(low) < 2 or low in stops:
+                    got = None
+                else:
+                    got = stem(low) if stem is not None else low
+                    if folded:
+                        got = got.translate(accent_map)
+                memo[word] = got
+                return got
+
+            local.fill = term
+        return memo
+
+    def _stopped_text(self, word: str) -> str:
+        # A stop word kept in the stream (removestops=False) is lower-cased and folded,
+        # never stemmed (SnowballFilter skips stopped tokens; CharsetFilter does not).
+        low = word.lower()
+        return low.translate(accent_map) if self.lang in FOLDED else low
+
+    def postings(self, value: str) -> dict[str, list[tuple[int, int, int]]]:
+        """A text's terms (stop words removed), each with its ``(position, startchar,
+        endchar)`` in order: what the chain's tokens give with ``positions`` and
+        ``chars``, positions renumbered over the stop words as ``StopFilter`` does."""
+        memo = self._terms()
+        fill = self._local.fill
+        out: dict[str, list[tuple[int, int, int]]] = {}
+        pos = -1
+        for i, m in enumerate(_WORDS.finditer(value)):
+            word = m.group()
+            term = memo.get(word, _UNSEEN)
+            if term is _UNSEEN:
+                term = fill(word)
+            if term is None:
+                continue
+            # StopFilter renumbers: the first kept word keeps the tokenizer's position,
+            # each next one follows it.
+            pos = pos + 1 if pos >= 0 else i
+            got = out.get(term)
+            if got is None:
+                out[term] = [(pos, m.start(), m.end())]
+            else:
+                got.append((pos, m.start(), m.end()))
+        return out
+
+    def __call__(self, value, positions=False, chars=False, keeporiginal=False,
+                 removestops=True, start_pos=0, start_char=0, tokenize=True, mode="",
+                 **kwargs):
+        t = Token(positions, chars, removestops=removestops, mode=mode, **kwargs)
+        memo = self._terms()
+        fill = self._local.fill
+        if tokenize:
+            matches = ((i, m.group(), m.start(), m.end())
+                       for i, m in enumerate(_WORDS.finditer(value)))
+        else:
+            matches = iter(((0, value, 0, len(value)),))
+        pos = None
+        for i, word, start, end in matches:
+            term = memo.get(word, _UNSEEN)
+            if term is _UNSEEN:
+                term = fill(word)
+            if term is None:
+                if removestops:
+                    continue
+                t.text = self._stopped_text(word)
+                t.stopped = True
+                if positions:
+                    t.pos = start_pos + i
+            else:
+                t.text = term
+                t.stopped = False
+                if positions:
+                    pos = start_pos + i if pos is None else pos + 1
+                    t.pos = pos
+            t.boost = 1.0
+            if keeporiginal or not tokenize:  # RegexTokenizer keeps a whole value's
+                t.original = word
+            if chars:
+                t.startchar = start_char + start
+                t.endchar = start_char + end
+            yield t
+
+
+_UNSEEN = object()
+
+
+class LanguageCharacters(Characters):
+    """Whoosh's ``Characters`` format (position, start and end of every occurrence),
+    asking a :class:`LanguageAnalyzer` for a document's postings in one call."""
+
+    def word_values(self, value, analyzer, **kwargs):
+        if not isinstance(analyzer, LanguageAnalyzer) or not isinstance(value, str):
+            yield from super().word_values(value, analyzer, **kwargs)
+            return
+        fb = self.field_boost
+        encode = self.encode
+        for term, poslist in analyzer.postings(value).items():
+            yield term, len(poslist), len(poslist) * fb, encode(poslist)
+
+
 @lru_cache(maxsize=None)
-def analyzer(lang: str):
+def analyzer(lang: str) -> LanguageAnalyzer:
     """The analyser of an analysis language (one object per language: Whoosh compares
     analysers by value, and the schema holds these)."""
-    chain = RegexTokenizer(TOKEN_PATTERN) | LowercaseFilter()
-    chain = chain | StopFilter(stoplist=STOP_WORDS if lang == "en" else frozenset(),
-                               minsize=2)
-    if lang in STEMMERS:
-        chain = chain | SnowballFilter(STEMMERS[lang])
-    if lang in FOLDED:
-        chain = chain | CharsetFilter(accent_map)
-    return chain
+    return LanguageAnalyzer(lang)
 
 
 @lru_cache(maxsize=None)
