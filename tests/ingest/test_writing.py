@@ -1,0 +1,45 @@
+"""Newsfacet's speed-ups to Whoosh's writer change no byte of what it writes."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from whoosh.codec import base
+
+from search.ingest import writing
+from search.models import Article
+
+TEXTS = [
+    ("Ministers meet in Brussels", "The ministers met in Brussels on Monday to talk "
+     "about the budget. The budget talks resume on Tuesday.", "en"),
+    ("Regierung plant Reform", "Die Regierungen der Länder beraten über die Reform "
+     "der Steuern. Die Reform soll 2027 gelten.", "de"),
+    ("وزير الصحة يزور المستشفى", "زار وزير الصحة المستشفى الجديد في الرياض اليوم.", "ar"),
+    ("Café à São Paulo", "Le café de São Paulo ouvre ses portes; les cafés voisins aussi.",
+     "fr"),
+    ("Short", "x", "en"),
+]
+
+
+def _articles():
+    return [Article(id=f"w{i:015d}", source=f"w/{i}.txt", record=None, title=title, body=body,
+                    caption="A caption" if i % 2 else "", outlet="Wire", lang=lang)
+            for i, (title, body, lang) in enumerate(TEXTS * 30)]
+
+
+def _segment_files(gen: Path) -> list[tuple[str, bytes]]:
+    # Segment files are named by a random segment id: compare them by extension.
+    return sorted((p.suffix, p.read_bytes()) for p in gen.iterdir()
+                  if p.suffix in {".trm", ".pst", ".col"})
+
+
+def test_remembered_lengths_write_the_same_files(tmp_path, monkeypatch):
+    patched = base.FieldWriter.add_postings
+    assert getattr(patched, "remembers_lengths", False)
+    fast = writing.write_generation(_articles(), tmp_path / "fast")
+    monkeypatch.setattr(base.FieldWriter, "add_postings", patched.__wrapped__)
+    plain = writing.write_generation(_articles(), tmp_path / "plain")
+    got, want = _segment_files(fast), _segment_files(plain)
+    assert [suffix for suffix, _ in got] == [suffix for suffix, _ in want]
+    assert len(got) >= 3
+    assert got == want
