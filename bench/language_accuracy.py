@@ -117,6 +117,26 @@ def sample_row(texts: list[str], expected: str, chars: int) -> dict:
     return out
 
 
+def trials_row(texts: list[str], expected: str, trials: int) -> dict:
+    """``detect_language`` with ``trials`` random trials on long samples, and how often it
+    differs from the setting in force (``differs``)."""
+    answers, times, differs = [], [], 0
+    kept = language.LONG_SAMPLE_TRIALS
+    for t in texts:
+        current = detect_language(t)
+        language.LONG_SAMPLE_TRIALS = trials
+        try:
+            start = time.perf_counter()
+            answers.append(detect_language(t))
+            times.append(time.perf_counter() - start)
+        finally:
+            language.LONG_SAMPLE_TRIALS = kept
+        differs += answers[-1] != current
+    out = row(f"detect_language ({trials} trials, long)", expected, answers, times)
+    out["wrong"] = f"{out['wrong']}; differs from {kept} trials on {differs}"
+    return out
+
+
 def print_table(title: str, rows: list[dict]) -> None:
     print(f"\n{title}")
     print(f"  {'method':<34}{'n':>6}{'accuracy':>10}{'und':>8}{'art/s':>8}{'median ms':>11}  wrong")
@@ -155,6 +175,9 @@ def main() -> None:
     parser.add_argument("--samples", type=int, nargs="*", default=[],
                         help="also run detect_language reading these many characters "
                              "(e.g. 1500 800), beside the setting in force")
+    parser.add_argument("--trials", type=int, nargs="*", default=[],
+                        help="also run detect_language with these many random trials on "
+                             "long samples (e.g. 7 2), beside the setting in force")
     args = parser.parse_args()
     DetectorFactory.seed = 0
     # langdetect loads its language profiles on first use: keep that out of the timings
@@ -169,6 +192,7 @@ def main() -> None:
         ours = row(f"detect_language ({language.SAMPLE_CHARS:,} ch, thresh.)", lang, *ours_run)
         base = row("baseline: detect() on whole text", lang, *base_run)
         extra = [sample_row(texts, lang, chars) for chars in args.samples]
+        extra += [trials_row(texts, lang, trials) for trials in args.trials]
         print_table(f"{name} (expected {lang})", [ours, base, *extra])
         print(f"  speed ratio ours/baseline: {ours['per_s'] / base['per_s']:.2f}x (median "
               f"{base['median_ms'] / ours['median_ms']:.2f}x); "
