@@ -167,6 +167,8 @@ class Rules:
     :param inner_abbrev: an abbreviation inside a longer name, spelt one way
     :param mention_article: a mention that holds its article ("the Pentagon"): counted as
         after that article (lower-cased) in the evidence
+    :param leading_of: "of the" at the start of a value other than a person's, cut off
+        ("du Nord"; a person keeps it: "du Bellay")
     :param head_particles: when given, a value of several words whose first word is in
         lower case is a description, not a name ("ministre de la Culture", "musée des
         Civilisations"), unless that word is one of these particles ("de Gaulle", "von
@@ -189,6 +191,7 @@ class Rules:
     aliases: Mapping[str, str] = field(default_factory=dict)
     inner_abbrev: re.Pattern | None = None
     mention_article: re.Pattern | None = None
+    leading_of: re.Pattern | None = None
     head_particles: frozenset[str] | None = None
     capital_article: re.Pattern | None = None
     indefinite: frozenset[str] = frozenset()
@@ -225,6 +228,7 @@ FRENCH = Rules(
                          "abonnez-vous", "partager", "lire la suite", "lire aussi",
                          "publicité", "newsletter", "menu", "accueil"}),
     mention_article=re.compile(r"^(?:(?:le|la|les) |l['’])", re.I),
+    leading_of=re.compile(r"^(?:du|des)\s+(?=[" + _UPPER + "])"),
     head_particles=frozenset({"de", "du", "des", "da", "di", "del", "dos", "van", "von",
                               "der", "den", "al", "el", "ben", "bin", "ibn"}),
     capital_article=re.compile(r"^(?:L['’]|(?:Le|La|Les)\s+)(?=[" + _UPPER + "])"),
@@ -302,6 +306,8 @@ def canonical_entity(kind: str, text: str, lang: str = "en") -> str | None:
     if value == value.lower() and value != value.upper():
         # All lower case: a common word, not a name.
         return None
+    if kind != "person" and rules.leading_of is not None:
+        value = rules.leading_of.sub("", value)
     if rules.head_particles is not None and " " in value:
         head = value.split(" ", 1)[0]
         if (head[:1].islower() and not head[1:2].isupper() and head not in rules.head_particles
