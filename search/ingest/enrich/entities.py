@@ -173,8 +173,8 @@ class Rules:
         lower case is a description, not a name ("ministre de la Culture", "musée des
         Civilisations"), unless that word is one of these particles ("de Gaulle", "von
         der Leyen") or elided ("d'Estaing")
-    :param capital_article: a value beginning with an upper-case article ("L'OTAN" at
-        the start of a sentence) folds into the rest when the article names that too
+    :param capital_article: a value beginning with an upper-case article ("La Croix-Rouge"
+        at the start of a sentence) folds into the rest when the article names that too
     :param indefinite: words before a mention that make it a common noun ("an Oscar")
     :param definite: words before a mention that make it a thing named with an article
     :param possessive_pronouns: words before a mention that make it a thing owned
