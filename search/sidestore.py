@@ -13,7 +13,9 @@ later stages have got:
 * ``pending`` — its entities are still to be found (``ckey`` names its text in the
   enrichment cache, so a resumed run finds work done before a kill);
 * ``done`` — its entities are in (possibly none);
-* ``na`` — no entity model applies (a language without one): counted as done.
+* ``na`` — no entity model applies (a language without one): counted as done; put
+  back to ``pending`` once its language has a model
+  (:func:`~search.ingest.enrich.cache.reopen_new_languages`).
 
 Every change takes the next value of a sequence, kept in the row (``seq``), so a
 reader catches up with :meth:`SideStore.changes_since` instead of reading it all again.
@@ -59,6 +61,8 @@ _STORIES_SEQ = "stories_seq"
 _STORIES_STALE = "stories_stale"
 # meta key set when entities changed since resolution last ran (stage 3)
 _RESOLUTION_STALE = "resolution_stale"
+# meta key naming the entity languages the "na" rows were last looked at for
+_NER_LANGUAGES = "ner_languages"
 
 
 @dataclass(frozen=True)
@@ -189,6 +193,38 @@ class SideStore:
             [(DONE, _encode(ents), seq + i, aid) for i, (aid, ents) in enumerate(rows)])
         self._mark(_RESOLUTION_STALE)
         return cur.rowcount
+
+    def not_applicable(self) -> list[tuple[str, str]]:
+        """``(id, cache key)`` of the articles no entity model applied to when written."""
+        return [tuple(r) for r in self.db.execute(
+            "SELECT id, ckey FROM articles WHERE state = ?", (NOT_APPLICABLE,))]
+
+    def reopen(self, ids: Iterable[str]) -> int:
+        """Put articles marked :data:`NOT_APPLICABLE` back to :data:`PENDING` (their
+        language has an entity model now). Not committed.
+
+        :returns: the rows changed
+        """
+        ids = list(ids)
+        if not ids:
+            return 0
+        seq = self._next(len(ids))
+        cur = self.db.executemany(
+            "UPDATE articles SET state = ?, entities = NULL, resolved = NULL, seq = ? "
+            "WHERE id = ? AND state = ?",
+            [(PENDING, seq + i, aid, NOT_APPLICABLE) for i, aid in enumerate(ids)])
+        return cur.rowcount
+
+    def languages_checked(self) -> int | None:
+        """The mark :meth:`set_languages_checked` last left (``None``: never)."""
+        row = self.db.execute("SELECT value FROM meta WHERE key = ?",
+                              (_NER_LANGUAGES,)).fetchone()
+        return row[0] if row else None
+
+    def set_languages_checked(self, mark: int) -> None:
+        """Remember which set of entity languages the :data:`NOT_APPLICABLE` rows were
+        last looked at for (a number naming it). Not committed."""
+        self.db.execute("INSERT OR REPLACE INTO meta VALUES (?, ?)", (_NER_LANGUAGES, mark))
 
     def _mark(self, key: str) -> None:
         self.db.execute("INSERT OR REPLACE INTO meta VALUES (?, 1)", (key,))

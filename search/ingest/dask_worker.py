@@ -25,8 +25,9 @@ def enrich_batch(articles: list[Article], model: str | None,
                  ner: bool = True) -> tuple[list, str]:
     """One batch's ``(lang, entities)`` on a Dask worker, and that worker's address.
 
-    Runs in the worker process: its enricher (and model) is made on the first batch
-    and kept for every later one. The address goes back with the results, so the run
+    Runs in the worker process: its enricher is made on the first batch and kept for
+    every later one, and loads each language's model on the first batch holding an
+    article in that language. The address goes back with the results, so the run
     can say where its enrichment ran (and a test can see it ran on a worker).
     """
     with _load_lock:  # a worker with several threads still loads the model once

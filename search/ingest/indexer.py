@@ -54,6 +54,7 @@ from search.ingest.cluster import ClusterBatches
 from search.ingest.cluster import ClusterSpec
 from search.ingest.enrich.cache import EnrichCache
 from search.ingest.enrich.cache import cache_key
+from search.ingest.enrich.cache import reopen_new_languages
 from search.ingest.enrich.entities import check_model
 from search.ingest.manifest import Manifest
 from search.ingest.manifest import under
@@ -821,6 +822,7 @@ class _Run:
         """Find the entities of every article of the generation still waiting for them:
         this run's queue first, then what only the side store remembers."""
         self.spilled = True  # a killed run's pending articles are only in the side store
+        reopen_new_languages(self.side, self.cache)  # "na" articles whose language has NER now
         with self.ix.searcher() as searcher:
             while True:
                 if self.spilled:

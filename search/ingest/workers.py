@@ -102,7 +102,9 @@ _enrichers: dict = {}
 
 def make_enricher(model: str | None, ner: bool = True):
     """The process's :class:`~search.ingest.enrich.pipeline.Enricher` for ``model`` (its default
-    when ``None``); one per process, so the model is loaded once however many runs."""
+    when ``None``); one per process, so each language's model is loaded once however many
+    runs, and only once an article in that language comes (a worker that sees only English
+    never loads French)."""
     from search.ingest.enrich.pipeline import Enricher
 
     if (model, ner) not in _enrichers:

