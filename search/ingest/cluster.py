@@ -42,6 +42,13 @@ CLIENT_LOG = logging.getLogger("distributed.client")
 # No dashboard; the scheduler's small HTTP server (health, metrics) still starts, so give
 # it a free port on loopback, never 8787 (taken by any other cluster on the machine).
 LOCAL_SCHEDULER = {"dashboard_address": "127.0.0.1:0"}
+# The workers of local:N run without Dask's statistical profiler: it samples the task
+# thread's stack every 10 ms, and on NER, which holds the GIL, that cost 10-20% of a
+# worker's rate (the pool's 30 articles/s against 22-26 with it, 27-29 without; longer
+# fakenewsnet articles, /tmp figures in the commit that made this change). Workers on
+# other machines take the same setting from their environment (README):
+# DASK_DISTRIBUTED__WORKER__PROFILE__ENABLED=False.
+WORKER_CONFIG = {"distributed.worker.profile.enabled": False}
 
 
 @dataclass(frozen=True)
@@ -142,10 +149,15 @@ class ClusterBatches(OrderedBatches):
         CLIENT_LOG.setLevel(logging.CRITICAL)
         try:
             if self.spec.local:
+                import dask
+
                 # One thread per worker: NER holds the GIL, so threads would only contend.
-                self.cluster = LocalCluster(n_workers=self.spec.local, threads_per_worker=1,
-                                            processes=True, dashboard_address=None,
-                                            scheduler_kwargs=LOCAL_SCHEDULER)
+                # The workers' nannies hand them this config (WORKER_CONFIG).
+                with dask.config.set(WORKER_CONFIG):
+                    self.cluster = LocalCluster(n_workers=self.spec.local,
+                                                threads_per_worker=1, processes=True,
+                                                dashboard_address=None,
+                                                scheduler_kwargs=LOCAL_SCHEDULER)
                 self.client = Client(self.cluster, timeout=self.timeout)
                 self.client.register_plugin(IgnoreCtrlC())
             else:

@@ -275,3 +275,21 @@ def test_a_cluster_left_without_workers_stops_the_run_and_the_next_run_finishes(
     report = index_paths([bbc], index_dir, processes=2)
     assert report.indexed == 0 and report.enriched > 0
     assert all(state == "done" for state, _ in entity_states(index_dir).values())
+
+
+def test_local_workers_run_without_the_statistical_profiler():
+    # Dask's profiler samples the task thread every 10 ms: on NER, which holds the GIL,
+    # it cost the workers 10-20% of their rate (search.ingest.cluster.WORKER_CONFIG).
+    import dask
+
+    from search.ingest.cluster import ClusterBatches
+
+    batches = ClusterBatches("local:1", None)
+    try:
+        batches._connect()
+        got = batches.client.run(lambda: dask.config.get("distributed.worker.profile.enabled"))
+        assert list(got.values()) == [False]
+    finally:
+        batches.close()
+    # The setting is the workers', not left behind in this process's config.
+    assert dask.config.get("distributed.worker.profile.enabled") is True
