@@ -423,3 +423,37 @@ def test_a_titled_organisation_is_a_person_a_medium_is_not():
     assert r.lookup("Twitter", "person") is None
     assert r.lookup("Houston", "place") == ("Houston", "place")
     assert r.lookup("Tony Blair", "person") == ("Tony Blair", "person")
+
+
+def test_religions_quiet_programmes_and_sites_are_told_from_organisations():
+    rows = []
+    # "Islam": a religion (NORP) to the model in a third of its mentions, never "the"
+    rows += [("Islam grew.", [("ORG", "Islam"), ("ORG", "Islam"), ("NORP", "Islam")])] * 4
+    # "Medicare": a thing's name now and then ("Medicare benefits"), never acting
+    rows += [("Medicare benefits.", [("ORG", "Medicare", "", "benefits")] +
+              [("ORG", "Medicare", "", "and")] * 9)] * 3
+    rows += [("Medicare grew.", [("ORG", "Medicare", "", "grew")] * 10)]
+    # "the Oval Office", "Capitol Hill": after "in" / "on" most of the time
+    rows += [("In the Oval Office.", [("ORG", "Oval Office", "in the")])] * 6
+    rows += [("The Oval Office.", [("ORG", "Oval Office", "the")])] * 4
+    rows += [("On Capitol Hill.", [("ORG", "Capitol Hill", "on")])] * 6
+    rows += [("Capitol Hill.", [("ORG", "Capitol Hill")])] * 4
+    # must not apply: a party named "the Democrats" (NORP), an organisation that names
+    # things and speaks ("CNN films", "CNN reported"), one that is sometimes "in"
+    # ("in Congress") or "on" ("on Instagram")
+    rows += [("The Democrats met.", [("NORP", "Democrats", "the"), ("ORG", "Democrats", "the")])] * 4
+    rows += [("CNN films.", [("ORG", "CNN", "", "films")] + [("ORG", "CNN", "", "reported")] * 2 +
+              [("ORG", "CNN", "", "and")] * 7)] * 3
+    rows += [("In Congress.", [("ORG", "Congress", "in")])] * 2
+    rows += [("Congress voted.", [("ORG", "Congress", "", "voted")])] * 8
+    rows += [("On Instagram.", [("ORG", "Instagram", "on")])] * 3
+    rows += [("Instagram said.", [("ORG", "Instagram", "", "said")])] * 7
+    r = _resolve(rows)
+    assert r.lookup("Islam", "org") is None
+    assert r.lookup("Medicare", "org") is None
+    assert r.lookup("Oval Office", "org") == ("Oval Office", "place")
+    assert r.lookup("Capitol Hill", "org") == ("Capitol Hill", "place")
+    assert r.lookup("Democrats", "org") == ("Democrats", "org")
+    assert r.lookup("CNN", "org") == ("CNN", "org")
+    assert r.lookup("Congress", "org") == ("Congress", "org")
+    assert r.lookup("Instagram", "org") == ("Instagram", "org")
