@@ -8,7 +8,11 @@ the values of the top 100 no judgment covers ("unjudged"), to be judged by hand 
 in ``bench/labels/ENTITIES.md``) and added to the label file with the note
 ``after resolution: ...``.
 
-Build the two indexes once (NER takes a few minutes; they are reused)::
+Build the two indexes once (NER takes a few minutes; they are reused). Indexes whose
+enrichment cache is older than version 8 (``CODE_VERSION`` of
+:mod:`search.ingest.enrich.entities`) lack the counts of the words around mentions, and
+the resolution rules that read them stay off: build them again (remove the folders
+first) to see the figures ``bench/labels/ENTITIES.md`` gives::
 
     .venv/bin/newsfacet index /work/shared/corpora/bbc-news --outlet BBC --index /work/cache-entities/bbc
     .venv/bin/newsfacet index /work/shared/corpora/fakenewsnet-content --index /work/cache-entities/fnn

@@ -3,10 +3,11 @@
 NER guesses each article alone; the archive as a whole knows better. :func:`resolve`
 reads what NER saw in every article (its facet values and the
 :attr:`~search.models.Entities.evidence` the enrichment cache keeps: every name-like
-mention's spaCy label and the word before it) and decides, for every raw facet value,
+mention's spaCy label and counts of the words around it) and decides, for every raw facet value,
 its canonical value and its one type (``person``, ``org``, ``place``) or that it is none
 of these (dropped from the facets). It uses archive statistics and rules of English
-names, never a list of names:
+names, never a list of this archive's names (two small tables of general knowledge
+aside, below):
 
 **Merges** (a group of spellings shows as one value, its canonical spelling):
 
@@ -34,7 +35,18 @@ names, never a list of names:
   none dominant, is dropped (no user filters by ``David``); the model's non-person must
   also be named with that full name in half of its articles (``Clarke`` as an org);
 - any other shorter name -> a longer one of the same type beginning or ending with it,
-  when named together in half its articles (``Commons`` -> ``House of Commons``).
+  when named together in half its articles (``Commons`` -> ``House of Commons``);
+- the head of an organisation's name "X of Y" -> the one such name the archive uses
+  most (``House`` -> ``House of Representatives``), unless a common word;
+- a given name alone -> the one person of that given name whose family its articles
+  name (``Shiloh`` -> ``Shiloh Jolie-Pitt`` in articles naming Jolies and Pitts),
+  however the model typed it and however seldom the full name is written;
+- a surname after a title (``General Petraeus``, ``President Bush``) -> as the surname;
+- an organisation's or place's name one vowel apart (``Al Qaida`` / ``al Qaeda``);
+- general knowledge, in two small tables (:data:`PLACE_NAMES`, :data:`PARTY_NAMES`):
+  other names of one country or of a few world cities (``America`` = ``United
+  States``, ``Holland`` = ``Netherlands``, ``NYC`` = ``New York``) and parties'
+  nicknames that are not their initials (``GOP`` = ``Republican Party``).
 
 **Types** (decided per group, by every article naming any of its spellings):
 
@@ -61,7 +73,17 @@ names, never a list of names:
   United") is an organisation; a one-word person the model calls an organisation or a
   place in a fifth of its articles is that ("Everton", "Anfield");
 - a one-word value most articles of which also use it as a lower-case word (a quarter:
-  "State", "Budget") is a common word, none.
+  "State", "Budget") is a common word, none;
+- from the words around each mention (enrichment cache version 8 on; older evidence
+  leaves these rules out): a person or organisation whose mentions are followed by the
+  noun of a thing ("Champions League final", "Xbox games", "Oscar nominations",
+  "Medicaid benefits") in 15% of them is none; an organisation or place after a
+  person's title ("Mr Campbell", "President Lincoln") in a fifth is a person; the
+  model's person after "on"/"via" in a quarter ("on Twitter") is a medium (an
+  organisation if the votes allow, else none); a place never after "in", "near"...
+  ("in the Netherlands") is the person or organisation the model also calls it in 30%
+  of its mentions ("Rihanna", "BT"); a family named in the plural after "the" ("the
+  Kardashians": the singular is several people's surname) is none.
 
 Resolution is a pure function of the articles' evidence: the same archive gives the same
 resolution whatever order it came in, so an archive that grew is resolved again from its
@@ -137,11 +159,88 @@ GROUP_DEFINITE = 0.5
 # A person or organisation mentioned after "his", "their", "a", "an"... this often is a
 # thing (real people and organisations: under 0.2 on bbc-news).
 POSSESSED = 0.2
+# A place named after "in", "near"... in at most this share of MIN_AROUND mentions or
+# more (real places: ...) is re-typed when the model calls it a person or an
+# organisation in RETYPE_LABELS of its mentions.
+UNLOCATED = 0.02
+MIN_AROUND = 10
+RETYPE_LABELS = 0.3
+# An organisation or place after a person's title ("Mr", "President", "singer") in this
+# share of its mentions is a person.
+TITLED = 0.1
+# The model's person named after "on" or "via" in this share of its mentions is a medium.
+ON_MEDIUM = 0.25
+# A one-word organisation folds into the one name beginning with it that is used this
+# many times as often.
+PREFIX_BIGGER = 2
+# An organisation whose mentions name a thing this often ("Medicare benefits") and act in
+# at most QUIET of them is that thing (real organisations act: "CNN reported").
+QUIET_THING = 0.05
+QUIET = 0.01
+# A town is named after "in" in this share of its mentions at least ("Manchester": 0.3).
+TOWN = 0.05
+# An organisation named after "in" (or after "on") in this share of its mentions is a
+# place.
+SITE = 0.5
+# A value the model calls a nationality, religion or group (NORP) this often, not named
+# after "the" (parties are), is none of the three.
+NATIONALITY = 0.2
+# A one-word person titled this often is a person, whatever else the model says.
+PERSON_SIGN = 0.05
+# A value the model labels a work, product, event, law... (not a person, organisation,
+# place or group) in this share of its mentions is none of the three.
+OTHER_LABELS = 0.25
+# A value no type of which has this share of its articles' votes is none of the three.
+SPLIT = 0.45
+# Titles before a surname ("General Petraeus" is the Petraeus of the archive). Peers'
+# and royals' titles are part of the name ("Prince Harry", "Lord Falconer").
+_SURNAME_TITLES = frozenset({
+    "president", "senator", "sen", "rep", "representative", "congressman", "congresswoman",
+    "gov", "governor", "general", "gen", "secretary", "judge", "mayor", "chancellor",
+    "minister", "speaker", "ambassador", "commissioner", "coach", "detective", "officer",
+    "sergeant", "sgt", "captain", "capt", "colonel", "col", "admiral", "lieutenant", "lt"})
+# A person or organisation whose mentions name a thing ("Xbox games", "Oscar
+# nominations") this often, in at least MIN_THING mentions, is that thing's name (people
+# and organisations: under 0.1 on bbc-news, but broadcasters before "programme", which
+# the evidence leaves out for that reason).
+THING = 0.15
+MIN_THING = 3
 # A word is a given name when it begins this many people's names of the archive.
 GIVEN_NAME = 3
 # A full name a short form may join is named in at least this many articles.
 MIN_FULL = 3
 _INITIAL = re.compile(r"^[a-z]$")
+_VOWELS = frozenset("aeiouy")
+# General knowledge, not this archive's: other names of the same country, and the short
+# forms of a few world cities that are in everyday use. Each row is one place; the first
+# name the archive uses is shown. (NER clean-up already writes "US"/"USA" as "United
+# States" and "UK"/"Britain" as "United Kingdom".)
+PLACE_NAMES = (
+    ("United States", "America", "United States of America", "USA", "US"),
+    ("United Kingdom", "Britain", "Great Britain", "UK"),
+    ("Netherlands", "Holland"),
+    ("Russia", "Russian Federation"),
+    ("Myanmar", "Burma"),
+    ("Czech Republic", "Czechia"),
+    ("Ivory Coast", "Côte d'Ivoire"),
+    ("Democratic Republic of Congo", "Democratic Republic of the Congo", "DR Congo", "DRC"),
+    ("United Arab Emirates", "UAE"),
+    ("Washington", "Washington DC", "DC", "District of Columbia"),
+    ("New York", "New York City", "NYC"),
+    ("Los Angeles", "LA"),
+)
+# Well-known short forms of political parties that are not their initials (those the
+# acronym rule finds): "GOP" is the Republican Party's nickname, "Tories" the
+# Conservatives'. One row per party, the full name first (shown when the archive has it).
+PARTY_NAMES = (
+    ("Republican Party", "GOP", "Grand Old Party"),
+    ("Conservative Party", "Tories", "Tory Party"),
+)
+# Slots of _Stats.context: mentions, indefinite, definite, possessed, number, acting,
+# titled, located, naming a thing, after "on", and the mentions whose evidence knows
+# the words around them (enrichment cache version 8 on).
+_CONTEXTS = 11
+_ACTING, _TITLED, _LOCATED, _THING, _ON, _AROUND = 5, 6, 7, 8, 9, 10
 
 
 def _key(value: str) -> str:
@@ -260,8 +359,11 @@ class _Stats:
         self.lower: Counter = Counter()
         self.spellings: dict[str, Counter] = {}
         self.raw: set[str] = set()
-        # mentions, and those after "a"/"an", after "the", after "his"..., after a number
+        # mentions; those after "a"/"an", after "the", after "his"..., after a number; those
+        # acting, titled, located; the mentions whose evidence has the last three
         self.context: dict[str, list[int]] = {}
+        # mentions by the model's label, as _CATEGORIES (votes count articles instead)
+        self.labels: dict[str, list[int]] = {}
         self._keys: dict[str, str] = {}
         self._display: dict[str, str] = {}
         for aid in sorted(evidence.articles):
@@ -289,12 +391,21 @@ class _Stats:
             row[_LABEL_INDEX.get(label, 3)] += n
             if used_lower:
                 lower.add(value)
+            per_key = self.labels.get(self.key(value))
+            if per_key is None:
+                per_key = self.labels[self.key(value)] = [0, 0, 0, 0, 0]
+            per_key[_LABEL_INDEX.get(label, 3)] += n
             ctx = self.context.get(self.key(value))
             if ctx is None:
-                ctx = self.context[self.key(value)] = [0, 0, 0, 0, 0]
+                ctx = self.context[self.key(value)] = [0] * _CONTEXTS
             ctx[0] += n
-            for i, c in enumerate(context[:4], start=1):
+            for i, c in enumerate(context[:_CONTEXTS - 2], start=1):
                 ctx[i] += c
+            if len(context) >= _CONTEXTS - 2:
+                # evidence written before the words around mentions were kept (cache
+                # version 7) says nothing about them: counted apart, so "never said"
+                # means never said
+                ctx[_AROUND] += n
         # One vote per article and key: the label the model used most for it here (a tie
         # goes to an entity type), or the facet clean-up's place.
         article_votes: dict[str, list[int]] = {}
@@ -327,6 +438,14 @@ class _Stats:
                 self.votes[key] = Counter()
             post.add(aid)
             self.votes[key][_CATEGORIES[votes.index(max(votes))]] += 1
+
+    def contexts(self, keys: Iterable[str]) -> list[int]:
+        """The context counts (:data:`_CONTEXTS` slots) of ``keys`` together."""
+        out = [0] * _CONTEXTS
+        for k in keys:
+            for i, c in enumerate(self.context.get(k, ())):
+                out[i] += c
+        return out
 
     def n(self, key: str) -> int:
         return len(self.post.get(key, ()))
@@ -406,16 +525,44 @@ def _by_form(st: _Stats, lead: str, group: Iterable[str], votes: Counter) -> str
     caps = sum(n for sp, n in spellings.items() if _is_caps(sp))
     if caps * 2 >= sum(spellings.values()) and (len(words) > 1 or len(display) >= 7):
         return NONE  # "END VIDEO CLIP", "CROSSTALK": transcript furniture, never in lower case
-    mentions = indefinite = definite = possessed = number = 0
-    for k in group:
-        m, i, d, p, n = st.context.get(k, (0, 0, 0, 0, 0))
-        mentions, indefinite, definite, possessed, number = (
-            mentions + m, indefinite + i, definite + d, possessed + p, number + n)
+    ctx = st.contexts(group)
+    mentions, indefinite, definite, possessed, number = ctx[:5]
     if mentions and number >= AFTER_NUMBER * mentions:
         return NONE
     if t in ("person", "org") and mentions >= MIN_MENTIONS \
             and possessed + indefinite >= POSSESSED * mentions:
         return NONE  # "his iPod", "an iPod": a thing one has
+    labels = [0] * len(_CATEGORIES)
+    for k in group:
+        for i, c in enumerate(st.labels.get(k, ())):
+            labels[i] += c
+    if sum(labels) >= MIN_MENTIONS and labels[3] >= OTHER_LABELS * sum(labels):
+        # the model calls it a work, a product, an event, a law... in a quarter of its
+        # mentions ("Grammy", "Wimbledon", "Consumer Electronics Show")
+        return NONE
+    # NORP mentions of spellings not named after "the" as groups are ("the Liberal
+    # Democrats"): a nationality, religion or movement to the model
+    nationality = 0
+    for k in group:
+        c = st.context.get(k)
+        if c and c[2] < GROUP_DEFINITE * c[0]:
+            nationality += st.labels.get(k, (0,) * 5)[4]
+    if sum(labels) >= MIN_MENTIONS and nationality >= NATIONALITY * sum(labels):
+        return NONE  # "Islam", "Obamacare", "iTunes" in a fifth of their mentions
+    if votes and max(votes.values()) < SPLIT * sum(votes.values()) \
+            and sum(votes.values()) >= MIN_MENTIONS:
+        # the articles cannot agree what it is ("the Blues": a person, an organisation,
+        # a place): no one of the three
+        return NONE
+    around, thing = ctx[_AROUND], ctx[_THING]
+    if t in ("person", "org") and around >= MIN_MENTIONS and thing >= MIN_THING \
+            and (thing >= THING * around or (t == "org" and thing >= QUIET_THING * around
+                                              and ctx[_ACTING] <= QUIET * around)):
+        # "Champions League final", "Xbox games", "Oscar nominations": the name of a
+        # thing, which agents seldom are; less often so ("Medicare benefits"), of an
+        # organisation that never speaks or acts. (Places are named so: "Hollywood star";
+        # they are left alone.)
+        return NONE
     if t == "person" and mentions >= MIN_MENTIONS and definite >= DEFINITE_PERSON * mentions:
         # "the Lib Dems", "the Welsh": people are not named after "the"; what else the
         # articles call it, if they agree enough, else none of the three
@@ -429,8 +576,36 @@ def _by_form(st: _Stats, lead: str, group: Iterable[str], votes: Counter) -> str
         # place in a fifth of them is a club or a town ("Everton", "Anfield"): the
         # model seldom hesitates so over a real person's name.
         other = _kind_of(Counter({k: votes[k] for k in ("org", "place") if votes[k]}))
-        if votes[other] >= SPLIT_PERSON * sum(votes.values()):
-            t = other
+        if votes[other] >= SPLIT_PERSON * sum(votes.values()) \
+                and not (around and ctx[_TITLED] >= PERSON_SIGN * around):
+            t = other  # ... never titled: "rapper Jay-Z" stays a person
+    if t == "org" and around >= MIN_AROUND and (ctx[_LOCATED] >= SITE * around
+                                                or ctx[_ON] >= SITE * around):
+        # "in the Oval Office", "on Capitol Hill" half the time: a place the model took
+        # for an organisation (a medium is "on" less: "on Instagram" 0.3)
+        t = "place"
+    if t in ("org", "place") and around >= MIN_MENTIONS and ctx[_TITLED] >= TITLED * around \
+            and ctx[_LOCATED] < TITLED * around:
+        # "Mr Campbell", "President Lincoln", "singer X": a person, whatever the model
+        # said; unless the name is also a place things happen in as often ("Mr Houston"
+        # and "in Houston")
+        t = "person"
+    if t == "person" and around >= MIN_AROUND and ctx[_ON] >= ON_MEDIUM * around:
+        # "on Twitter", "via Instagram": a medium, not a person (people are "on" a
+        # programme or a list now and then, not in a quarter of their mentions)
+        t = "org" if votes["org"] >= RETYPE_SHARE * sum(votes.values()) else NONE
+    if t == "place" and around >= MIN_AROUND and ctx[_LOCATED] <= UNLOCATED * around:
+        # Never "in X": somewhere nothing happens is hardly a place. A person or
+        # organisation the model also calls it in enough of its mentions ("Rihanna",
+        # "BT") is that.
+        other = 0 if labels[0] >= labels[1] else 1
+        # ... and that acts or is titled now and then ("BT said"); a stadium the model
+        # also calls an organisation ("at Twickenham") never does. Titled often, a
+        # person ("daughter Stormi"), whatever else the model says.
+        if ctx[_TITLED] >= TITLED * around:
+            t = "person"
+        elif labels[other] >= RETYPE_LABELS * sum(labels[:3]) and ctx[_ACTING] + ctx[_TITLED]:
+            t = _CATEGORIES[other]
     if t == NORP:
         # a political group is named with "the" ("the Democrats"); a nationality is not
         return "org" if mentions and definite >= GROUP_DEFINITE * mentions else NONE
@@ -442,8 +617,13 @@ def _club(st: _Stats, key: str) -> bool:
     ("Manchester United", "Glasgow Rangers"): a club, not a person. Each word must be
     mostly that type in the model's own votes."""
     toks = _tokens(key)
-    return (len(toks) >= 2 and _kind_of(st.votes.get(toks[0], Counter())) == "place"
-            and _kind_of(st.votes.get(toks[-1], Counter())) == "org")
+    if len(toks) < 2 or _kind_of(st.votes.get(toks[0], Counter())) != "place" \
+            or _kind_of(st.votes.get(toks[-1], Counter())) != "org":
+        return False
+    # the town is somewhere: named after "in" now and then, where the evidence says
+    # ("Tristan", a given name the model took for a place, hardly ever is)
+    ctx = st.context.get(toks[0])
+    return not ctx or not ctx[_AROUND] or ctx[_LOCATED] >= TOWN * ctx[_AROUND]
 
 
 def resolve(evidence: Evidence | Mapping[str, Entities]) -> Resolution:
@@ -473,10 +653,52 @@ def resolve(evidence: Evidence | Mapping[str, Entities]) -> Resolution:
                 and not _is_caps(st.display(k)):
             pre[k] = "person"
 
+    # Other names of one country or city, and parties' nicknames (the tables above).
+    for table, kinds in ((PLACE_NAMES, ("place",)), (PARTY_NAMES, ("org", NONE))):
+        for names in table:
+            present = [k for k in (_key(n) for n in names) if k in st.post and pre[k] in kinds]
+            if len(present) > 1:
+                # the full name first when the archive has it, else the most used
+                lead = present[0] if present[0] == _key(names[0]) else max(
+                    present, key=lambda k: (st.n(k), k))
+                for k in present:
+                    groups.merge(k, lead)
+
+    # Spellings one vowel apart inside one word of a longer organisation's or place's name
+    # ("Al Qaida" / "al Qaeda": transliterations and slips), of one type: into the more
+    # frequent.
+    variants: dict[tuple[str, str], list[str]] = {}
+    for k in keys:
+        toks = _tokens(k)
+        if len(toks) < 2 or pre[k] not in ("org", "place"):
+            continue  # people: "Mark Jones" and "Mark Jonas" are two
+        for i, t in enumerate(toks):
+            if len(t) >= 5:
+                for j, c in enumerate(t[1:], start=1):
+                    if c in _VOWELS:
+                        # the word with that vowel blanked, and with it left out
+                        for form in (t[:j] + "*" + t[j + 1:], t[:j] + t[j + 1:]):
+                            variants.setdefault((pre[k], " ".join(
+                                toks[:i] + [form] + toks[i + 1:])), []).append(k)
+    for (kind, _), forms in sorted(variants.items()):
+        forms = sorted(set(forms))
+        if len(forms) == 2 and all(st.n(f) >= MIN_FULL for f in forms):
+            small, big = sorted(forms, key=lambda f: (st.n(f), f))
+            groups.merge(small, big)
+
+    # "The Kardashians", "the Obamas": a family (named after "the", its singular the
+    # surname of several people of the archive) is no person, organisation or place.
+    surnames = Counter(_tokens(k)[-1] for k in keys if pre[k] == "person" and " " in k)
+    for k in keys:
+        if " " not in k and k.endswith("s") and pre[k] != "person" \
+                and surnames[k[:-1]] >= 2 and st.contexts((k,))[2] >= GROUP_DEFINITE * \
+                st.contexts((k,))[0]:
+            pre[k] = NONE
+
     # Plurals: "lib dems" is "lib dem" (into the more frequent), unless both are one-word
     # people ("Williams" and "William" are different names).
     for k in keys:
-        if k.endswith("s") and len(k) > 3 and k[:-1] in st.post:
+        if k.endswith("s") and len(k) > 3 and k[:-1] in st.post and pre[k] != NONE:
             s = k[:-1]
             if " " not in k and pre[k] == pre[s] == "person":
                 continue
@@ -576,18 +798,29 @@ def resolve(evidence: Evidence | Mapping[str, Entities]) -> Resolution:
         if co >= 1 and co >= 0.05 * st.n(k):
             groups.merge(k, full)
 
-    # Short forms of people: a one-word name and the full names ending or starting with it.
+    # Short forms of people: a one-word name and the full names ending or starting with
+    # it; a surname after a title ("General Petraeus", "President Bush") is one too,
+    # whatever the model called it.
     person_ends: dict[str, list[str]] = {}
     for k in keys:
         toks = _tokens(k)
-        if pre[k] == "person" and len(toks) >= 2:
+        if pre[k] == "person" and len(toks) >= 2 and toks[0] not in _SURNAME_TITLES:
             for t in {toks[0], toks[-1]}:
                 person_ends.setdefault(t, []).append(k)
     given = Counter(_tokens(k)[0] for k in keys if pre[k] == "person" and " " in k)
+    short_of: dict[str, str] = {}
     for k in keys:
-        if " " in k or k not in person_ends or groups.find(k) != k:
+        toks = _tokens(k)
+        if " " not in k:
+            short_of[k] = k
+        elif len(toks) == 2 and toks[0] in _SURNAME_TITLES and toks[1] in person_ends \
+                and pre[k] != NONE:
+            short_of[k] = toks[1]
+            pre[k] = "person"
+    for k, word in short_of.items():
+        if word not in person_ends or groups.find(k) != k:
             continue
-        cands = sorted({groups.find(f) for f in person_ends[k]} - {k})
+        cands = sorted({groups.find(f) for f in person_ends[word]} - {k})
         if not cands:
             continue
         total = sum(st.n(f) for f in cands)
@@ -619,9 +852,83 @@ def resolve(evidence: Evidence | Mapping[str, Entities]) -> Resolution:
             continue
         co, _, full = max(scored)
         total = sum(c for c, _, _ in scored)
-        if co < TOGETHER * st.n(k) or co < DOMINANT * total or co < MIN_FULL:
+        if co >= TOGETHER * st.n(k) and co >= DOMINANT * total and co >= MIN_FULL:
+            groups.merge(k, full)
             continue
-        groups.merge(k, full)
+        # Or, named apart: a one-word organisation that begins one far more used name of
+        # the same type, which no other name beginning with it rivals ("Liberal" and
+        # "Liberal Democrats"; not "Apple" and "Apple Records", used less than Apple).
+        if " " in k:
+            continue
+        starting = sorted({groups.find(f) for f in longer[k] if f.startswith(k + " ")
+                           and pre[f] == pre[k]} - {k})
+        if not starting:
+            continue
+        best = max(starting, key=lambda f: (st.n(f), f))
+        if st.n(best) >= PREFIX_BIGGER * st.n(k) \
+                and st.n(best) >= DOMINANT * sum(st.n(f) for f in starting):
+            groups.merge(k, best)
+
+    # The head of an organisation's name "X of Y" ("the House" for "the House of
+    # Representatives", "the Bank" for "the Bank of England"): the one such name the
+    # archive uses most, when it holds two thirds of their articles and is named with
+    # the head in several; not a common word ("house prices").
+    heads: dict[str, list[str]] = {}
+    for k in keys:
+        toks = _tokens(k)
+        if len(toks) >= 3 and toks[1] == "of" and pre[k] == "org":
+            heads.setdefault(toks[0], []).append(k)
+    for k, names in sorted(heads.items()):
+        if k not in st.post or pre[k] != "org" or groups.find(k) != k \
+                or st.lower[k] >= COMMON_WORD * st.n(k):
+            continue
+        # names used once or twice ("House of Style") are no rival
+        cands = sorted({groups.find(f) for f in names if st.n(f) >= MIN_FULL} - {k})
+        if not cands:
+            continue
+        best = max(cands, key=lambda f: (st.n(f), f))
+        if st.n(best) >= DOMINANT * sum(st.n(f) for f in cands) \
+                and st.together(k, best) >= MIN_FULL:
+            groups.merge(k, best)
+
+    # A given name alone and the one person of that given name whose family the articles
+    # name ("Shiloh" and "Shiloh Jolie-Pitt", in articles about Angelina Jolie and Brad
+    # Pitt), however the model typed it and however seldom the full name is written:
+    # each full name scores the articles of the given name that name it or a person
+    # sharing a part of its surname; the best must cover half of them and two thirds of
+    # all the scores. "Paris" is not "Paris Hilton" where the Hiltons are not named.
+    family: dict[str, set[str]] = {}
+    for k in keys:
+        toks = _tokens(k)
+        if pre[k] == "person" and len(toks) >= 2:
+            for part in toks[-1].split("-"):
+                if len(part) >= 3:
+                    family.setdefault(part, set()).update(st.post[k])
+    starts: dict[str, list[str]] = {}
+    for k in keys:
+        toks = _tokens(k)
+        if pre[k] == "person" and len(toks) >= 2:
+            starts.setdefault(toks[0], []).append(k)
+    for k in keys:
+        if " " in k or k not in starts or groups.find(k) != k or k in dropped \
+                or st.lower[k] >= COMMON_WORD * st.n(k) or pre[k] == NONE:
+            continue
+        # one candidate per first and last name ("Maddox Chivan Jolie-Pitt" is "Maddox
+        # Jolie-Pitt" with a middle name)
+        by_ends_: dict[tuple[str, str], list[str]] = {}
+        for f in starts[k]:
+            by_ends_.setdefault((_tokens(f)[0], _tokens(f)[-1]), []).append(f)
+        scores = []
+        for (_, last), forms in by_ends_.items():
+            named = set().union(*(st.post[f] for f in forms))
+            for part in last.split("-"):
+                named |= family.get(part, set()) if len(part) >= 3 else set()
+            f = max(forms, key=lambda f: (st.n(f), f))
+            scores.append((len(st.post[k] & named), st.n(f), f))
+        score, _, best = max(scores)
+        if score >= TOGETHER * st.n(k) and score >= DOMINANT * sum(c for c, _, _ in scores) \
+                and score >= MIN_FULL:
+            groups.merge(k, groups.find(best))
 
     # A person's longer name beginning with a shorter one ("Kim Kardashian West"), named
     # together in half the articles of the less used: into the more used.

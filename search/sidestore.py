@@ -54,6 +54,10 @@ _SCHEMA = (
     "CREATE TABLE IF NOT EXISTS stories(id TEXT PRIMARY KEY, story TEXT NOT NULL, copy_of TEXT)",
     # A story whose id changed (an earlier article joined it): the old id still answers.
     "CREATE TABLE IF NOT EXISTS story_redirects(old TEXT PRIMARY KEY, new TEXT NOT NULL)",
+    # Stage 3: every raw facet value resolution shows under another name ("IMF" ->
+    # "International Monetary Fund", an org), so `org:IMF` finds the name shown.
+    "CREATE TABLE IF NOT EXISTS aliases(value TEXT PRIMARY KEY, canonical TEXT NOT NULL,"
+    " kind TEXT NOT NULL)",
 )
 # meta key counting writes to the stories tables: readers reload them when it moves
 _STORIES_SEQ = "stories_seq"
@@ -63,6 +67,9 @@ _STORIES_STALE = "stories_stale"
 _RESOLUTION_STALE = "resolution_stale"
 # meta key naming the entity languages the "na" rows were last looked at for
 _NER_LANGUAGES = "ner_languages"
+# meta key: the sequence number at which the aliases were last written (readers reload
+# them when it moves)
+_ALIASES_SEQ = "aliases_seq"
 
 
 @dataclass(frozen=True)
@@ -251,6 +258,36 @@ class SideStore:
         self.db.execute("DELETE FROM meta WHERE key = ?", (_RESOLUTION_STALE,))
         self._mark("resolution_done")
         return len(changed)
+
+    def set_aliases(self, rows: Iterable[tuple[str, str, str]]) -> bool:
+        """Record stage 3's aliases: ``(raw value, canonical value, its kind)`` for every
+        value shown under another name, replacing those recorded. When they changed, a
+        new sequence number tells readers to reload them. Not committed.
+
+        :returns: whether they changed
+        """
+        new = sorted(set(rows))
+        old = sorted(self.db.execute("SELECT value, canonical, kind FROM aliases"))
+        if new == old:
+            return False
+        self.db.execute("DELETE FROM aliases")
+        self.db.executemany("INSERT OR REPLACE INTO aliases VALUES (?, ?, ?)", new)
+        self.db.execute("INSERT OR REPLACE INTO meta VALUES (?, ?)",
+                        (_ALIASES_SEQ, self._next(1)))
+        return True
+
+    def aliases_sequence(self) -> int:
+        """The sequence number at which the aliases were last written (0: never)."""
+        row = self.db.execute("SELECT value FROM meta WHERE key = ?", (_ALIASES_SEQ,)).fetchone()
+        return row[0] if row else 0
+
+    def aliases(self) -> list[tuple[str, str, str]]:
+        """``(raw value, canonical value, kind)`` of every value stage 3 renamed (none in
+        a side store written before aliases were kept)."""
+        try:
+            return self.db.execute("SELECT value, canonical, kind FROM aliases").fetchall()
+        except sqlite3.OperationalError:
+            return []
 
     def resolution_state(self) -> str:
         """``"current"`` when stage 3 has run since the last entities came in, else

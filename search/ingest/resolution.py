@@ -6,9 +6,10 @@ article's entities from the side store and their NER evidence (labels, the words
 each mention) from the enrichment cache by each article's cache key — no NER — resolves
 them (:func:`search.resolve.resolve`: one type per value, aliases merged, non-entities
 dropped) and writes each article's resolved entities beside its raw ones; only those
-that changed take a new sequence number, so a server catches up with what moved. The
-facets and ``person:``/``org:``/``place:`` read the resolved entities; text matches
-never change (DESIGN.md, Derived facts and the stages of indexing).
+that changed take a new sequence number, so a server catches up with what moved; and
+the raw values shown under another name (the aliases: ``org:IMF`` finds the articles
+of "International Monetary Fund"). The facets and ``person:``/``org:``/``place:`` read
+the resolved entities; text matches never change (DESIGN.md, Derived facts and the stages of indexing).
 """
 
 from __future__ import annotations
@@ -52,8 +53,11 @@ def run(side: SideStore, cache: EnrichCache) -> ResolutionReport:
         evidence[aid] = entities
     resolution = resolve(evidence)
     changed = side.set_resolved((aid, resolution.apply(e)) for aid, e in evidence.items())
-    side.commit()
     table = resolution.rows()
+    # the names shown instead of others, so a query on the other name finds them
+    side.set_aliases((r.value, r.canonical, r.kind) for r in table
+                     if r.canonical is not None and r.canonical != r.value)
+    side.commit()
     return ResolutionReport(
         articles=len(rows), changed=changed, values=len(table),
         renamed=sum(1 for r in table if r.canonical is not None and r.canonical != r.value),

@@ -200,13 +200,18 @@ class EntityTables:
     :param seq: the side-store sequence they reflect
     :param pending: articles whose entities are still to be found
     :param by_id: each article's entities (done articles with any), ``{kind: [values]}``
+    :param aliases: per kind, each lower-cased raw value resolution shows under another
+        name -> that name (:meth:`EntityIndex.set_aliases`)
     """
 
-    def __init__(self, n: int, seq: int, pending: int, by_id: Mapping[str, dict]):
+    def __init__(self, n: int, seq: int, pending: int, by_id: Mapping[str, dict],
+                 aliases: Mapping[str, Mapping[str, str]] | None = None):
         self.n = n
         self.seq = seq
         self.pending = pending
         self.by_id = by_id
+        # kind -> {lower-case alias: the canonical value shown} (resolution, stage 3)
+        self.aliases: Mapping[str, Mapping[str, str]] = aliases or {}
         self.values: dict[str, list[str]] = {}
         self.csr: dict[str, tuple[np.ndarray, np.ndarray]] = {}
         # Documents of each value, grouped by value: (value pointers, documents).
@@ -257,6 +262,17 @@ class EntityIndex:
         self._pairs = {k: (np.zeros(0, np.int64), np.zeros(0, np.int32)) for k in ENTITY_KINDS}
         self._new: dict[str, tuple[list[int], list[int]]] = {k: ([], []) for k in ENTITY_KINDS}
         self._slot_docs: tuple[object, np.ndarray] | None = None  # (DocTables, slot -> docnum)
+        self.aliases: dict[str, dict[str, str]] = {}
+        self.aliases_seq = -1  # the side store's aliases sequence they reflect
+
+    def set_aliases(self, seq: int, rows: Iterable[tuple[str, str, str]]) -> None:
+        """Take in stage 3's aliases, ``(raw value, canonical value, kind)``, written at
+        side-store sequence ``seq``: kept per kind, by the lower-cased raw value."""
+        aliases: dict[str, dict[str, str]] = {k: {} for k in ENTITY_KINDS}
+        for value, canonical, kind in rows:
+            if kind in aliases:
+                aliases[kind].setdefault(value.lower(), canonical)
+        self.aliases, self.aliases_seq = aliases, seq
 
     def apply(self, seq: int, changes: Iterable[Change]) -> int:
         """Take in the changes of the side store up to sequence ``seq``.
@@ -359,7 +375,7 @@ class EntityIndex:
         """The entity facets of what is known, over the documents of ``doc``."""
         self._flush()
         slot_docs = self._docs_of_slots(doc)
-        out = EntityTables(doc.n, self.seq, len(self.pending), self.by_id)
+        out = EntityTables(doc.n, self.seq, len(self.pending), self.by_id, self.aliases)
         for kind in ENTITY_KINDS:
             slots, vids = self._pairs[kind]
             docs = slot_docs[slots] if len(slots) else np.zeros(0, np.int64)
@@ -401,6 +417,12 @@ class FacetTables:
             low: dict[str, list[str]] = {}
             for v in self.values[name]:
                 low.setdefault(v.lower(), []).append(v)
+            # A name resolution shows under another ("IMF", "Bush") stands for that one,
+            # unless it is a value of this facet itself.
+            shown = set(self.values[name])
+            for alias, canonical in entities.aliases.get(name, {}).items():
+                if alias not in low and canonical in shown:
+                    low[alias] = [canonical]
             self.lower[name] = low
 
     @property

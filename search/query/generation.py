@@ -345,9 +345,13 @@ class Generation:
             if store.sequence() == idx.seq:
                 return False
             reached, rows = store.raw_changes_since(idx.seq)
+            aliases_seq = store.aliases_sequence()
+            aliases = store.aliases() if aliases_seq != idx.aliases_seq else None
         except sqlite3.Error:  # being written or replaced: what is known stands
             return False
         idx.apply_raw(reached, rows)
+        if aliases is not None:
+            idx.set_aliases(aliases_seq, aliases)
         return True
 
     def _stories_locked(self, doc, current: StoryTables | None = None) -> StoryTables:

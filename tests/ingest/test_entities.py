@@ -248,3 +248,21 @@ def test_a_titled_surname_folds_into_the_full_name_the_article_gives():
                                 ("GPE", "UK")])
     assert got.person == ("Tony Blair", "Gordon Brown")
     assert got.place == ("United Kingdom",)
+
+
+def test_evidence_counts_the_words_around_each_mention(extractor):
+    text = ("Mr. Blair said in London on Monday that Microsoft's spokesman was wrong. "
+            "Xbox games sold well in the Netherlands, the chief of Microsoft wrote on "
+            "Twitter.")
+    found = extractor.extract([text])[0]
+    # (value, label) -> (mentions, acting, titled, located, thing, on)
+    rows = {(r[0], r[1]): (r[2], *r[8:]) for r in found.evidence}
+    by_value = {v: counts for (v, _), counts in rows.items()}
+    assert by_value["Blair"][1:3] == (1, 1)  # "Blair said", after "Mr."
+    assert by_value["London"][3] == 1  # "in London"
+    assert by_value["Netherlands"][3] == 1  # "in the Netherlands"
+    assert by_value["Microsoft"][1] >= 1  # "Microsoft's spokesman"
+    assert by_value["Microsoft"][4] == 0
+    assert by_value["Xbox"][4] == 1  # "Xbox games"
+    assert by_value["Twitter"][5] == 1  # "on Twitter"
+    assert by_value["London"][1:3] == (0, 0)

@@ -84,15 +84,16 @@ def test_french_evidence_has_the_label_names_resolution_knows(extractor):
     # ... never a facet value; and no French label name reaches resolution
     assert "Coupe du monde de football" not in (*ents.person, *ents.org, *ents.place)
     assert set(labels.values()) <= {"PERSON", "ORG", "LOC", "MISC"}
-    # the same shape as English evidence: value, label, mentions, lower, four contexts
-    assert all(len(row) == 8 for row in ents.evidence)
+    # the same shape as English evidence: value, label, mentions, lower, nine contexts
+    english = mention_evidence("Mr Blair said", [("PERSON", "Blair")], ["mr"], ["said"])
+    assert {len(row) for row in ents.evidence} == {len(english[0])} == {13}
 
 
 def test_french_context_words_are_counted_as_english_ones_are():
     mentions = [("ORG", "OTAN"), ("ORG", "L'OTAN"), ("ORG", "iPod"), ("PERSON", "Dati"),
                 ("ORG", "Sénat")]
     before = ["l'", "", "son", "une", "the"]
-    rows = {r[0]: r[2:] for r in mention_evidence("texte", mentions, before, "fr")}
+    rows = {r[0]: r[2:8] for r in mention_evidence("texte", mentions, before, lang="fr")}
     # (mentions, lower, indefinite, definite, possessed, number)
     assert rows["OTAN"] == (2, False, 0, 2, 0, 0)  # "l'OTAN", and "L'OTAN" holds its article
     assert rows["iPod"] == (1, False, 0, 0, 1, 0)  # "son iPod"

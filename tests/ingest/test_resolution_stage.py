@@ -9,6 +9,7 @@ import shutil
 from search import storage
 from search.ingest.indexer import index_paths
 from search.models import SearchRequest
+from search.query import generation
 from search.query import service
 from search.sidestore import SideStore
 
@@ -57,3 +58,78 @@ def test_new_entities_make_resolution_run_again(news_index, tmp_path):
     # a run with nothing new does not resolve again
     again = index_paths([extra], index_dir, outlet="Test", processes=1)
     assert again.resolution is None
+
+
+def _write(folder, name: str, title: str, body: str) -> None:
+    (folder / name).write_text(f"{title}\n\n{body}\n", encoding="utf-8")
+
+
+def hand_archive(folder):
+    """Articles naming the IMF and George W. Bush in full and by their short forms."""
+    folder.mkdir()
+    for i in range(3):
+        _write(folder, f"imf-full-{i}.txt", f"Fund warns on growth {i}",
+               f"The International Monetary Fund (IMF) said on Monday that growth in "
+               f"Europe would slow. The IMF also warned about debt in report number {i}.")
+    for i in range(2):
+        _write(folder, f"imf-short-{i}.txt", f"Lenders meet {i}",
+               f"The IMF cut its forecast for Asia on Tuesday, officials in Tokyo said. "
+               f"Talks went on for day {i}.")
+    for i in range(3):
+        _write(folder, f"bush-full-{i}.txt", f"President speaks {i}",
+               f"President George W. Bush spoke in Texas on Friday. Bush said the economy "
+               f"was strong, in speech number {i}.")
+    for i in range(2):
+        _write(folder, f"bush-short-{i}.txt", f"White House visit {i}",
+               f"Bush met reporters in Washington on Thursday and said little, on visit {i}.")
+
+
+def test_a_typed_alias_finds_the_articles_of_its_canonical_value(tmp_path, monkeypatch):
+    # a server looks for a new commit at most every RECHECK_SECONDS; this one comes at once
+    monkeypatch.setattr(generation, "RECHECK_SECONDS", 0)
+    hand_archive(tmp_path / "in")
+    index_dir = tmp_path / "ix"
+    index_paths([tmp_path / "in"], index_dir, outlet="Hand", processes=1)
+    side = SideStore(storage.require_current(index_dir), readonly=True)
+    try:
+        aliases = {v: (c, k) for v, c, k in side.aliases()}
+    finally:
+        side.close()
+    # resolution shows the short forms under the full names
+    assert aliases["IMF"] == ("International Monetary Fund", "org")
+    assert aliases["Bush"] == ("George W Bush", "person") or \
+        aliases["Bush"] == ("George W. Bush", "person")
+    bush = aliases["Bush"][0]
+    facets = service.search(index_dir, SearchRequest(q="", more=("org", "person"))).facets
+    orgs = {v.value: v.count for v in facets["org"]}
+    people = {v.value: v.count for v in facets["person"]}
+    assert "IMF" not in orgs and orgs["International Monetary Fund"] == 5
+    assert "Bush" not in people and people[bush] == 5
+
+    def total(**kw) -> int:
+        return service.search(index_dir, SearchRequest(**kw)).total
+
+    # a field query on the alias, any case, finds the canonical value's articles ...
+    assert total(q="org:IMF") == total(q='org:"International Monetary Fund"') == 5
+    assert total(q="org:imf") == 5
+    assert total(q="person:Bush") == total(q=f'person:"{bush}"') == 5
+    # ... and so does a facet filter on it, without a "no article has" notice
+    found = service.search(index_dir, SearchRequest(q="", filters={"org": ("IMF",)}))
+    assert found.total == 5 and found.notice is None
+    assert total(q="", filters={"person": ("Bush",)}) == 5
+    # an alias finds nothing in a facet its canonical value is not in
+    assert total(q="place:IMF") == 0
+    # the archive grows: a new alias is found by the same process (its generation caught
+    # up with the side store's new aliases)
+    more = tmp_path / "more"
+    more.mkdir()
+    for i in range(3):
+        _write(more, f"ecb-full-{i}.txt", f"Rates rise {i}",
+               f"The European Central Bank (ECB) raised rates on Thursday. The ECB said "
+               f"prices rose in month number {i}.")
+    for i in range(2):
+        _write(more, f"ecb-short-{i}.txt", f"Rates held {i}",
+               f"The ECB said on Friday that it held rates in Frankfurt, for week {i}.")
+    index_paths([more], index_dir, outlet="Hand", processes=1)
+    assert total(q="org:ECB") == total(q='org:"European Central Bank"') == 5
+    assert total(q="org:IMF") == 5

