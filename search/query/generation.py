@@ -164,9 +164,11 @@ class Generation:
         return Searcher(reader, weighting=weighting(), fromindex=self.ix)
 
     @contextlib.contextmanager
-    def reading(self):
+    def reading(self, background: bool = False):
         """Hold a searcher of the pool for this thread during the block (nested: the same).
 
+        :param background: the block is a long reader's (an export's), which gives way
+            to requests: it is not counted in :func:`busy`
         :raises IndexMissingError: when the generation was closed meanwhile
         """
         if getattr(self._local, "held", None) is not None:
@@ -176,9 +178,13 @@ class Generation:
         self._local.held = searcher
         # The tables this request started with, whatever a catch-up installs meanwhile.
         self._local.tables = self._tables
+        if not background:
+            _foreground(1)
         try:
             yield
         finally:
+            if not background:
+                _foreground(-1)
             self._local.held = None
             self._local.tables = None
             with self._pool:
@@ -461,6 +467,21 @@ class _Slot:
 _lock = threading.Lock()
 _slots: dict[str, _Slot] = {}
 _retired: list[Generation] = []
+# Requests reading a generation now (any index, any generation), background readers
+# (exports) aside: what a background reader gives way to.
+_busy = 0
+_busy_lock = threading.Lock()
+
+
+def _foreground(step: int) -> None:
+    global _busy
+    with _busy_lock:
+        _busy += step
+
+
+def busy() -> int:
+    """How many requests are reading a generation now (background readers aside)."""
+    return _busy
 
 
 def _open(slot: _Slot, path: Path) -> Generation:
