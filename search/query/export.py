@@ -128,18 +128,11 @@ class _Turns:
         self.run_until = 0.0
 
     def __call__(self) -> None:
-        if not generation.busy():
+        if not generation.busy() or time.monotonic() < self.run_until:
             return
-        now = time.monotonic()
-        if now < self.run_until:
-            return
-        until = now + GIVE_WAY_SECONDS
-        while generation.busy():
-            time.sleep(0.001)  # the GIL is the request's meanwhile
-            now = time.monotonic()
-            if now >= until:
-                self.run_until = now + RUN_SECONDS
-                return
+        # The GIL is the requests' meanwhile; past the wait, work on for a while.
+        if not generation.wait_idle(GIVE_WAY_SECONDS):
+            self.run_until = time.monotonic() + RUN_SECONDS
 
 
 def _chunk(gen, docs: np.ndarray, turn) -> Iterator[dict]:

@@ -467,21 +467,43 @@ class _Slot:
 _lock = threading.Lock()
 _slots: dict[str, _Slot] = {}
 _retired: list[Generation] = []
-# Requests reading a generation now (any index, any generation), background readers
-# (exports) aside: what a background reader gives way to.
+# Requests being answered now (reading a generation of any index, or inside the web
+# app's request), background readers (exports) aside: what a background reader gives
+# way to.
 _busy = 0
-_busy_lock = threading.Lock()
+_idle = threading.Condition()
 
 
 def _foreground(step: int) -> None:
     global _busy
-    with _busy_lock:
+    with _idle:
         _busy += step
+        if _busy == 0:
+            _idle.notify_all()
 
 
 def busy() -> int:
-    """How many requests are reading a generation now (background readers aside)."""
+    """How many requests are being answered now (background readers aside)."""
     return _busy
+
+
+def request_began() -> None:
+    """A request is being answered (the web app, for the whole of each request): a
+    background reader gives way to it until :func:`request_ended`."""
+    _foreground(1)
+
+
+def request_ended() -> None:
+    _foreground(-1)
+
+
+def wait_idle(timeout: float) -> bool:
+    """Wait until no request is being answered, at most ``timeout`` seconds.
+
+    :returns: whether none is
+    """
+    with _idle:
+        return _idle.wait_for(lambda: _busy == 0, timeout)
 
 
 def _open(slot: _Slot, path: Path) -> Generation:
