@@ -10,9 +10,11 @@ from __future__ import annotations
 from typing import Any
 
 from flask import Flask
+from flask import g
 from werkzeug.routing import Map
 
 from search.config import Settings
+from search.query import generation
 
 
 class _Map(Map):
@@ -27,6 +29,16 @@ class _Map(Map):
 
 class _Flask(Flask):
     url_map_class = _Map
+
+
+def _began() -> None:
+    g.answering = True
+    generation.request_began()
+
+
+def _ended(exc) -> None:
+    if g.pop("answering", False):  # only a request that was counted
+        generation.request_ended()
 
 
 def create_app(config: dict[str, Any] | None = None) -> Flask:
@@ -51,6 +63,10 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     from web import views
 
     app.register_blueprint(views.bp)
+    # Every request counts as being answered while the app handles it: an export
+    # streaming beside it gives way (its own rows go out after its request ended).
+    app.before_request(_began)
+    app.teardown_request(_ended)
     errors.register(app)
     app.wsgi_app = headers.wrap(app.wsgi_app)
     return app

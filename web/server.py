@@ -20,6 +20,13 @@ from waitress.server import BaseWSGIServer
 
 from web.headers import HeaderedErrorTask
 
+# Bytes of a response waitress holds for a slow client before the app waits (its default:
+# 16 MB). waitress keeps a response's output in one in-memory buffer that grows until
+# this many bytes were written to it, whatever the client has already received: a
+# streamed export held ~15 MB there (and twice that while the buffer grew) on top of
+# its rows.
+OUTBUF_HIGH_WATERMARK = 1 << 20
+
 
 class _Channel(HTTPChannel):
     """waitress's connection handler, answering its own errors with our headers."""
@@ -36,6 +43,7 @@ def serve(app, _quiet: bool = False, warm=None, **kw) -> None:
         search does not pay for the open"""
     if not _quiet:
         logging.basicConfig()  # as waitress.serve does: its messages need a handler
+    kw.setdefault("outbuf_high_watermark", OUTBUF_HIGH_WATERMARK)
     server = create_server(app, **kw)
     # One listening socket gives that server; several give a map of them.
     servers = [server] if isinstance(server, BaseWSGIServer) else \

@@ -164,9 +164,11 @@ class Generation:
         return Searcher(reader, weighting=weighting(), fromindex=self.ix)
 
     @contextlib.contextmanager
-    def reading(self):
+    def reading(self, background: bool = False):
         """Hold a searcher of the pool for this thread during the block (nested: the same).
 
+        :param background: the block is a long reader's (an export's), which gives way
+            to requests: it is not counted in :func:`busy`
         :raises IndexMissingError: when the generation was closed meanwhile
         """
         if getattr(self._local, "held", None) is not None:
@@ -176,9 +178,13 @@ class Generation:
         self._local.held = searcher
         # The tables this request started with, whatever a catch-up installs meanwhile.
         self._local.tables = self._tables
+        if not background:
+            _foreground(1)
         try:
             yield
         finally:
+            if not background:
+                _foreground(-1)
             self._local.held = None
             self._local.tables = None
             with self._pool:
@@ -465,6 +471,43 @@ class _Slot:
 _lock = threading.Lock()
 _slots: dict[str, _Slot] = {}
 _retired: list[Generation] = []
+# Requests being answered now (reading a generation of any index, or inside the web
+# app's request), background readers (exports) aside: what a background reader gives
+# way to.
+_busy = 0
+_idle = threading.Condition()
+
+
+def _foreground(step: int) -> None:
+    global _busy
+    with _idle:
+        _busy += step
+        if _busy == 0:
+            _idle.notify_all()
+
+
+def busy() -> int:
+    """How many requests are being answered now (background readers aside)."""
+    return _busy
+
+
+def request_began() -> None:
+    """A request is being answered (the web app, for the whole of each request): a
+    background reader gives way to it until :func:`request_ended`."""
+    _foreground(1)
+
+
+def request_ended() -> None:
+    _foreground(-1)
+
+
+def wait_idle(timeout: float) -> bool:
+    """Wait until no request is being answered, at most ``timeout`` seconds.
+
+    :returns: whether none is
+    """
+    with _idle:
+        return _idle.wait_for(lambda: _busy == 0, timeout)
 
 
 def _open(slot: _Slot, path: Path) -> Generation:
