@@ -124,8 +124,13 @@ def _progress_bar(quiet: bool):
             bar.close()
 
 
-def _n(count: int, noun: str) -> str:
-    return f"{count:,} {noun}{'' if count == 1 else 's'}"
+def _n(count: int, noun: str, plural: str | None = None) -> str:
+    """``count`` and the noun, plural unless one.
+
+    >>> _n(1, "story", "stories"), _n(2, "story", "stories"), _n(3, "file")
+    ('1 story', '2 stories', '3 files')
+    """
+    return f"{count:,} {noun if count == 1 else plural or noun + 's'}"
 
 
 def _print_summary(result, verbose: bool) -> None:
@@ -153,7 +158,7 @@ def _print_summary(result, verbose: bool) -> None:
     if result.stories is not None:
         r = result.stories
         click.echo(f"Copies and stories in {r.seconds:.1f} s: {_n(r.articles, 'article')} in "
-                   f"{_n(r.stories, 'story')} ({r.multi:,} of two or more articles); "
+                   f"{_n(r.stories, 'story', 'stories')} ({r.multi:,} of two or more articles); "
                    f"{r.copies:,} articles in copy groups.")
     if result.entities_pending:
         click.echo(f"{_n(result.entities_pending, 'article')} still wait for entities: "
