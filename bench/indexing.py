@@ -8,8 +8,7 @@ takes a proportional slice (written to a temporary folder) for a quicker run.
 Baselines, in this process: reading, cleanup, language detection (langdetect on every
 article, once), filling in language and outlet, bare Whoosh writing of the resulting
 documents (``writing.write_generation`` with procs=1 and procs=2; the indexer's pick,
-``writing.writer_procs(fresh=True, input_bytes=..., ner_processes=N)``, is the one the
-text ratio uses; the ratio against the other is printed beside it),
+``writing.writer_procs(fresh=True, input_bytes=...)``, is the one the text ratio uses),
 NER alone (a fresh pool of the same N processes running spaCy on every article the
 indexer sends to NER, pool start and model load included), NER in 1 process (a sample),
 SQLite FTS5 writing (for scale).
@@ -526,10 +525,7 @@ def main(argv=None) -> None:
                                               for a, lang in zip(cleaned, langs)], args.repeat)
         table.stage("language, outlet and date filled in", len(articles), apply_secs)
         unique = list({a.id: a for a in articles}.values())
-        # The indexer gives the text stage the cores its local NER processes leave (the
-        # pool here, or the local:N cluster's workers: as many either way).
-        picked = writing.writer_procs(fresh=True, input_bytes=input_bytes(paths),
-                                      ner_processes=args.processes)
+        picked = writing.writer_procs(fresh=True, input_bytes=input_bytes(paths))
         write_secs = {}
         for procs in (1, 2):
             folder = tmp / f"bare-{procs}"
@@ -589,11 +585,6 @@ def main(argv=None) -> None:
                        f"{run.commits} commits, wall {run.wall:.1f} s) --")
             table.target("A. searchable by text (text_seconds) / text baseline", run.indexed,
                          run.text_seconds, run.text_seconds / text_base, 1.3, higher=False)
-            other = 2 if picked == 1 else 1
-            other_base = text_base - write_secs[picked] + write_secs[other]
-            table.stage(f"   (context) the same / the text baseline with procs={other}",
-                        run.indexed, run.text_seconds,
-                        f"ratio {run.text_seconds / other_base:.2f}")
             rate = run.enriched / run.seconds if run.seconds else 0.0
             table.target("B. English entities all in / NER alone", run.enriched,
                          run.seconds, rate / ner_rate, 0.8, higher=True,

@@ -451,19 +451,9 @@ class _Run:
 
     # -- the text stage ----------------------------------------------------------
 
-    def _local_ner_processes(self) -> int:
-        """The NER processes this run may start on this machine (see
-        :func:`~search.ingest.writing.writer_procs`)."""
-        if not self.entities:
-            return 0
-        if self.cluster:
-            return ClusterSpec.parse(self.cluster).local
-        return self.processes
-
     def _text_stage(self, to_read, gone, manifest: Manifest) -> None:
         self.procs = writing.writer_procs(fresh=self.fresh,
-                                          input_bytes=sum(st.st_size for _, st, _ in to_read),
-                                          ner_processes=self._local_ner_processes())
+                                          input_bytes=sum(st.st_size for _, st, _ in to_read))
         self.searcher = None if self.fresh else self.ix.searcher()
         self.writer = writing.open_writer(self.ix, self.procs)
         try:

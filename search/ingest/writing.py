@@ -86,33 +86,13 @@ def create_generation(index_dir: str | os.PathLike):
     return gen, ix
 
 
-def writer_procs(*, fresh: bool, input_bytes: int, ner_processes: int = 0,
-                 cores: int | None = None) -> int:
-    """Whoosh writer processes for a run: several for a large new generation, as many as
-    the cores the run's local NER processes leave, else one.
-
-    NER (about four fifths of first indexing's CPU) runs at low priority while the text
-    stage runs: writer processes beyond the free cores starve it. On 2 cores with the
-    2-process pool, two writers made the text searchable after 46 s but NER made almost
-    no progress meanwhile (entities all in after 192 s); one writer took 70 s and had every
-    entity in after 153 s (9,967 articles, bench.indexing and the commit that made this
-    change). With more cores, or NER on other machines, the text gets two writers.
-
-    >>> writer_procs(fresh=True, input_bytes=MP_WRITER_BYTES, ner_processes=2, cores=2)
-    1
-    >>> writer_procs(fresh=True, input_bytes=MP_WRITER_BYTES, ner_processes=2, cores=8)
-    2
-    >>> writer_procs(fresh=False, input_bytes=MP_WRITER_BYTES, cores=8)
-    1
+def writer_procs(*, fresh: bool, input_bytes: int) -> int:
+    """Whoosh writer processes for a run: several for a large new generation, else one.
 
     :param fresh: whether the index is a new generation (documents are only added)
     :param input_bytes: the size of the files the run reads
-    :param ner_processes: NER worker processes on this machine (the local pool, or the
-        workers of ``--cluster local:N``; 0 when NER runs elsewhere or not at all)
-    :param cores: this machine's cores (``os.cpu_count()`` when ``None``)
     """
-    free = (cores or os.cpu_count() or 1) - ner_processes
-    procs = max(1, min(WRITER_PROCS, free))
+    procs = min(WRITER_PROCS, os.cpu_count() or 1)
     return procs if fresh and input_bytes >= MP_WRITER_BYTES else 1
 
 

@@ -205,10 +205,9 @@ def test_a_large_build_written_by_several_processes_holds_every_article(tmp_path
 
     records = [rec(n, f"https://example.com/{n}") for n in range(1, 351)]
     data = write_jsonl(tmp_path / "a.jsonl", records)
-    in_process = build_index([data], tmp_path / "one", processes=1, entities=False)
+    in_process = build_index([data], tmp_path / "one", processes=1)
     monkeypatch.setattr(writing, "MP_WRITER_BYTES", 0)  # this small input counts as large
-    # No NER: the text stage gets every core, so two writers even on a 2-core machine.
-    several = build_index([data], tmp_path / "ix", processes=1, entities=False)
+    several = build_index([data], tmp_path / "ix", processes=1)
     assert (several.indexed, several.articles_total) == (350, 350)
     ix = whoosh_index.open_dir(str(storage.current(tmp_path / "ix")))
     assert len(ix._segments()) >= 2  # one segment per writer process
@@ -239,8 +238,7 @@ def test_an_interrupted_multi_process_build_stops_its_writers(tmp_path, monkeypa
 
     children = set(multiprocessing.active_children())  # any left by earlier tests
     with pytest.raises(KeyboardInterrupt):
-        # No NER: the text stage gets every core, so two writers even on 2 cores.
-        build_index([data], tmp_path / "ix", processes=1, progress=stop, entities=False)
+        build_index([data], tmp_path / "ix", processes=1, progress=stop)
     assert set(multiprocessing.active_children()) <= children  # no writer left waiting
     assert storage.current(tmp_path / "ix") == live
     assert stored_docs(tmp_path / "ix") == before
