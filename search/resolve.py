@@ -265,16 +265,24 @@ class Evidence:
 
     def __init__(self, articles: Mapping[str, Entities] | None = None):
         self.articles: dict[str, Entities] = {}
+        # article id -> its language, for articles not in English (English when absent)
+        self.langs: dict[str, str] = {}
         for aid, entities in (articles or {}).items():
             self.add(aid, entities)
 
-    def add(self, article_id: str, entities: Entities) -> None:
-        """Add (or replace) one article's entities, with their evidence when known."""
+    def add(self, article_id: str, entities: Entities, lang: str | None = None) -> None:
+        """Add (or replace) one article's entities, with their evidence when known, and
+        its language when known (``None``: English)."""
         self.articles[article_id] = entities
+        if lang and lang != "en":
+            self.langs[article_id] = lang
+        else:
+            self.langs.pop(article_id, None)
 
     def remove(self, article_id: str) -> None:
         """Forget one article (removed from the index); unknown ids are ignored."""
         self.articles.pop(article_id, None)
+        self.langs.pop(article_id, None)
 
     def __len__(self) -> int:
         return len(self.articles)
@@ -366,8 +374,20 @@ class _Stats:
         self.labels: dict[str, list[int]] = {}
         self._keys: dict[str, str] = {}
         self._display: dict[str, str] = {}
+        # per key: the articles naming it that are not in English
+        self.foreign: Counter = Counter()
         for aid in sorted(evidence.articles):
             self._add(aid, evidence.articles[aid])
+            if aid in evidence.langs:
+                entities = evidence.articles[aid]
+                values = {*entities.person, *entities.org, *entities.place,
+                          *(row[0] for row in entities.evidence)}
+                self.foreign.update({self.key(v) for v in values})
+
+    def mostly_english(self, key: str) -> bool:
+        """Whether most articles naming ``key`` are in English (whose rules of form, such
+        as "no lower-case word inside a name", then apply)."""
+        return self.foreign[key] * 2 <= len(self.post.get(key, ()))
 
     def key(self, value: str) -> str:
         found = self._keys.get(value)
@@ -518,9 +538,12 @@ def _by_form(st: _Stats, lead: str, group: Iterable[str], votes: Counter) -> str
     words = display.replace("-", " ").split()
     if words and words[-1].lower() in _EVENT_HEADS and len(words) > 1:
         return NONE
-    if any(w[:1].islower() and w.lower() not in _PARTICLES and not w[1:2].isupper()
-           for w in words[1:]):
-        return NONE  # "Everton v Sunderland", "Oscar nominee": a phrase, not a name
+    if st.mostly_english(lead) and any(
+            w[:1].islower() and w.lower() not in _PARTICLES and not w[1:2].isupper()
+            for w in words[1:]):
+        # "Everton v Sunderland", "Oscar nominee": a phrase, not a name. English only:
+        # French names hold lower-case words ("Nations unies", "Banque des territoires").
+        return NONE
     spellings = st.spellings[lead]
     caps = sum(n for sp, n in spellings.items() if _is_caps(sp))
     if caps * 2 >= sum(spellings.values()) and (len(words) > 1 or len(display) >= 7):

@@ -19,6 +19,7 @@ import time
 from dataclasses import dataclass
 
 from search.ingest.enrich.cache import EnrichCache
+from search.resolve import Evidence
 from search.resolve import resolve
 from search.sidestore import SideStore
 
@@ -45,14 +46,16 @@ def run(side: SideStore, cache: EnrichCache) -> ResolutionReport:
     started = time.perf_counter()
     rows = side.done_rows()
     hits = cache.get_many([ckey for _, ckey, _ in rows if ckey])
-    evidence = {}
+    evidence = Evidence()
     for aid, ckey, entities in rows:
         hit = hits.get(ckey) if ckey else None
         if hit is not None and hit[1].evidence:
             entities = dataclasses.replace(entities, evidence=hit[1].evidence)
-        evidence[aid] = entities
+        # the article's language (the cache's), for resolution's rules of form
+        evidence.add(aid, entities, hit[0] if hit is not None else None)
     resolution = resolve(evidence)
-    changed = side.set_resolved((aid, resolution.apply(e)) for aid, e in evidence.items())
+    changed = side.set_resolved((aid, resolution.apply(e))
+                                for aid, e in evidence.articles.items())
     table = resolution.rows()
     # the names shown instead of others, so a query on the other name finds them
     side.set_aliases((r.value, r.canonical, r.kind) for r in table

@@ -28,6 +28,7 @@ from search.ingest.indexer import build_index
 from search.ingest.indexer import index_paths
 from search.models import Article
 from search.models import Entities
+from search.resolve import Evidence
 from search.resolve import resolve
 from search.sidestore import DONE
 from search.sidestore import NOT_APPLICABLE
@@ -162,13 +163,16 @@ def test_resolution_types_french_values_as_the_model_did(found):
         assert (rows[value].canonical, rows[value].kind) == (value, kind)
 
 
-@pytest.mark.xfail(strict=True, reason="search.resolve drops a name holding a lower-case "
-                   "word that is not a particle (an English rule: 'Everton v Sunderland'); "
-                   "French names hold such words. resolve.py is not this change's to edit.")
 def test_resolution_keeps_french_names_with_lower_case_words(found):
-    rows = {r.value: r for r in resolve({f"a{i}": e for i, e in enumerate(found)}).rows()}
+    evidence = Evidence()
+    for i, entities in enumerate(found):
+        evidence.add(f"a{i}", entities, "fr")
+    rows = {r.value: r for r in resolve(evidence).rows()}
     assert rows["Nations unies"].kind == "org"
     assert rows["Banque des territoires"].kind == "org"
+    # The same names read as English are phrases, not names (the English rule stands).
+    english = {r.value: r for r in resolve({f"a{i}": e for i, e in enumerate(found)}).rows()}
+    assert english["Nations unies"].kind is None
 
 
 def test_the_lower_case_check_reads_accented_words():
