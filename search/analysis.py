@@ -148,21 +148,14 @@ class SnowballFilter(Filter):
             yield t
 
 
-class VariantTokenizer(Tokenizer):
-    """The words of a text (as :func:`exact_analyzer` gives them) whose form a
-    language's analysis changes: what ``exact_<lang>`` holds. For a language without a
-    stemmer or folding, none.
-
-    One pass, no positions or characters (the field keeps counts only): the lower-cased
-    text is split by one ``findall``, and whether a form changes is worked out once per
-    distinct form and thread. A second analysis of every word, token object by token
-    object, made writing 1.4x as slow as before; this is most of what saves that.
-    """
+class _OfLanguage:
+    """An analyser part made for one language: compared, hashed and pickled by that
+    language alone (Whoosh compares analysers by value and pickles them into the index's
+    schema), with per-thread state that is made again after unpickling."""
 
     def __init__(self, lang: str):
         self.lang = lang
         self._local = threading.local()
-        self._stemmer = SnowballFilter(STEMMERS[lang]) if lang in STEMMERS else None
 
     def __getstate__(self):
         return {"lang": self.lang}
@@ -179,11 +172,18 @@ class VariantTokenizer(Tokenizer):
     def __repr__(self):
         return f"{type(self).__name__}({self.lang!r})"
 
-    def _changed(self) -> dict[str, bool]:
-        got = getattr(self._local, "changed", None)
-        if got is None or len(got) > 1_000_000:  # a pathological input: start again
-            got = self._local.changed = {}
-        return got
+
+class VariantTokenizer(_OfLanguage, Tokenizer):
+    """The words of a text (as :func:`exact_analyzer` gives them) whose form a
+    language's analysis changes: what ``exact_<lang>`` holds. For a language without a
+    stemmer or folding, none.
+
+    One pass, no positions or characters (the field keeps counts only): the lower-cased
+    text is split by one ``findall``, and each distinct form's term comes from the
+    language's :class:`LanguageAnalyzer` memo, which the same document's text fields have
+    mostly filled already. A second analysis of every word, token object by token
+    object, made writing 1.4x as slow as before; this is most of what saves that.
+    """
 
     def __call__(self, value, positions=False, chars=False, keeporiginal=False,
                  removestops=True, start_pos=0, start_char=0, tokenize=True, mode="",
@@ -191,19 +191,14 @@ class VariantTokenizer(Tokenizer):
         lang = self.lang
         if lang not in STEMMERS and lang not in FOLDED:
             return
-        stem = self._stemmer.stem_word() if self._stemmer is not None else str
-        folded = lang in FOLDED
-        changed = self._changed()
+        memo, fill = analyzer(lang).memo()
         t = Token(positions, chars, removestops=removestops, mode=mode, **kwargs)
         for word in _WORDS.findall(value.lower()):
-            yes = changed.get(word)
-            if yes is None:
-                term = stem(word)
-                if folded:
-                    term = term.translate(accent_map)
-                yes = changed[word] = (len(word) >= 2 and word not in STOP_WORDS
-                                       and term != word)
-            if yes:
+            term = memo.get(word, _UNSEEN)
+            if term is _UNSEEN:
+                term = fill(word)
+            # no one-letter word (term None) and no English stop word, in any language
+            if term is not None and term != word and word not in STOP_WORDS:
                 t.text = word
                 t.boost = 1.0
                 t.stopped = False
@@ -222,7 +217,7 @@ def analysis_language(lang: str | None) -> str:
     return low if low in STEMMERS else UND
 
 
-class LanguageAnalyzer(Analyzer):
+class LanguageAnalyzer(_OfLanguage, Analyzer):
     """One language's analysis in one pass: Whoosh's ``RegexTokenizer(TOKEN_PATTERN) |
     LowercaseFilter() | StopFilter(stoplist, minsize=2) | SnowballFilter(stemmer) |
     CharsetFilter(accent_map)`` (the last two where the language has them), token for
@@ -231,39 +226,20 @@ class LanguageAnalyzer(Analyzer):
 
     Writing is most of what the text stage costs, and a chain of five generators per
     word was a third of writing (``bench.analysis_writing``). Here each distinct word is
-    lower-cased, stop-checked, stemmed and folded once per thread (:meth:`_terms`), and
+    lower-cased, stop-checked, stemmed and folded once per thread (:meth:`memo`), and
     :class:`LanguageCharacters` asks :meth:`postings` for a document's terms with their
     positions and characters straight away, with no token objects at all.
-    ``tests/test_analysis.py`` holds it to the chain on random text.
+    ``tests/test_text_analysis.py`` holds it to the chain on random text.
     """
 
     is_morph = True
 
-    def __init__(self, lang: str):
-        self.lang = lang
-        self._local = threading.local()
-
-    def __getstate__(self):
-        return {"lang": self.lang}
-
-    def __setstate__(self, state):
-        self.__init__(state["lang"])
-
-    def __eq__(self, other):
-        return type(other) is type(self) and other.lang == self.lang
-
-    def __hash__(self):
-        return hash(self.lang)
-
-    def __repr__(self):
-        return f"{type(self).__name__}({self.lang!r})"
-
     def has_morph(self) -> bool:
         return self.lang in STEMMERS or self.lang in FOLDED
 
-    def _terms(self) -> dict[str, str | None]:
-        """This thread's memo: a word as written -> its term, or ``None`` for a stop word
-        (or one letter) — and the function that fills it."""
+    def memo(self):
+        """This thread's memo, a word as written -> its term, or ``None`` for a stop word
+        (or one letter), and the function that fills it: ``(memo, fill)``."""
         local = self._local
         memo = getattr(local, "memo", None)
         if memo is None or len(memo) > 1_000_000:  # a pathological input: start again
@@ -286,7 +262,7 @@ class LanguageAnalyzer(Analyzer):
                 return got
 
             local.fill = term
-        return memo
+        return memo, local.fill
 
     def _stopped_text(self, word: str) -> str:
         # A stop word kept in the stream (removestops=False) is lower-cased and folded,
@@ -298,8 +274,7 @@ class LanguageAnalyzer(Analyzer):
         """A text's terms (stop words removed), each with its ``(position, startchar,
         endchar)`` in order: what the chain's tokens give with ``positions`` and
         ``chars``, positions renumbered over the stop words as ``StopFilter`` does."""
-        memo = self._terms()
-        fill = self._local.fill
+        memo, fill = self.memo()
         out: dict[str, list[tuple[int, int, int]]] = {}
         pos = -1
         for i, m in enumerate(_WORDS.finditer(value)):
@@ -323,8 +298,7 @@ class LanguageAnalyzer(Analyzer):
                  removestops=True, start_pos=0, start_char=0, tokenize=True, mode="",
                  **kwargs):
         t = Token(positions, chars, removestops=removestops, mode=mode, **kwargs)
-        memo = self._terms()
-        fill = self._local.fill
+        memo, fill = self.memo()
         if tokenize:
             matches = ((i, m.group(), m.start(), m.end())
                        for i, m in enumerate(_WORDS.finditer(value)))
