@@ -97,43 +97,25 @@ def row(name: str, expected: str, answers: list[str], times: list[float]) -> dic
             "per_s": n / sum(times), "median_ms": statistics.median(times) * 1000}
 
 
-def sample_row(texts: list[str], expected: str, chars: int) -> dict:
-    """``detect_language`` reading ``chars`` characters, and how often it differs from
-    the setting in force (``differs``)."""
+def setting_row(texts: list[str], expected: str, setting: str, value: int,
+                label: str) -> dict:
+    """``detect_language`` with ``language.<setting>`` set to ``value``, and how often it
+    differs from the setting in force (``differs``); ``label`` names a value (``"{:,}
+    ch"``)."""
     answers, times, differs = [], [], 0
-    kept = language.SAMPLE_CHARS
+    kept = getattr(language, setting)
     for t in texts:
         current = detect_language(t)
-        language.SAMPLE_CHARS = chars
+        setattr(language, setting, value)
         try:
             start = time.perf_counter()
             answers.append(detect_language(t))
             times.append(time.perf_counter() - start)
         finally:
-            language.SAMPLE_CHARS = kept
+            setattr(language, setting, kept)
         differs += answers[-1] != current
-    out = row(f"detect_language ({chars:,} ch, thresh.)", expected, answers, times)
-    out["wrong"] = f"{out['wrong']}; differs from {kept:,} ch on {differs}"
-    return out
-
-
-def trials_row(texts: list[str], expected: str, trials: int) -> dict:
-    """``detect_language`` with ``trials`` random trials on long samples, and how often it
-    differs from the setting in force (``differs``)."""
-    answers, times, differs = [], [], 0
-    kept = language.LONG_SAMPLE_TRIALS
-    for t in texts:
-        current = detect_language(t)
-        language.LONG_SAMPLE_TRIALS = trials
-        try:
-            start = time.perf_counter()
-            answers.append(detect_language(t))
-            times.append(time.perf_counter() - start)
-        finally:
-            language.LONG_SAMPLE_TRIALS = kept
-        differs += answers[-1] != current
-    out = row(f"detect_language ({trials} trials, long)", expected, answers, times)
-    out["wrong"] = f"{out['wrong']}; differs from {kept} trials on {differs}"
+    out = row(f"detect_language ({label.format(value)})", expected, answers, times)
+    out["wrong"] = f"{out['wrong']}; differs from {label.format(kept)} on {differs}"
     return out
 
 
@@ -191,8 +173,10 @@ def main() -> None:
         ours_run, base_run = run_both(texts)
         ours = row(f"detect_language ({language.SAMPLE_CHARS:,} ch, thresh.)", lang, *ours_run)
         base = row("baseline: detect() on whole text", lang, *base_run)
-        extra = [sample_row(texts, lang, chars) for chars in args.samples]
-        extra += [trials_row(texts, lang, trials) for trials in args.trials]
+        extra = [setting_row(texts, lang, "SAMPLE_CHARS", chars, "{:,} ch, thresh.")
+                 for chars in args.samples]
+        extra += [setting_row(texts, lang, "LONG_SAMPLE_TRIALS", trials, "{} trials, long")
+                  for trials in args.trials]
         print_table(f"{name} (expected {lang})", [ours, base, *extra])
         print(f"  speed ratio ours/baseline: {ours['per_s'] / base['per_s']:.2f}x (median "
               f"{base['median_ms'] / ours['median_ms']:.2f}x); "
