@@ -377,12 +377,7 @@ class _Stats:
         # per key: the articles naming it that are not in English
         self.foreign: Counter = Counter()
         for aid in sorted(evidence.articles):
-            self._add(aid, evidence.articles[aid])
-            if aid in evidence.langs:
-                entities = evidence.articles[aid]
-                values = {*entities.person, *entities.org, *entities.place,
-                          *(row[0] for row in entities.evidence)}
-                self.foreign.update({self.key(v) for v in values})
+            self._add(aid, evidence.articles[aid], foreign=aid in evidence.langs)
 
     def mostly_english(self, key: str) -> bool:
         """Whether most articles naming ``key`` are in English (whose rules of form, such
@@ -395,7 +390,7 @@ class _Stats:
             found = self._keys[value] = _key(value)
         return found
 
-    def _add(self, aid: str, entities: Entities) -> None:
+    def _add(self, aid: str, entities: Entities, foreign: bool = False) -> None:
         # per value: mentions by type (person, org, place, none), as the model labelled them
         labels: dict[str, list[int]] = {}
         kinds: dict[str, str] = {}
@@ -458,6 +453,8 @@ class _Stats:
                 self.votes[key] = Counter()
             post.add(aid)
             self.votes[key][_CATEGORIES[votes.index(max(votes))]] += 1
+            if foreign:
+                self.foreign[key] += 1
 
     def contexts(self, keys: Iterable[str]) -> list[int]:
         """The context counts (:data:`_CONTEXTS` slots) of ``keys`` together."""
