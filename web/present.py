@@ -161,8 +161,8 @@ def story_timeline(view) -> Timeline | None:
     dated = [h for h in view.articles if h.published]
     if not dated:
         return None
-    t0 = min(h.published for h in dated).timestamp()
-    t1 = max(h.published for h in dated).timestamp()
+    first, last = min(h.published for h in dated), max(h.published for h in dated)
+    t0, t1 = first.timestamp(), last.timestamp()
     span = (t1 - t0) or 1.0
     width = TIMELINE_WIDTH - TIMELINE_LABEL - 10
     order = [o.value for o in view.outlets if o.first_published is not None]
@@ -175,8 +175,7 @@ def story_timeline(view) -> Timeline | None:
                      for h in dated if h.outlet == outlet)
         rows.append(TimelineRow(outlet=outlet, y=TIMELINE_ROW * i + TIMELINE_ROW / 2, dots=dots))
     return Timeline(rows=tuple(rows), height=TIMELINE_ROW * len(rows) + 24,
-                    start=show_date(min(h.published for h in dated)),
-                    end=show_date(max(h.published for h in dated)),
+                    start=show_date(first), end=show_date(last),
                     undated=len(view.articles) - len(dated),
                     more_outlets=max(0, len(order) - TIMELINE_ROWS))
 
