@@ -228,12 +228,27 @@ class TreeMemory(threading.Thread):
         self.pss_samples = 0  # samples where every process's PSS was readable
         self.peak_procs = 0
         self.at_peak: list[tuple[str, int]] = []  # (process, PSS or RSS) at the peak
+        # CPU seconds (user + system) of every process seen, by pid: (role, seconds), and
+        # after each sample (seconds since the root started, {role: CPU seconds so far}).
+        self.cpu: dict[int, tuple[str, float]] = {}
+        self.cpu_timeline: list[tuple[float, dict[str, float]]] = []
+
+    def cpu_at(self, elapsed: float) -> dict[str, float]:
+        """CPU seconds by role up to ``elapsed`` seconds after the root started (the last
+        sample at or before it)."""
+        found: dict[str, float] = {}
+        for t, by_role in self.cpu_timeline:
+            if t > elapsed:
+                break
+            found = by_role
+        return found
 
     def run(self) -> None:
         import psutil
 
         try:
             root = psutil.Process(self.pid)
+            created = root.create_time()
         except psutil.NoSuchProcess:
             return
         while not self.halt.is_set():
@@ -256,12 +271,21 @@ class TreeMemory(threading.Thread):
                         name = _role(p.cmdline(), root_cmd)
                 except (psutil.NoSuchProcess, psutil.AccessDenied, psutil.ZombieProcess):
                     continue
+                try:
+                    times = p.cpu_times()
+                    self.cpu[p.pid] = (name, times.user + times.system)
+                except (psutil.NoSuchProcess, psutil.AccessDenied, psutil.ZombieProcess):
+                    pass
                 s = _pss_bytes(p.pid)
                 if s is None and p.is_running():
                     pss_ok = False  # unreadable, not just gone since it was listed
                 rss += r
                 pss += s or 0
                 parts.append((name, s if s is not None else r))
+            by_role: dict[str, float] = {}
+            for name, seconds in self.cpu.values():
+                by_role[name] = by_role.get(name, 0.0) + seconds
+            self.cpu_timeline.append((time.time() - created, by_role))
             self.samples += 1
             self.pss_samples += pss_ok
             self.peak_procs = max(self.peak_procs, len(parts))
@@ -285,6 +309,20 @@ def _role(cmdline: list[str], root_cmd: list[str]) -> str:
     return text[:40]
 
 
+def cpu_steps(tree: TreeMemory, step: float, start: float) -> list[str]:
+    """Lines of the cores each role kept busy in each ``step`` seconds of the run (its
+    clock starting ``start`` seconds after the process did)."""
+    lines, before, t = [], {}, start
+    end = tree.cpu_timeline[-1][0] if tree.cpu_timeline else 0.0
+    while t < end:
+        now = tree.cpu_at(t + step)
+        busy = {role: (secs - before.get(role, 0.0)) / step for role, secs in now.items()}
+        lines.append(f"   {t - start:6.0f} s: " + ", ".join(
+            f"{role[:12]} {c:.2f}" for role, c in sorted(busy.items()) if c >= 0.05))
+        before, t = now, t + step
+    return lines
+
+
 @dataclass
 class Run:
     """One ``python -m search index`` subprocess: its summary and its tree's memory."""
@@ -299,6 +337,7 @@ class Run:
     wall: float
     memory: TreeMemory
     queries: dict | None = None
+    total_seconds: float = 0.0  # the run's own, entity stage and what follows included
 
 
 _SUMMARY = {
@@ -372,7 +411,8 @@ def index_subprocess(label: str, paths: list[Path], index_dir: Path, log: Path, 
     return Run(label, int(_num(found["indexed"][1])),
                int(_num(found["enriched"][1])) if found["enriched"] else 0,
                _num(found["text"][1]), seconds, int(_num(found["text"][2])),
-               int(_num(found["pending"][1])) if found["pending"] else 0, wall, memory, queries)
+               int(_num(found["pending"][1])) if found["pending"] else 0, wall, memory, queries,
+               _num(found["seconds"][1]))
 
 
 def query_loop(index_dir: str, out: str, ready, stop, *, t0: float = 0.0,
@@ -504,6 +544,8 @@ def main(argv=None) -> None:
                          "after one untimed pass")
     ap.add_argument("--commit-seconds", type=float,
                     help="NEWSFACET_COMMIT_SECONDS for the indexer runs (default: the setting)")
+    ap.add_argument("--cpu-timeline", type=float, metavar="SECONDS",
+                    help="also print each run's CPU use by role in steps of SECONDS")
     ap.add_argument("--keep", type=Path, help="keep the temporary folder here (logs, indexes)")
     args = ap.parse_args(argv)
     tmp = Path(tempfile.mkdtemp(prefix="newsfacet-bench-indexing-"))
@@ -548,9 +590,19 @@ def main(argv=None) -> None:
         sample = english[: args.ner_sample]
         secs, _ = timed(lambda: enricher.enrich(sample))
         table.stage("NER alone, 1 process (sample)", len(sample), secs)
+        tree = TreeMemory(os.getpid())  # its CPU: this process and the pool's
+        tree.start()
         ner_secs, _ = timed(lambda: ner_pool(english, n_proc, None))
+        tree.halt.set()
+        tree.join()
         table.stage(f"NER alone, {n_proc} processes (pool start, model load incl.)",
                     len(english), ner_secs)
+        if tree.cpu_timeline:
+            first, last = tree.cpu_timeline[0][1], tree.cpu_timeline[-1][1]
+            parts = {role: secs - first.get(role, 0.0) for role, secs in last.items()}
+            table.line("   CPU s of NER alone: " + ", ".join(
+                f"{'this process' if role == 'indexer' else role} {secs:.0f}"
+                for role, secs in sorted(parts.items(), key=lambda x: -x[1])))
         ner_rate = len(english) / ner_secs
         # What B can reach at all: when every core is busy, the run cannot end before the
         # CPU work of both stages is done. Each baseline above ran in one process (procs=1
@@ -594,6 +646,20 @@ def main(argv=None) -> None:
             table.stage("   (context) English / seconds after the text stage", run.enriched,
                         after, f"ratio to NER alone {run.enriched / after / ner_rate:.2f}"
                         if after > 0 else "")
+            # Where the CPU went until the entities were all in (the run's clock starts after
+            # its imports: the process's wall time less the run's own seconds).
+            start = max(0.0, run.wall - run.total_seconds)
+            used = run.memory.cpu_at(start + run.seconds)
+            if used:
+                cores = os.cpu_count() or 1
+                parts = ", ".join(f"{role} {secs:.0f}" for role, secs in
+                                  sorted(used.items(), key=lambda x: -x[1]))
+                spare = cores * (start + run.seconds) - sum(used.values())
+                table.line(f"   CPU s until entities all in: {parts}; idle {spare:.0f} of "
+                           f"{cores} cores x {start + run.seconds:.0f} s")
+            if args.cpu_timeline:
+                for line in cpu_steps(run.memory, args.cpu_timeline, start):
+                    table.line(line)
             if run.pending:
                 table.line(f"   {run.pending} articles still waiting for entities at the end!")
             m = run.memory
