@@ -56,23 +56,10 @@ def find_spans(reader, docnums, fieldname: str, terms, holders=None
             if not local or (fieldname, term) not in leaf:
                 continue
             found = characters(leaf, fieldname, term, local)
-            if found is not None:
-                for d, spans in found.items():
-                    out.setdefault(d + offset, []).extend(spans)
-                continue
-            m = leaf.postings(fieldname, term)
-            if not m.supports("characters"):
+            if found is None:  # the field keeps no characters
                 break
-            for d in local:
-                if not m.is_active():
-                    break
-                if m.id() < d:
-                    m.skip_to(d)
-                    if not m.is_active():
-                        break
-                if m.id() == d:
-                    out.setdefault(d + offset, []).extend(
-                        (s, e) for _, s, e in m.value_as("characters"))
+            for d, spans in found.items():
+                out.setdefault(d + offset, []).extend(spans)
     for spans in out.values():
         spans.sort()
     return out

@@ -428,14 +428,24 @@ def characters(leaf, fieldname: str, btext: bytes, docs: list[int]):
     Reads only the blocks holding those documents, and finds each in its block with
     NumPy rather than stepping a matcher posting by posting.
 
-    :returns: local docnum -> spans, or ``None`` when the postings are not W3 blocks
+    :returns: local docnum -> spans, or ``None`` when the field keeps no characters
     """
     m = leaf.postings(fieldname, btext)
     if isinstance(m, FilterMatcher):
         m = m.child
-    if not isinstance(m, W3LeafMatcher) or not m.format.supports("characters"):
+    if not m.supports("characters"):
         return None
     out: dict[int, list[tuple[int, int]]] = {}
+    if not isinstance(m, W3LeafMatcher):
+        # Postings inlined in the term's entry (a rare term, ListMatcher): a few at most.
+        for d in docs:
+            if m.is_active() and m.id() < d:
+                m.skip_to(d)
+            if not m.is_active():
+                break
+            if m.id() == d:
+                out[d] = [(a, b) for _, a, b in m.value_as("characters")]
+        return out
     j = 0
     while j < len(docs):
         while m._maxid < docs[j]:

@@ -8,6 +8,7 @@ from whoosh.codec import base
 
 from search.ingest import writing
 from search.models import Article
+from search.schema import to_document
 
 TEXTS = [
     ("Ministers meet in Brussels", "The ministers met in Brussels on Monday to talk "
@@ -43,3 +44,39 @@ def test_remembered_lengths_write_the_same_files(tmp_path, monkeypatch):
     assert [suffix for suffix, _ in got] == [suffix for suffix, _ in want]
     assert len(got) >= 3
     assert got == want
+
+
+def _two_segments_merged(folder: Path, articles) -> list:
+    """Every posting of ``articles`` written in two commits and merged into one
+    segment (the merge reads the first segments' postings back)."""
+    from whoosh.index import open_dir
+
+    gen, ix = writing.create_generation(folder)
+    half = len(articles) // 2
+    for part in (articles[:half], articles[half:]):
+        w = writing.open_writer(ix)
+        for article in part:
+            w.add_document(**to_document(article))
+        w.commit(merge=False)
+    ix = open_dir(str(gen))
+    assert len(ix._segments()) == 2
+    writing.open_writer(ix).commit(optimize=True)
+    ix = open_dir(str(gen))
+    with ix.reader() as reader:
+        assert reader.is_atomic()
+        inlined = [reader.term_info(fn, t).is_inlined() for fn, t in reader.all_terms()]
+        return list(reader.iter_postings()), inlined
+
+
+def test_inlined_postings_hold_what_blocks_hold(tmp_path, monkeypatch):
+    from whoosh.codec.whoosh3 import W3Codec
+
+    articles = _articles()
+    got, inlined = _two_segments_merged(tmp_path / "inlined", articles)
+    monkeypatch.setattr(writing, "CODEC", W3Codec())  # Whoosh's default: never inlined
+    want, none_inlined = _two_segments_merged(tmp_path / "blocks", articles)
+    assert got == want
+    assert len(got) > 1000
+    # Both kinds were written: rare terms inlined, the common ones in blocks.
+    assert any(inlined) and not all(inlined)
+    assert not any(none_inlined)
