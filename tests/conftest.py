@@ -13,6 +13,19 @@ SEED_000 = SEEDS / "000_ef50dafd8e23f84f.txt"
 SEED_004 = SEEDS / "004_f3398df43f7a1b2a.txt"
 
 
+@pytest.fixture(autouse=True)
+def _close_temporary_generations(request):
+    """After a test that used ``tmp_path``, close the query side's generations of the
+    indexes it made there (their open files would last until the process exits)."""
+    # Asked for before the test, so that tmp_path is torn down after this, not before.
+    folder = request.getfixturevalue("tmp_path") if "tmp_path" in request.fixturenames else None
+    yield
+    if folder is not None:
+        from search.query import generation
+
+        generation.close_under(folder)
+
+
 @pytest.fixture(scope="session")
 def corpora() -> Path:
     assert CORPORA.is_dir(), f"the corpora are expected at {CORPORA} (../shared beside the clone)"

@@ -529,6 +529,32 @@ def _open(slot: _Slot, path: Path) -> Generation:
     return fresh
 
 
+def close_under(folder) -> int:
+    """Close the open generations of every index under ``folder`` that no request is
+    using, and forget them (a later request opens them again): for indexes that are going
+    away, such as a test's temporary ones, whose open files would otherwise stay open
+    until the process exits.
+
+    :returns: how many generations were closed
+    """
+    root = Path(folder).resolve()
+    closing = []
+    with _lock:
+        for key in [k for k in _slots if Path(k).is_relative_to(root)]:
+            slot = _slots[key]
+            if slot.building or (slot.gen is not None and slot.gen.users):
+                continue
+            del _slots[key]
+            if slot.gen is not None:
+                closing.append(slot.gen)
+        for old in [g for g in _retired if g.users == 0 and Path(g.path).is_relative_to(root)]:
+            _retired.remove(old)
+            closing.append(old)
+    for gen in closing:
+        gen.close()
+    return len(closing)
+
+
 @contextlib.contextmanager
 def use(index_dir):
     """The live generation of ``index_dir``, held open for the duration of the block.
