@@ -56,13 +56,16 @@ sys.path.insert(0, str(ROOT))
 
 from bench.corpus import PEOPLE  # noqa: E402
 from bench.corpus import iter_records  # noqa: E402
-from search.schema import FACETS
+from search.ingest import writing  # noqa: E402
+from search.schema import FACETS  # noqa: E402
 from search.schema import SCHEMA_VERSION  # noqa: E402
 
 # Keyed by schema version: an index of an older schema would be measured wrongly.
 # "-files": segments as separate files (writing.open_writer); an older cache holds compound
-# segments, whose readers copy the index into memory.
-CACHE = Path(f"/tmp/newsfacet-bench-query-v{SCHEMA_VERSION}-files")
+# segments, whose readers copy the index into memory. "-inlineN": rare terms' postings
+# inlined in the terms table (writing.INLINE_POSTINGS); an older cache has none.
+CACHE = Path(f"/tmp/newsfacet-bench-query-v{SCHEMA_VERSION}-files"
+             f"-inline{writing.INLINE_POSTINGS}")
 WORDS = ["election", "football", "government", "film", "music", "minister", "economy", "market",
          "company", "police", "court", "england", "china", "oil", "bank", "technology", "mobile",
          "internet", "games", "tax", "trump", "labour", "iraq", "chelsea", "growth", "sales",
