@@ -9,10 +9,12 @@ in ``bench/labels/ENTITIES.md``) and added to the label file with the note
 ``after resolution: ...``.
 
 Build the two indexes once (NER takes a few minutes; they are reused). Indexes whose
-enrichment cache is older than version 8 (``CODE_VERSION`` of
-:mod:`search.ingest.enrich.entities`) lack the counts of the words around mentions, and
-the resolution rules that read them stay off: build them again (remove the folders
-first) to see the figures ``bench/labels/ENTITIES.md`` gives::
+enrichment cache is older than version 9 (``CODE_VERSION`` of
+:mod:`search.ingest.enrich.entities`) lack the counts of the words around mentions
+(version 8), the keys of the words leading to them and the people in apposition (version
+9), and the resolution rules that read them stay off: build them again (remove the
+folders first) to see the figures ``bench/labels/ENTITIES.md`` gives. Each article's
+outlet is read from the index, as stage 3 reads it (boilerplate is counted per outlet)::
 
     .venv/bin/newsfacet index /work/shared/corpora/bbc-news --outlet BBC --index /work/cache-entities/bbc
     .venv/bin/newsfacet index /work/shared/corpora/fakenewsnet-content --index /work/cache-entities/fnn

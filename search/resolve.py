@@ -42,18 +42,39 @@ aside, below):
   name (``Shiloh`` -> ``Shiloh Jolie-Pitt`` in articles naming Jolies and Pitts),
   however the model typed it and however seldom the full name is written;
 - a surname after a title (``General Petraeus``, ``President Bush``) -> as the surname;
+- a short form of a given name (``Angie``, ``Jen``: its first three letters begin the
+  longer given name) -> the one full name named in half its articles and in two thirds
+  of all its rivals' (full names beginning with the short form itself, other people whose
+  given names begin so: ``Ange`` named as often with Angela Merkel as with Angelina Jolie
+  stays);
+- a title held by one person at a time (``Duchess of Cambridge``, ``Prince of Wales``)
+  -> the person named beside it in apposition ("Kate Middleton, the Duchess of
+  Cambridge", enrichment cache version 9 on), when one person holds two thirds of those
+  appositions, in three articles or more;
+- a surname the model reads as a person in some articles and as an organisation in
+  others that mostly do not name the person (``Fox``: Liam Fox and the network) joins
+  the person only where the model said person, and stays an organisation elsewhere;
 - an organisation's or place's name one vowel apart (``Al Qaida`` / ``al Qaeda``);
 - general knowledge, in two small tables (:data:`PLACE_NAMES`, :data:`PARTY_NAMES`):
   other names of one country or of a few world cities (``America`` = ``United
   States``, ``Holland`` = ``Netherlands``, ``NYC`` = ``New York``) and parties'
   nicknames that are not their initials (``GOP`` = ``Republican Party``).
 
+**Boilerplate** (enrichment cache version 9 on): a site's furniture ("Please enable
+JavaScript", "news articles, Tweets, or blog posts", "HollywoodLifers, do you think...")
+is the same words leading to a name in many pages of one outlet. The evidence keeps a
+short hash of each mention's line up to it and the word after it; a value named only in
+words its outlet repeats verbatim in :data:`BOILERPLATE` articles, in half of its articles
+or more, is none of the three. Counted per outlet, so a sentence several outlets quote is
+no outlet's furniture.
+
 **Types** (decided per group, by every article naming any of its spellings):
 
 - one vote per article: the label the model gave it most there (the clean-up's place
   wins, as it does inside one article); the most votes win;
 - spaCy's other labels (``WORK_OF_ART``, ``PRODUCT``, ``EVENT``, ``LAW``, ``DATE``...)
-  vote "none"; ``NORP`` is a political group (an org) when named after "the" in half
+  vote "none" (a value so labelled in a quarter of its mentions is none, unless mostly
+  not and it acts in a fifth: "Sophos said"); ``NORP`` is a political group (an org) when named after "the" in half
   its mentions ("the Liberal Democrats"), else a nationality (none);
 - the model's person named after "the" in a fifth of its mentions is not a person ("the
   Lib Dems", "the Welsh", "the Oscar"): it takes the type the other votes give, when
@@ -85,7 +106,8 @@ aside, below):
   of its mentions ("Rihanna", "BT"); a family named in the plural after "the" ("the
   Kardashians": the singular is several people's surname) is none.
 
-Resolution is a pure function of the articles' evidence: the same archive gives the same
+Resolution is a pure function of the articles' evidence (and their outlets, when
+known): the same archive gives the same
 resolution whatever order it came in, so an archive that grew is resolved again from its
 :class:`Evidence` (kept up to date with :meth:`Evidence.add` / :meth:`Evidence.remove`)
 without running NER. It only touches the entity facets, never the text.
@@ -415,7 +437,7 @@ class _Stats:
         # per key: (article, the line keys of its mentions there) where the evidence
         # has them (enrichment cache version 9 on); per (outlet, line key): the articles
         # holding that line; per outlet: its articles
-        self.lines: dict[str, list[tuple[str, frozenset]]] = {}
+        self.lines: dict[str, list[tuple[str, tuple[int, ...]]]] = {}
         self.line_articles: Counter = Counter()
         self.outlet_of: dict[str, str] = {}
         self.outlet_size: Counter = Counter()
@@ -450,24 +472,30 @@ class _Stats:
         in_lines: dict[str, set] = {}
         apposed: dict[str, set] = {}
         for value, label, n, used_lower, *context in entities.evidence:
+            key = self.key(value)
             if len(context) > _CONTEXTS - 2:
-                # version 9: the lines of its mentions, the people in apposition
-                in_lines.setdefault(self.key(value), set()).update(context[_CONTEXTS - 2])
+                # version 9: the keys of the words leading to its mentions, and the
+                # people in apposition
+                found = in_lines.get(key)
+                if found is None:
+                    in_lines[key] = set(context[_CONTEXTS - 2])
+                else:
+                    found.update(context[_CONTEXTS - 2])
                 if len(context) > _CONTEXTS - 1 and context[_CONTEXTS - 1]:
-                    apposed.setdefault(self.key(value), set()).update(context[_CONTEXTS - 1])
+                    apposed.setdefault(key, set()).update(context[_CONTEXTS - 1])
             row = labels.get(value)
             if row is None:
                 row = labels[value] = [0, 0, 0, 0, 0]
             row[_LABEL_INDEX.get(label, 3)] += n
             if used_lower:
                 lower.add(value)
-            per_key = self.labels.get(self.key(value))
+            per_key = self.labels.get(key)
             if per_key is None:
-                per_key = self.labels[self.key(value)] = [0, 0, 0, 0, 0]
+                per_key = self.labels[key] = [0, 0, 0, 0, 0]
             per_key[_LABEL_INDEX.get(label, 3)] += n
-            ctx = self.context.get(self.key(value))
+            ctx = self.context.get(key)
             if ctx is None:
-                ctx = self.context[self.key(value)] = [0] * _CONTEXTS
+                ctx = self.context[key] = [0] * _CONTEXTS
             ctx[0] += n
             for i, c in enumerate(context[:_CONTEXTS - 2], start=1):
                 ctx[i] += c
@@ -501,12 +529,19 @@ class _Stats:
                 lower_keys.add(key)
         for key in lower_keys:
             self.lower[key] += 1
-        outlet = self.outlet_of.get(aid, "")
-        for line in set().union(*in_lines.values()) if in_lines else ():
-            self.line_articles[outlet, line] += 1
-        for key, found in in_lines.items():
-            if found:
-                self.lines.setdefault(key, []).append((aid, frozenset(found)))
+        if in_lines:
+            outlet = self.outlet_of.get(aid, "")
+            line_articles = self.line_articles
+            for line in set().union(*in_lines.values()):
+                line_articles[outlet, line] += 1
+            lines = self.lines
+            for key, found in in_lines.items():
+                if found:
+                    seen = lines.get(key)
+                    if seen is None:
+                        lines[key] = [(aid, tuple(found))]
+                    else:
+                        seen.append((aid, tuple(found)))
         for key, people in apposed.items():
             self.apposed.setdefault(key, Counter()).update(people)
         for key, votes in article_votes.items():
@@ -924,13 +959,15 @@ def resolve(evidence: Evidence | Mapping[str, Entities]) -> Resolution:
         # a given name (it begins several people's names) is a person's whatever the
         # model called it ("Kendall", "Justin" as organisations)
         if pre[k] == "person" or given[k] >= GIVEN_NAME:
-            others = sum(v for t, v in st.votes[k].items() if t != "person")
+            both = min(st.votes[k]["org"], st.votes[k]["person"])
             if dominant and " " not in k and given[k] < GIVEN_NAME \
-                    and min(others, st.votes[k]["person"]) >= SPLIT_PERSON * st.n(k) \
+                    and both >= max(MIN_FULL, SPLIT_PERSON * st.n(k)) \
                     and st.together(k, best) < TOGETHER * st.n(k):
-                # a surname the model reads as a person in some articles and as something
-                # else in others, which mostly do not name the person ("Fox": Liam Fox,
-                # and the network): the person's only where the model said person
+                # a surname the model reads as a person in some articles and as an
+                # organisation in others, which mostly do not name the person ("Fox":
+                # Liam Fox, and the network): the person's only where the model said
+                # person. (A given name it takes for a place, "Suri", is its usual slip,
+                # which the words around it correct.)
                 person_only[k] = best
             elif dominant:
                 groups.merge(k, best)

@@ -598,3 +598,18 @@ def test_a_surname_the_model_also_reads_as_an_organisation_stays_one_there():
     assert r.lookup("Fox", "org") == ("Fox", "org")
     assert r.lookup("Clarke", "org") == ("Charles Clarke", "person")
     assert r.lookup("Clarke", "person") == ("Charles Clarke", "person")
+
+
+def test_a_company_the_model_sometimes_calls_a_product_stays_when_it_speaks():
+    rows = []
+    # "Sophos": an organisation to the model in most mentions, a product in a third; it
+    # speaks ("Sophos said") as products do not
+    rows += [("Sophos said the virus spread.", [("ORG", "Sophos", "", "said")])] * 4
+    rows += [("Sophos warned.", [("ORG", "Sophos", "", "warned")])] * 2
+    rows += [("Run Sophos now.", [("PRODUCT", "Sophos", "run", "now")])] * 3
+    # must not apply: a film the model calls an organisation as often, which never acts
+    rows += [("Aviator won.", [("ORG", "Aviator", "", "won")])] * 6
+    rows += [("The Aviator film.", [("WORK_OF_ART", "Aviator", "the", "film")])] * 3
+    r = _resolve(rows)
+    assert r.lookup("Sophos", "org") == ("Sophos", "org")
+    assert r.lookup("Aviator", "org") is None
