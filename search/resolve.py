@@ -20,6 +20,9 @@ aside, below):
 - spaces, punctuation, a web suffix and word order: ``Hollywood Life`` /
   ``HollywoodLife.com``, ``Department of Justice`` / ``Justice Department``, into the more
   frequent;
+- a government department named by its field (``Homeland Security``, ``Defense``) -> the
+  ``Department of ...`` (or ``Ministry of ...``) of that field, when it is named in three
+  articles or more;
 - a place's organisation named with the place (``United States Senate``) -> the plain
   name (``Senate``) when that is more frequent and they are named together;
 - a person's longer name beginning with a shorter one (``Kim Kardashian West`` / ``Kim
@@ -148,6 +151,9 @@ COMMON_WORD = 0.25
 # Words that only say what kind of organisation a name is: "Labour Party" is "Labour".
 _DESIGNATORS = frozenset({"party", "inc", "corp", "corporation", "ltd", "plc", "llc", "co",
                           "company", "group", "fc", "club"})
+# The heads of government departments' names "X of Y", named by their field Y alone
+# ("Homeland Security" is the Department of Homeland Security).
+_DEPARTMENTS = frozenset({"department", "ministry"})
 # Lower-case words skipped when reading a name's initials ("Bank of England" -> BoE).
 _SKIP_INITIAL = frozenset({"of", "and", "the", "for", "de", "du", "des", "la", "le", "on",
                            "in", "&"})
@@ -855,6 +861,18 @@ def resolve(evidence: Evidence | Mapping[str, Entities]) -> Resolution:
             for f in forms:
                 if pre[f] == pre[best] or pre[f] == NONE:
                     groups.merge(f, best)
+
+    # A government department named by its field alone ("Homeland Security", "Defense")
+    # is the "Department of ..." (or "Ministry of ...") of that field the archive names,
+    # when both are organisations and the full name is named in several articles.
+    for k in keys:
+        toks = _tokens(k)
+        if len(toks) < 3 or toks[0] not in _DEPARTMENTS or toks[1] != "of" or pre[k] != "org" \
+                or st.n(k) < MIN_FULL:
+            continue
+        field = " ".join(toks[3:] if toks[2] == "the" and len(toks) > 3 else toks[2:])
+        if field in st.post and pre[field] == "org" and st.n(k) >= st.n(field) / 4:
+            groups.merge(field, k)
 
     # A place's organisation named with the place ("US Senate", "United States Senate")
     # is the organisation the archive names alone more often, when named together.

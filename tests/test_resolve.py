@@ -613,3 +613,19 @@ def test_a_company_the_model_sometimes_calls_a_product_stays_when_it_speaks():
     r = _resolve(rows)
     assert r.lookup("Sophos", "org") == ("Sophos", "org")
     assert r.lookup("Aviator", "org") is None
+
+
+def test_a_department_named_by_its_field_is_that_department():
+    rows = []
+    rows += [("The Department of Homeland Security said.",
+              [("ORG", "Department of Homeland Security", "the", "said")])] * 4
+    rows += [("Homeland Security agents.", [("ORG", "Homeland Security")])] * 3
+    rows += [("The Ministry of Defence said.", [("ORG", "Ministry of Defence", "the", "said")])] * 3
+    rows += [("Defence chiefs.", [("ORG", "Defence")])] * 2
+    # must not apply: a department named once beside the field's far more used name
+    rows += [("The Department of the Navy.", [("ORG", "Department of the Navy", "the")])]
+    rows += [("The Navy said.", [("ORG", "Navy", "the", "said")])] * 6
+    r = _resolve(rows)
+    assert r.lookup("Homeland Security", "org") == ("Department of Homeland Security", "org")
+    assert r.lookup("Defence", "org") == ("Ministry of Defence", "org")
+    assert r.lookup("Navy", "org") == ("Navy", "org")
