@@ -475,7 +475,7 @@ class _Stats:
             for value in getattr(entities, kind):
                 kinds[value] = kind
                 self.raw.add(value)
-        in_lines: dict[str, set] = {}
+        in_lines: dict[str, tuple] = {}
         apposed: dict[str, set] = {}
         for value, label, n, used_lower, *context in entities.evidence:
             key = self.key(value)
@@ -483,10 +483,9 @@ class _Stats:
                 # version 9: the keys of the words leading to its mentions, and the
                 # people in apposition
                 found = in_lines.get(key)
-                if found is None:
-                    in_lines[key] = set(context[_CONTEXTS - 2])
-                else:
-                    found.update(context[_CONTEXTS - 2])
+                # most values have one row per article: its keys as they are, else joined
+                in_lines[key] = context[_CONTEXTS - 2] if found is None else tuple(
+                    set(found).union(context[_CONTEXTS - 2]))
                 if len(context) > _CONTEXTS - 1 and context[_CONTEXTS - 1]:
                     apposed.setdefault(key, set()).update(context[_CONTEXTS - 1])
             row = labels.get(value)
@@ -545,9 +544,9 @@ class _Stats:
                 if found:
                     seen = lines.get(key)
                     if seen is None:
-                        lines[key] = [(aid, tuple(found))]
+                        lines[key] = [(aid, found)]
                     else:
-                        seen.append((aid, tuple(found)))
+                        seen.append((aid, found))
         for key, people in apposed.items():
             self.apposed.setdefault(key, Counter()).update(people)
         for key, votes in article_votes.items():
