@@ -9,10 +9,12 @@ in ``bench/labels/ENTITIES.md``) and added to the label file with the note
 ``after resolution: ...``.
 
 Build the two indexes once (NER takes a few minutes; they are reused). Indexes whose
-enrichment cache is older than version 8 (``CODE_VERSION`` of
-:mod:`search.ingest.enrich.entities`) lack the counts of the words around mentions, and
-the resolution rules that read them stay off: build them again (remove the folders
-first) to see the figures ``bench/labels/ENTITIES.md`` gives::
+enrichment cache is older than version 9 (``CODE_VERSION`` of
+:mod:`search.ingest.enrich.entities`) lack the counts of the words around mentions
+(version 8), the keys of the words leading to them and the people in apposition (version
+9), and the resolution rules that read them stay off: build them again (remove the
+folders first) to see the figures ``bench/labels/ENTITIES.md`` gives. Each article's
+outlet is read from the index, as stage 3 reads it (boilerplate is counted per outlet)::
 
     .venv/bin/newsfacet index /work/shared/corpora/bbc-news --outlet BBC --index /work/cache-entities/bbc
     .venv/bin/newsfacet index /work/shared/corpora/fakenewsnet-content --index /work/cache-entities/fnn
@@ -100,6 +102,20 @@ def load_evidence(index_dir) -> dict:
               f"in the cache (no name-like mention, or enriched before the cache kept it); "
               f"they vote by their facet values only", file=sys.stderr)
     return out
+
+
+def with_outlets(articles: dict, index_dir):
+    """The :class:`~search.resolve.Evidence` of ``articles`` (from :func:`load_evidence`)
+    with each article's outlet, as stage 3 reads it from the index's facet column."""
+    from search.ingest.resolution import outlets
+    from search.resolve import Evidence
+    from search.storage import current
+
+    outlet_of = outlets(current(index_dir))
+    evidence = Evidence()
+    for aid, entities in articles.items():
+        evidence.add(aid, entities, None, outlet_of.get(aid))
+    return evidence
 
 
 def top_values(articles, top: int = TOP) -> dict[str, list[tuple[str, int]]]:
@@ -272,12 +288,13 @@ def main(argv=None) -> int:
     for corpus, short, _ in CORPORA:
         t0 = time.perf_counter()
         evidence = load_evidence(dirs[short])
+        archive = with_outlets(evidence, dirs[short])
         load_s = time.perf_counter() - t0
         evidence_all[short] = evidence
         times = []
         for _ in range(3):
             t0 = time.perf_counter()
-            resolution = resolve(evidence)
+            resolution = resolve(archive)
             times.append(time.perf_counter() - t0)
         t0 = time.perf_counter()
         after_articles = [resolution.apply(e) for e in evidence.values()]

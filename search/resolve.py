@@ -20,6 +20,9 @@ aside, below):
 - spaces, punctuation, a web suffix and word order: ``Hollywood Life`` /
   ``HollywoodLife.com``, ``Department of Justice`` / ``Justice Department``, into the more
   frequent;
+- a government department named by its field (``Homeland Security``, ``Defense``) -> the
+  ``Department of ...`` (or ``Ministry of ...``) of that field, when it is named in three
+  articles or more;
 - a place's organisation named with the place (``United States Senate``) -> the plain
   name (``Senate``) when that is more frequent and they are named together;
 - a person's longer name beginning with a shorter one (``Kim Kardashian West`` / ``Kim
@@ -42,18 +45,39 @@ aside, below):
   name (``Shiloh`` -> ``Shiloh Jolie-Pitt`` in articles naming Jolies and Pitts),
   however the model typed it and however seldom the full name is written;
 - a surname after a title (``General Petraeus``, ``President Bush``) -> as the surname;
+- a short form of a given name (``Angie``, ``Jen``: its first three letters begin the
+  longer given name) -> the one full name named in half its articles and in two thirds
+  of all its rivals' (full names beginning with the short form itself, other people whose
+  given names begin so: ``Ange`` named as often with Angela Merkel as with Angelina Jolie
+  stays);
+- a title held by one person at a time (``Duchess of Cambridge``, ``Prince of Wales``)
+  -> the person named beside it in apposition ("Kate Middleton, the Duchess of
+  Cambridge", enrichment cache version 9 on), when one person holds two thirds of those
+  appositions, in three articles or more;
+- a surname the model reads as a person in some articles and as an organisation in
+  others that mostly do not name the person (``Fox``: Liam Fox and the network) joins
+  the person only where the model said person, and stays an organisation elsewhere;
 - an organisation's or place's name one vowel apart (``Al Qaida`` / ``al Qaeda``);
 - general knowledge, in two small tables (:data:`PLACE_NAMES`, :data:`PARTY_NAMES`):
   other names of one country or of a few world cities (``America`` = ``United
   States``, ``Holland`` = ``Netherlands``, ``NYC`` = ``New York``) and parties'
   nicknames that are not their initials (``GOP`` = ``Republican Party``).
 
+**Boilerplate** (enrichment cache version 9 on): a site's furniture ("Please enable
+JavaScript", "news articles, Tweets, or blog posts", "HollywoodLifers, do you think...")
+is the same words leading to a name in many pages of one outlet. The evidence keeps a
+short hash of each mention's line up to it and the word after it; a value named only in
+words its outlet repeats verbatim in :data:`BOILERPLATE` articles, in half of its articles
+or more, is none of the three. Counted per outlet, so a sentence several outlets quote is
+no outlet's furniture.
+
 **Types** (decided per group, by every article naming any of its spellings):
 
 - one vote per article: the label the model gave it most there (the clean-up's place
   wins, as it does inside one article); the most votes win;
 - spaCy's other labels (``WORK_OF_ART``, ``PRODUCT``, ``EVENT``, ``LAW``, ``DATE``...)
-  vote "none"; ``NORP`` is a political group (an org) when named after "the" in half
+  vote "none" (a value so labelled in a quarter of its mentions is none, unless mostly
+  not and it acts in a fifth: "Sophos said"); ``NORP`` is a political group (an org) when named after "the" in half
   its mentions ("the Liberal Democrats"), else a nationality (none);
 - the model's person named after "the" in a fifth of its mentions is not a person ("the
   Lib Dems", "the Welsh", "the Oscar"): it takes the type the other votes give, when
@@ -85,7 +109,8 @@ aside, below):
   of its mentions ("Rihanna", "BT"); a family named in the plural after "the" ("the
   Kardashians": the singular is several people's surname) is none.
 
-Resolution is a pure function of the articles' evidence: the same archive gives the same
+Resolution is a pure function of the articles' evidence (and their outlets, when
+known): the same archive gives the same
 resolution whatever order it came in, so an archive that grew is resolved again from its
 :class:`Evidence` (kept up to date with :meth:`Evidence.add` / :meth:`Evidence.remove`)
 without running NER. It only touches the entity facets, never the text.
@@ -126,6 +151,9 @@ COMMON_WORD = 0.25
 # Words that only say what kind of organisation a name is: "Labour Party" is "Labour".
 _DESIGNATORS = frozenset({"party", "inc", "corp", "corporation", "ltd", "plc", "llc", "co",
                           "company", "group", "fc", "club"})
+# The heads of government departments' names "X of Y", named by their field Y alone
+# ("Homeland Security" is the Department of Homeland Security).
+_DEPARTMENTS = frozenset({"department", "ministry"})
 # Lower-case words skipped when reading a name's initials ("Bank of England" -> BoE).
 _SKIP_INITIAL = frozenset({"of", "and", "the", "for", "de", "du", "des", "la", "le", "on",
                            "in", "&"})
@@ -190,6 +218,9 @@ PERSON_SIGN = 0.05
 # A value the model labels a work, product, event, law... (not a person, organisation,
 # place or group) in this share of its mentions is none of the three.
 OTHER_LABELS = 0.25
+# ... unless it acts ("X said", "X spokesman") in this share of its mentions (works and
+# products seldom do: under 0.1 on both judged corpora; "Sophos" 0.4).
+AGENT = 0.2
 # A value no type of which has this share of its articles' votes is none of the three.
 SPLIT = 0.45
 # Titles before a surname ("General Petraeus" is the Petraeus of the archive). Peers'
@@ -211,6 +242,23 @@ GIVEN_NAME = 3
 MIN_FULL = 3
 _INITIAL = re.compile(r"^[a-z]$")
 _VOWELS = frozenset("aeiouy")
+# A site's boilerplate: the words leading to a mention on its line, and the word after
+# it, repeated verbatim by at least this many articles of one outlet (enrichment cache
+# version 9 on). A sentence several outlets quote is counted once per outlet; one outlet
+# repeating a paragraph in a follow-up or two stays under it.
+BOILERPLATE = 5
+# ... a value named only so in at least this share of its articles (and in BOILERPLATE
+# of them) is the site's furniture ("enable JavaScript", "Tweets by"), none of the three.
+BOILERPLATE_SHARE = 0.5
+# A short form of a given name shares at least its first this many letters with it
+# ("Angie" / "Angelina", "Jen" / "Jennifer").
+NICKNAME_PREFIX = 3
+# Titles that with "of" name one person at a time ("Duchess of Cambridge"): the person
+# the archive names beside the title in apposition ("Kate Middleton, the Duchess of
+# Cambridge"), when one person holds most of those appositions.
+_NOBLE_TITLES = frozenset({"duke", "duchess", "prince", "princess", "king", "queen", "earl",
+                           "countess", "marquess", "marchioness", "baron", "baroness",
+                           "viscount", "viscountess", "emperor", "empress", "sultan", "emir"})
 # General knowledge, not this archive's: other names of the same country, and the short
 # forms of a few world cities that are in everyday use. Each row is one place; the first
 # name the archive uses is shown. (NER clean-up already writes "US"/"USA" as "United
@@ -267,22 +315,30 @@ class Evidence:
         self.articles: dict[str, Entities] = {}
         # article id -> its language, for articles not in English (English when absent)
         self.langs: dict[str, str] = {}
+        # article id -> its outlet, when known (boilerplate is counted per outlet)
+        self.outlets: dict[str, str] = {}
         for aid, entities in (articles or {}).items():
             self.add(aid, entities)
 
-    def add(self, article_id: str, entities: Entities, lang: str | None = None) -> None:
-        """Add (or replace) one article's entities, with their evidence when known, and
-        its language when known (``None``: English)."""
+    def add(self, article_id: str, entities: Entities, lang: str | None = None,
+            outlet: str | None = None) -> None:
+        """Add (or replace) one article's entities, with their evidence when known, its
+        language when known (``None``: English) and its outlet when known."""
         self.articles[article_id] = entities
         if lang and lang != "en":
             self.langs[article_id] = lang
         else:
             self.langs.pop(article_id, None)
+        if outlet:
+            self.outlets[article_id] = outlet
+        else:
+            self.outlets.pop(article_id, None)
 
     def remove(self, article_id: str) -> None:
         """Forget one article (removed from the index); unknown ids are ignored."""
         self.articles.pop(article_id, None)
         self.langs.pop(article_id, None)
+        self.outlets.pop(article_id, None)
 
     def __len__(self) -> int:
         return len(self.articles)
@@ -306,10 +362,15 @@ class Resolution:
     """Raw value -> canonical value and type (or dropped), for the whole archive.
 
     :param mapping: raw value -> ``(canonical, kind)`` or ``None`` (dropped)
+    :param by_kind: ``(raw value, facet)`` -> ``(canonical, kind)``, where a value found in
+        that facet resolves otherwise than in the rest ("Fox" as a person is Liam Fox,
+        as an organisation the network); what :meth:`rows` stores is ``mapping``
     """
 
-    def __init__(self, mapping: Mapping[str, tuple[str, str] | None]):
+    def __init__(self, mapping: Mapping[str, tuple[str, str] | None],
+                 by_kind: Mapping[tuple[str, str], tuple[str, str] | None] | None = None):
         self._map = dict(mapping)
+        self._by_kind = dict(by_kind or {})
 
     @classmethod
     def from_rows(cls, rows: Iterable[Row | tuple[str, str | None, str | None]]) -> Resolution:
@@ -330,6 +391,8 @@ class Resolution:
 
         A value the resolution has not seen (an article added since) stays as it is.
         """
+        if self._by_kind and (value, kind) in self._by_kind:
+            return self._by_kind[value, kind]
         if value in self._map:
             return self._map[value]
         return value, kind
@@ -350,7 +413,8 @@ class Resolution:
         return len(self._map)
 
     def __eq__(self, other: object) -> bool:
-        return isinstance(other, Resolution) and self._map == other._map
+        return isinstance(other, Resolution) and self._map == other._map \
+            and self._by_kind == other._by_kind
 
     __hash__ = None  # type: ignore[assignment]
 
@@ -376,7 +440,19 @@ class _Stats:
         self._display: dict[str, str] = {}
         # per key: the articles naming it that are not in English
         self.foreign: Counter = Counter()
+        # per key: (article, the line keys of its mentions there) where the evidence
+        # has them (enrichment cache version 9 on); per (outlet, line key): the articles
+        # holding that line; per outlet: its articles
+        self.lines: dict[str, list[tuple[str, tuple[int, ...]]]] = {}
+        self.line_articles: Counter = Counter()
+        self.outlet_of: dict[str, str] = {}
+        self.outlet_size: Counter = Counter()
+        # per key: the people named beside it in apposition, by mentions' articles
+        self.apposed: dict[str, Counter] = {}
         for aid in sorted(evidence.articles):
+            outlet = evidence.outlets.get(aid, "")
+            self.outlet_of[aid] = outlet
+            self.outlet_size[outlet] += 1
             self._add(aid, evidence.articles[aid], foreign=aid in evidence.langs)
 
     def mostly_english(self, key: str) -> bool:
@@ -399,20 +475,32 @@ class _Stats:
             for value in getattr(entities, kind):
                 kinds[value] = kind
                 self.raw.add(value)
+        in_lines: dict[str, tuple] = {}
+        apposed: dict[str, set] = {}
         for value, label, n, used_lower, *context in entities.evidence:
+            key = self.key(value)
+            if len(context) > _CONTEXTS - 2:
+                # version 9: the keys of the words leading to its mentions, and the
+                # people in apposition
+                found = in_lines.get(key)
+                # most values have one row per article: its keys as they are, else joined
+                in_lines[key] = context[_CONTEXTS - 2] if found is None else tuple(
+                    set(found).union(context[_CONTEXTS - 2]))
+                if len(context) > _CONTEXTS - 1 and context[_CONTEXTS - 1]:
+                    apposed.setdefault(key, set()).update(context[_CONTEXTS - 1])
             row = labels.get(value)
             if row is None:
                 row = labels[value] = [0, 0, 0, 0, 0]
             row[_LABEL_INDEX.get(label, 3)] += n
             if used_lower:
                 lower.add(value)
-            per_key = self.labels.get(self.key(value))
+            per_key = self.labels.get(key)
             if per_key is None:
-                per_key = self.labels[self.key(value)] = [0, 0, 0, 0, 0]
+                per_key = self.labels[key] = [0, 0, 0, 0, 0]
             per_key[_LABEL_INDEX.get(label, 3)] += n
-            ctx = self.context.get(self.key(value))
+            ctx = self.context.get(key)
             if ctx is None:
-                ctx = self.context[self.key(value)] = [0] * _CONTEXTS
+                ctx = self.context[key] = [0] * _CONTEXTS
             ctx[0] += n
             for i, c in enumerate(context[:_CONTEXTS - 2], start=1):
                 ctx[i] += c
@@ -446,6 +534,21 @@ class _Stats:
                 lower_keys.add(key)
         for key in lower_keys:
             self.lower[key] += 1
+        if in_lines:
+            outlet = self.outlet_of.get(aid, "")
+            line_articles = self.line_articles
+            for line in set().union(*in_lines.values()):
+                line_articles[outlet, line] += 1
+            lines = self.lines
+            for key, found in in_lines.items():
+                if found:
+                    seen = lines.get(key)
+                    if seen is None:
+                        lines[key] = [(aid, found)]
+                    else:
+                        seen.append((aid, found))
+        for key, people in apposed.items():
+            self.apposed.setdefault(key, Counter()).update(people)
         for key, votes in article_votes.items():
             post = self.post.get(key)
             if post is None:
@@ -556,9 +659,13 @@ def _by_form(st: _Stats, lead: str, group: Iterable[str], votes: Counter) -> str
     for k in group:
         for i, c in enumerate(st.labels.get(k, ())):
             labels[i] += c
-    if sum(labels) >= MIN_MENTIONS and labels[3] >= OTHER_LABELS * sum(labels):
+    if sum(labels) >= MIN_MENTIONS and labels[3] >= OTHER_LABELS * sum(labels) \
+            and not (labels[3] * 2 < sum(labels) and ctx[_AROUND]
+                     and ctx[_ACTING] >= AGENT * ctx[_AROUND]):
         # the model calls it a work, a product, an event, a law... in a quarter of its
-        # mentions ("Grammy", "Wimbledon", "Consumer Electronics Show")
+        # mentions ("Grammy", "Wimbledon", "Consumer Electronics Show"); unless mostly
+        # not, and it speaks or acts as works seldom do ("Sophos said": a company whose
+        # name the model sometimes takes for its product)
         return NONE
     # NORP mentions of spellings not named after "the" as groups are ("the Liberal
     # Democrats"): a nationality, religion or movement to the model
@@ -663,6 +770,13 @@ def resolve(evidence: Evidence | Mapping[str, Entities]) -> Resolution:
     groups = _Groups(keys)
     dropped: set[str] = set()
 
+    # A site's boilerplate ("Please enable JavaScript", "news articles, Tweets, or blog
+    # posts" in every page of one site): a value named only in words one outlet repeats
+    # verbatim, in half its articles, is none of the three.
+    for k in _boilerplate(st):
+        dropped.add(k)
+        pre[k] = NONE
+
     # A name of two or three words beginning with a given name is a person's, whatever
     # the model called it ("Justin Theroux" as an organisation).
     given_names = Counter(_tokens(k)[0] for k in keys if pre[k] == "person" and " " in k)
@@ -747,6 +861,18 @@ def resolve(evidence: Evidence | Mapping[str, Entities]) -> Resolution:
                 if pre[f] == pre[best] or pre[f] == NONE:
                     groups.merge(f, best)
 
+    # A government department named by its field alone ("Homeland Security", "Defense")
+    # is the "Department of ..." (or "Ministry of ...") of that field the archive names,
+    # when both are organisations and the full name is named in several articles.
+    for k in keys:
+        toks = _tokens(k)
+        if len(toks) < 3 or toks[0] not in _DEPARTMENTS or toks[1] != "of" or pre[k] != "org" \
+                or st.n(k) < MIN_FULL:
+            continue
+        field = " ".join(toks[3:] if toks[2] == "the" and len(toks) > 3 else toks[2:])
+        if field in st.post and pre[field] == "org" and st.n(k) >= st.n(field) / 4:
+            groups.merge(field, k)
+
     # A place's organisation named with the place ("US Senate", "United States Senate")
     # is the organisation the archive names alone more often, when named together.
     for k in keys:
@@ -829,6 +955,7 @@ def resolve(evidence: Evidence | Mapping[str, Entities]) -> Resolution:
                 person_ends.setdefault(t, []).append(k)
     given = Counter(_tokens(k)[0] for k in keys if pre[k] == "person" and " " in k)
     short_of: dict[str, str] = {}
+    person_only: dict[str, str] = {}
     for k in keys:
         toks = _tokens(k)
         if " " not in k:
@@ -849,7 +976,17 @@ def resolve(evidence: Evidence | Mapping[str, Entities]) -> Resolution:
         # a given name (it begins several people's names) is a person's whatever the
         # model called it ("Kendall", "Justin" as organisations)
         if pre[k] == "person" or given[k] >= GIVEN_NAME:
-            if dominant:
+            both = min(st.votes[k]["org"], st.votes[k]["person"])
+            if dominant and " " not in k and given[k] < GIVEN_NAME \
+                    and both >= max(MIN_FULL, SPLIT_PERSON * st.n(k)) \
+                    and st.together(k, best) < TOGETHER * st.n(k):
+                # a surname the model reads as a person in some articles and as an
+                # organisation in others, which mostly do not name the person ("Fox":
+                # Liam Fox, and the network): the person's only where the model said
+                # person. (A given name it takes for a place, "Suri", is its usual slip,
+                # which the words around it correct.)
+                person_only[k] = best
+            elif dominant:
                 groups.merge(k, best)
             elif sum(st.n(f) >= MIN_FULL for f in cands) >= 2:
                 dropped.add(k)
@@ -950,6 +1087,53 @@ def resolve(evidence: Evidence | Mapping[str, Entities]) -> Resolution:
                 and score >= MIN_FULL:
             groups.merge(k, groups.find(best))
 
+    # A short form of a given name ("Angie", "Jen"): a one-word person whose first letters
+    # begin the longer given name of the one full name named in most of its articles;
+    # full names beginning with the word itself ("Angie Harmon") and other people whose
+    # given names begin so ("Angela Merkel") are its rivals, and must be named far less
+    # with it.
+    by_prefix: dict[str, list[str]] = {}
+    for k in keys:
+        toks = _tokens(k)
+        if pre[k] == "person" and len(toks) >= 2 and len(toks[0]) >= NICKNAME_PREFIX:
+            by_prefix.setdefault(toks[0][:NICKNAME_PREFIX], []).append(k)
+    for k in keys:
+        if " " in k or len(k) < NICKNAME_PREFIX or not k.isalpha() or groups.find(k) != k \
+                or k in dropped or pre[k] != "person" or k in person_only \
+                or st.lower[k] >= COMMON_WORD * st.n(k):
+            continue
+        rivals: Counter = Counter()
+        for f in by_prefix.get(k[:NICKNAME_PREFIX], ()):
+            first = _tokens(f)[0]
+            if first == k or len(first) > len(k):
+                rivals[groups.find(f)] = max(rivals[groups.find(f)], st.together(k, f))
+        if not rivals:
+            continue
+        best, co = max(rivals.items(), key=lambda kv: (kv[1], kv[0]))
+        if len(_tokens(best)[0]) > len(k) and co >= TOGETHER * st.n(k) \
+                and co >= DOMINANT * sum(rivals.values()) and co >= MIN_FULL:
+            groups.merge(k, best)
+
+    # A title held by one person at a time ("Duchess of Cambridge") -> the person the
+    # archive names beside it in apposition ("Kate Middleton, the Duchess of Cambridge"),
+    # when one person holds two thirds of those appositions, in several articles.
+    for k in keys:
+        toks = _tokens(k)
+        if len(toks) < 3 or toks[0] not in _NOBLE_TITLES or toks[1] != "of" \
+                or groups.find(k) != k or k in dropped or not st.apposed.get(k):
+            continue
+        holders: Counter = Counter()
+        for person, n in st.apposed[k].items():
+            pk = st.key(person)
+            if pk in st.post and pk != k:
+                holders[groups.find(pk)] += n
+        if not holders:
+            continue
+        best, n = max(holders.items(), key=lambda kv: (kv[1], kv[0]))
+        if n >= MIN_FULL and n >= DOMINANT * sum(holders.values()) \
+                and _kind_of(st.votes[best]) == "person":
+            groups.merge(k, best)
+
     # A person's longer name beginning with a shorter one ("Kim Kardashian West"), named
     # together in half the articles of the less used: into the more used.
     for k in keys:
@@ -968,7 +1152,9 @@ def resolve(evidence: Evidence | Mapping[str, Entities]) -> Resolution:
         members.setdefault(groups.find(k), []).append(k)
     verdict: dict[str, tuple[str, str] | None] = {}
     for lead, group in members.items():
-        if len(group) == 1:
+        if lead in person_only and len(group) == 1:
+            t = _kind_of(Counter({t: v for t, v in st.votes[lead].items() if t != "person"}))
+        elif len(group) == 1:
             t = pre[lead]
         else:
             votes: Counter = Counter()
@@ -985,7 +1171,26 @@ def resolve(evidence: Evidence | Mapping[str, Entities]) -> Resolution:
         else:
             verdict[lead] = (st.display(lead), t)
     mapping: dict[str, tuple[str, str] | None] = {}
+    by_kind: dict[tuple[str, str], tuple[str, str] | None] = {}
     for value in sorted(st.raw):
         k = st.key(value)
         mapping[value] = None if k in dropped else verdict[groups.find(k)]
-    return Resolution(mapping)
+        if k in person_only and k not in dropped:
+            by_kind[value, "person"] = verdict[groups.find(person_only[k])]
+    return Resolution(mapping, by_kind)
+
+
+def _boilerplate(st: _Stats) -> list[str]:
+    """The keys named, in at least :data:`BOILERPLATE_SHARE` of their articles and in
+    :data:`BOILERPLATE` articles, only in words their outlet repeats verbatim in
+    :data:`BOILERPLATE` articles or more (the line up to each mention and the word after:
+    ``line_key`` of :mod:`search.ingest.enrich.entities`)."""
+    out = []
+    for k, seen in st.lines.items():
+        if len(seen) < BOILERPLATE:
+            continue
+        furniture = sum(all(st.line_articles[st.outlet_of.get(aid, ""), h] >= BOILERPLATE
+                            for h in found) for aid, found in seen)
+        if furniture >= BOILERPLATE and furniture >= BOILERPLATE_SHARE * st.n(k):
+            out.append(k)
+    return sorted(out)

@@ -133,6 +133,8 @@ class SideStore:
 
     def __init__(self, gen: str | os.PathLike, *, readonly: bool = False):
         path = path_of(gen)
+        # the generation's folder (stage 3 reads each article's outlet from its index)
+        self.gen = Path(gen)
         self.readonly = readonly
         if readonly:
             if not path.exists():

@@ -11,11 +11,13 @@ import dataclasses
 
 from search.ingest.enrich.cache import EnrichCache
 from search.ingest.enrich.entities import clean_entities
+from search.ingest.enrich.entities import line_of
 from search.ingest.enrich.entities import mention_evidence
 from search.models import Article
 from search.models import Entities
 from search.models import SearchRequest
 from search.query import service
+from search.resolve import BOILERPLATE
 from search.resolve import Evidence
 from search.resolve import Resolution
 from search.resolve import resolve
@@ -457,3 +459,173 @@ def test_religions_quiet_programmes_and_sites_are_told_from_organisations():
     assert r.lookup("CNN", "org") == ("CNN", "org")
     assert r.lookup("Congress", "org") == ("Congress", "org")
     assert r.lookup("Instagram", "org") == ("Instagram", "org")
+
+
+def _site_article(text: str, mentions: list[tuple[str, str]],
+                  apposed: list[str] | None = None) -> Entities:
+    """Entities as the extractor makes them, with the line key of each mention (found in
+    ``text`` in order) and the people in apposition, as enrichment cache version 9 has."""
+    pairs = [(label, mention) for label, mention in mentions]
+    lines, at = [], 0
+    for _, mention in pairs:
+        start = text.index(mention, at)
+        at = start + len(mention)
+        lines.append(line_of(text, start, at))
+    return dataclasses.replace(clean_entities(text, pairs), evidence=mention_evidence(
+        text, pairs, lines=lines, apposed=apposed))
+
+
+def _archive(rows: list[tuple[str, str, list[tuple[str, str]]]]) -> Evidence:
+    """An archive of ``(outlet, text, mentions)`` articles."""
+    evidence = Evidence()
+    for i, (outlet, text, mentions) in enumerate(rows):
+        evidence.add(f"a{i:04d}", _site_article(text, mentions), outlet=outlet)
+    return evidence
+
+
+def test_a_value_named_only_in_one_sites_boilerplate_is_dropped():
+    rows = []
+    footer = "Please enable JavaScript to view the comments powered by Disqus."
+    # a site's footer in six of its pages (each with its own news): JavaScript is named
+    # only there; Disqus there and in news of its own, in more articles than not
+    for i in range(6):
+        rows.append(("site.example", f"Story {i} on the vote.\nOfficials from Ohio {i} spoke.\n"
+                     f"{footer}", [("GPE", "Ohio"), ("ORG", "JavaScript"), ("ORG", "Disqus")]))
+    for i in range(7):
+        rows.append((f"paper{i}.example", f"Disqus said on day {i} that it raised money.",
+                     [("ORG", "Disqus")]))
+    # must not apply: the same sentence quoted by six outlets, one each ...
+    quote = "Sophos said the attack hit thousands of computers."
+    for i in range(6):
+        rows.append((f"outlet{i}.example", f"Report {i}.\n{quote}\nMore on day {i}.",
+                     [("ORG", "Sophos")]))
+    # ... and one outlet repeating a paragraph in four follow-ups (under BOILERPLATE)
+    para = "Greenpeace said the ship had left port."
+    for i in range(4):
+        rows.append(("daily.example", f"Follow-up {i}.\n{para}", [("ORG", "Greenpeace")]))
+    r = resolve(_archive(rows))
+    assert BOILERPLATE == 5
+    assert r.lookup("JavaScript", "org") is None
+    assert r.lookup("Disqus", "org") == ("Disqus", "org")
+    assert r.lookup("Sophos", "org") == ("Sophos", "org")
+    assert r.lookup("Greenpeace", "org") == ("Greenpeace", "org")
+    # the same archive without outlets (evidence before version 9 has no line keys; an
+    # index without outlets): the quote is one outlet's six times, and is dropped too
+    bare = Evidence()
+    for i, (_, text, mentions) in enumerate(rows):
+        bare.add(f"a{i:04d}", _site_article(text, mentions))
+    assert resolve(bare).lookup("Sophos", "org") is None
+
+
+def test_a_template_opening_a_sites_paragraphs_is_boilerplate():
+    # "HollywoodLifers, do you ...": the same words lead to the name in every article of
+    # the site, whatever the rest of the line says
+    rows = [("gossip.example", f"Kim and Kanye met.\nHollywoodLifers, do you think {i} is "
+             f"right?", [("PERSON", "Kim"), ("PERSON", "Kanye"), ("ORG", "HollywoodLifers")])
+            for i in range(6)]
+    # a name opening a line the same way in news ("Reuters, the agency, ...") in two
+    # articles of one outlet is not
+    rows += [("wire.example", f"Reuters, the news agency, said {i}.", [("ORG", "Reuters")])
+             for i in range(2)]
+    rows += [("wire.example", f"A report by Reuters on day {i}.", [("ORG", "Reuters")])
+             for i in range(4)]
+    r = resolve(_archive(rows))
+    assert r.lookup("HollywoodLifers", "org") is None
+    assert r.lookup("Reuters", "org") == ("Reuters", "org")
+
+
+def test_a_short_form_of_a_given_name_joins_the_one_person_named_with_it():
+    def rows_of(n: int, text: str, names: list[str]) -> list:
+        # n articles, each its own text (the same line in five is boilerplate)
+        return [("", f"Day {i}: {text}", [("PERSON", name) for name in names])
+                for i in range(n)]
+
+    rows = rows_of(4, "Angelina Jolie and Brad Pitt split. Angie said no.",
+                   ["Angelina Jolie", "Brad Pitt", "Angie"])
+    rows += rows_of(2, "Angelina Jolie filmed.", ["Angelina Jolie"])
+    # must not apply: a short form named as often with two people whose given names
+    # begin so ("Ange": Angela Merkel and Angelina Jolie)
+    rows += rows_of(3, "Angela Merkel spoke. Ange smiled.", ["Angela Merkel", "Ange"])
+    rows += rows_of(3, "Angelina Jolie spoke. Ange smiled.", ["Angelina Jolie", "Ange"])
+    # ... nor a given name of its own ("Jen" is Jennifer Aniston; "Jenna", named with
+    # Jenna Dewan as often as with Jennifer Aniston, is not)
+    rows += rows_of(3, "Jennifer Aniston smiled. Jen left.", ["Jennifer Aniston", "Jen"])
+    rows += rows_of(3, "Jenna Dewan danced. Jenna left.", ["Jenna Dewan", "Jenna"])
+    rows += rows_of(3, "Jennifer Aniston smiled. Jenna left.", ["Jennifer Aniston", "Jenna"])
+    r = resolve(_archive(rows))
+    assert r.lookup("Angie", "person") == ("Angelina Jolie", "person")
+    assert r.lookup("Ange", "person") == ("Ange", "person")
+    assert r.lookup("Jen", "person") == ("Jennifer Aniston", "person")
+    assert r.lookup("Jenna", "person") != ("Jennifer Aniston", "person")
+
+
+def test_a_title_joins_the_person_named_beside_it():
+    evidence = Evidence()
+    duchess = "Kate Middleton, the Duchess of Cambridge, met Prince William."
+    pairs = [("PERSON", "Kate Middleton"), ("ORG", "Duchess of Cambridge"),
+             ("PERSON", "Prince William")]
+    for i in range(3):
+        evidence.add(f"d{i}", _site_article(duchess, pairs, ["", "Kate Middleton", ""]))
+    for i in range(2):
+        evidence.add(f"e{i}", _site_article("The Duchess of Cambridge and Prince William.",
+                                            [pairs[1], pairs[2]]))
+    # must not apply: a title the archive gives two people beside it as often
+    for i, who in enumerate(["Prince Charles", "Prince William"] * 2):
+        text = f"{who}, the Prince of Wales, spoke."
+        evidence.add(f"w{i}", _site_article(text, [("PERSON", who), ("ORG", "Prince of Wales")],
+                                            ["", who]))
+    r = resolve(evidence)
+    assert r.lookup("Duchess of Cambridge", "org") == ("Kate Middleton", "person")
+    assert r.lookup("Prince of Wales", "org") == ("Prince of Wales", "org")
+
+
+def test_a_surname_the_model_also_reads_as_an_organisation_stays_one_there():
+    rows = []
+    # "Fox": Liam Fox's surname where the model says person (articles naming him), the
+    # network where it says organisation (articles that never name him)
+    rows += [("Liam Fox spoke. Fox said no.", [("PERSON", "Liam Fox", "", "spoke"),
+                                               ("PERSON", "Fox", "", "said")])] * 4
+    rows += [("Dr Fox said.", [("PERSON", "Dr Fox", "", "said")])] * 2
+    rows += [("Fox aired the show.", [("ORG", "Fox")])] * 5
+    # must not apply: the model's slip in articles naming the person ("Clarke" as an
+    # organisation beside Charles Clarke) is the person everywhere
+    rows += [("Charles Clarke spoke. Clarke said no.", [("PERSON", "Charles Clarke"),
+                                                        ("ORG", "Clarke", "", "said")])] * 3
+    rows += [("Charles Clarke spoke. Clarke said yes.", [("PERSON", "Charles Clarke"),
+                                                         ("PERSON", "Clarke", "", "said")])] * 4
+    r = _resolve(rows)
+    assert r.lookup("Fox", "person") == ("Liam Fox", "person")
+    assert r.lookup("Fox", "org") == ("Fox", "org")
+    assert r.lookup("Clarke", "org") == ("Charles Clarke", "person")
+    assert r.lookup("Clarke", "person") == ("Charles Clarke", "person")
+
+
+def test_a_company_the_model_sometimes_calls_a_product_stays_when_it_speaks():
+    rows = []
+    # "Sophos": an organisation to the model in most mentions, a product in a third; it
+    # speaks ("Sophos said") as products do not
+    rows += [("Sophos said the virus spread.", [("ORG", "Sophos", "", "said")])] * 4
+    rows += [("Sophos warned.", [("ORG", "Sophos", "", "warned")])] * 2
+    rows += [("Run Sophos now.", [("PRODUCT", "Sophos", "run", "now")])] * 3
+    # must not apply: a film the model calls an organisation as often, which never acts
+    rows += [("Aviator won.", [("ORG", "Aviator", "", "won")])] * 6
+    rows += [("The Aviator film.", [("WORK_OF_ART", "Aviator", "the", "film")])] * 3
+    r = _resolve(rows)
+    assert r.lookup("Sophos", "org") == ("Sophos", "org")
+    assert r.lookup("Aviator", "org") is None
+
+
+def test_a_department_named_by_its_field_is_that_department():
+    rows = []
+    rows += [("The Department of Homeland Security said.",
+              [("ORG", "Department of Homeland Security", "the", "said")])] * 4
+    rows += [("Homeland Security agents.", [("ORG", "Homeland Security")])] * 3
+    rows += [("The Ministry of Defence said.", [("ORG", "Ministry of Defence", "the", "said")])] * 3
+    rows += [("Defence chiefs.", [("ORG", "Defence")])] * 2
+    # must not apply: a department named once beside the field's far more used name
+    rows += [("The Department of the Navy.", [("ORG", "Department of the Navy", "the")])]
+    rows += [("The Navy said.", [("ORG", "Navy", "the", "said")])] * 6
+    r = _resolve(rows)
+    assert r.lookup("Homeland Security", "org") == ("Department of Homeland Security", "org")
+    assert r.lookup("Defence", "org") == ("Ministry of Defence", "org")
+    assert r.lookup("Navy", "org") == ("Navy", "org")

@@ -266,3 +266,24 @@ def test_evidence_counts_the_words_around_each_mention(extractor):
     assert by_value["Xbox"][4] == 1  # "Xbox games"
     assert by_value["Twitter"][5] == 1  # "on Twitter"
     assert by_value["London"][1:3] == (0, 0)
+
+
+def test_the_evidence_keeps_the_words_leading_to_each_name_and_people_in_apposition(extractor):
+    footer = "Please enable JavaScript to view the comments powered by Disqus."
+    a, b = extractor.extract([f"Kate Middleton, the Duchess of Cambridge, met Tony Blair in "
+                              f"London.\n\n{footer}",
+                              f"Gordon Brown spoke in Leeds on Monday.\n\n{footer}"])
+    rows_a = {(r[0], r[1]): r for r in a.evidence}
+    rows_b = {(r[0], r[1]): r for r in b.evidence}
+    # the footer's names: the same key in both articles (the same words lead to them) ...
+    shared = {k: r[13] for k, r in rows_a.items() if k in rows_b}
+    assert shared and all(rows_b[k][13] == keys and len(keys) == 1 for k, keys in shared.items())
+    # ... the names of the news lines: keys of their own, no text kept
+    news_a = {h for k, r in rows_a.items() if k not in rows_b for h in r[13]}
+    news_b = {h for k, r in rows_b.items() if k not in rows_a for h in r[13]}
+    assert news_a and news_b and not news_a & news_b
+    assert all(isinstance(h, int) for r in a.evidence for h in r[13])
+    # the title beside the person it names, in apposition; a name after "met" is not
+    duchess = [r for (value, _), r in rows_a.items() if value == "Duchess of Cambridge"]
+    assert duchess and all(r[14] == ("Kate Middleton",) for r in duchess)
+    assert all(r[14] == () for (value, _), r in rows_a.items() if value == "London")

@@ -85,9 +85,10 @@ def test_french_evidence_has_the_label_names_resolution_knows(extractor):
     # ... never a facet value; and no French label name reaches resolution
     assert "Coupe du monde de football" not in (*ents.person, *ents.org, *ents.place)
     assert set(labels.values()) <= {"PERSON", "ORG", "LOC", "MISC"}
-    # the same shape as English evidence: value, label, mentions, lower, nine contexts
+    # the same shape as English evidence: value, label, mentions, lower, nine contexts,
+    # the keys of its lines and the people in apposition
     english = mention_evidence("Mr Blair said", [("PERSON", "Blair")], ["mr"], ["said"])
-    assert {len(row) for row in ents.evidence} == {len(english[0])} == {13}
+    assert {len(row) for row in ents.evidence} == {len(english[0])} == {15}
 
 
 def test_french_context_words_are_counted_as_english_ones_are():

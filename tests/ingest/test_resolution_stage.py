@@ -133,3 +133,34 @@ def test_a_typed_alias_finds_the_articles_of_its_canonical_value(tmp_path, monke
     index_paths([more], index_dir, outlet="Hand", processes=1)
     assert total(q="org:ECB") == total(q='org:"European Central Bank"') == 5
     assert total(q="org:IMF") == 5
+
+
+def test_a_sites_boilerplate_leaves_the_facets_and_a_quote_of_several_outlets_stays(tmp_path):
+    # one site's pages end with the same footer; six outlets quote the same sentence
+    folder = tmp_path / "in"
+    folder.mkdir()
+    footer = "Please enable JavaScript to view the comments powered by Disqus."
+    quote = "Sophos said the virus had infected thousands of computers in Europe."
+    records = [{"url": f"https://site.example/vote-{i}", "title": f"Council vote {i}",
+                "outlet": "Site", "text": f"On day {i} the council in Leeds voted on a plan, "
+                                          f"officials said.\n\n{footer}"}
+               for i in range(6)]
+    records += [{"url": f"https://paper{i}.example/virus", "title": f"Virus spreads {i}",
+                 "outlet": f"Paper {i}", "text": f"A new computer virus spread on day {i}, "
+                                                 f"experts said.\n\n{quote}"}
+                for i in range(6)]
+    (folder / "pages.jsonl").write_text("".join(json.dumps(r) + "\n" for r in records),
+                                        encoding="utf-8")
+    index_dir = tmp_path / "ix"
+    index_paths([folder], index_dir, processes=1)
+    raw = set()
+    for _, entities, _ in rows(index_dir):
+        raw.update(v for kind in ("person", "org", "place") for v in entities.get(kind, ()))
+    # the model took both for names ...
+    assert {"JavaScript", "Sophos"} <= raw
+    facets = service.search(index_dir, SearchRequest(q="", facet_more_size=100, more=(
+        "person", "org", "place"))).facets
+    shown = {v.value for kind in ("person", "org", "place") for v in facets[kind]}
+    # ... resolution leaves the footer's out and keeps the quoted one, and the site's news
+    assert "JavaScript" not in shown and "Disqus" not in shown
+    assert "Sophos" in shown and "Leeds" in shown

@@ -62,7 +62,9 @@ def _decode(lang: str, raw: str) -> Entities | None:
     ents = json.loads(raw)
     if ents.get("ner", "") != ner_stamp(lang):
         return None
-    evidence = tuple((row[0], row[1], row[2], bool(row[3]), *row[4:])
+    # the lists of a row (its line keys and people in apposition) as the tuples written
+    evidence = tuple((row[0], row[1], row[2], bool(row[3]),
+                      *(tuple(c) if isinstance(c, list) else c for c in row[4:]))
                      for row in ents.get("evidence") or ())
     kinds = {k: tuple(ents.get(k) or ()) for k in ("person", "org", "place")}
     return Entities(**kinds, evidence=evidence)

