@@ -50,6 +50,10 @@ SETTINGS = (
     Setting("PUBLIC_URL", "", "Address of the web app as readers reach it "
             "(https://news.example.org/), for the absolute links of feeds; empty: the "
             "address `serve` listens on. Never taken from a request's Host header."),
+    Setting("EXPORT_PROCESSES", 2, "Most web exports (/export.csv, /export.jsonl) run at "
+            "once, each in a process of its own beside the server (one is kept with the "
+            "index open); more at the same time are answered 503. 0: exports run inside "
+            "the server process, sharing its CPU with searches."),
     Setting("LOCK_TIMEOUT", 10.0, "Seconds an `index` run waits for another run's write lock."),
     # Read while streaming, never after reading all (search/readers/limits.py says why
     # these sizes): what goes over is named in the run's summary and skipped.
