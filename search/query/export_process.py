@@ -335,6 +335,11 @@ class _Blocks:
         proc, self._proc = self._proc, None
         if proc is not None:
             self._owner._give_back(proc, usable=self._done or _stop(proc))
+            # The blocks passed through this server thread's heap, which glibc keeps for
+            # the thread (search.query.export._give_back_memory says more).
+            from search.query import export
+
+            export._give_back_memory()
 
 
 def _stop(proc: ExportProcess) -> bool:
