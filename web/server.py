@@ -10,7 +10,8 @@ Each server process also starts an *export process* before it takes requests (se
 ``EXPORT_PROCESSES``; :mod:`search.query.export_process`): a Python of its own with the
 index open, which ranks, reads and encodes the rows of ``/export.csv`` and
 ``/export.jsonl`` while the server only passes its blocks on, so an export does not
-share the server's GIL with searches. A second export at the same time gets another
+share the server's GIL with searches (and runs at a lower CPU priority, setting
+``EXPORT_NICE``, so a search takes a busy core first). A second export at the same time gets another
 process (up to the setting). A server stopped with SIGTERM or Ctrl-C stops and reaps its
 export processes; one killed outright leaves them to end by themselves (each exits when
 its socket to the server closes).

@@ -12,7 +12,8 @@ of ~:data:`BLOCK` bytes, which the server passes on to the client as they come.
 One process is kept warm (its index open) for the next export; a second export at the
 same time gets a process of its own (cold), up to the ``EXPORT_PROCESSES`` setting
 (beyond: a clear 503). Server and process talk over a socket pair (a
-:class:`multiprocessing.connection.Connection` at each end):
+:class:`multiprocessing.connection.Connection` at the process's end, the same frames
+read straight into one buffer at the server's):
 
 - server → process: ``("export", request, settings, fmt, chunk)``, or ``("stop",)``;
 - process → server, each message a tag byte and a payload: ``R`` ready (the open's
@@ -33,7 +34,9 @@ from __future__ import annotations
 import json
 import logging
 import os
+import pickle
 import socket
+import struct
 import subprocess
 import sys
 import threading
@@ -58,11 +61,6 @@ STALL_SECONDS = 120.0
 STOP_SECONDS = 10.0
 # Export processes kept, index open, between exports.
 KEEP_IDLE = 1
-# How much lower the export process's CPU priority is than the server's (nice, capped at
-# 19): on a machine with no core to spare, a search waking in the server takes the CPU
-# from an export at once, as the export in the server gave way to requests; with a
-# core to spare the export runs at full speed.
-NICE = 10
 # The folder holding the ``search`` package: the process runs ``python -m`` from there.
 _ROOT = Path(__file__).resolve().parent.parent.parent
 _log = logging.getLogger(__name__)
@@ -87,19 +85,26 @@ class ExportProcess:
     start until it had the index open, seen from here; ``open_ms``: the open itself, as
     the process timed it), known once it said it was ready."""
 
-    def __init__(self, index_dir: str):
+    def __init__(self, index_dir: str, nice: int = 0):
         ours, theirs = socket.socketpair()
         try:
             self.proc = subprocess.Popen(
                 [sys.executable, "-m", "search.query.export_process", str(theirs.fileno()),
-                 index_dir],
+                 index_dir, str(nice)],
                 cwd=_ROOT, pass_fds=(theirs.fileno(),), stdin=subprocess.DEVNULL)
         except BaseException:
             ours.close()
             raise
         finally:
             theirs.close()
-        self.conn = Connection(ours.detach())
+        # The server's end is read straight into one buffer kept for the process: a
+        # block at a time through multiprocessing's reader allocated every piece the
+        # socket gave, and fragmented the server's heap (~80 MB more resident after an
+        # export). Messages are framed as multiprocessing frames them (a 4-byte
+        # big-endian length), so the process's end is a plain Connection.
+        self.sock = ours
+        self._head = bytearray(4)
+        self._buf = bytearray(BLOCK + 4096)
         self.started = time.monotonic()
         self.ready_ms: float | None = None  # start to index open, as the process saw it
         self.open_ms: float | None = None
@@ -115,45 +120,73 @@ class ExportProcess:
         """Wait until the process has the index open (benchmarks; the server never waits).
 
         :raises TimeoutError: when it is not within ``timeout`` seconds
+        :raises _Gone: when the process ended first
         """
         if self.ready_ms is None:
-            if not self.conn.poll(timeout):
-                raise TimeoutError
-            data = self.conn.recv_bytes()
-            assert data[:1] == b"R", data[:1]
-            self.open_ms = json.loads(data[1:])["open_ms"]
-            self.ready_ms = (time.monotonic() - self.started) * 1000
+            tag, payload = self._message(timeout)
+            assert tag == b"R", tag
+            self._ready(payload)
+
+    def _ready(self, payload) -> None:
+        self.open_ms = json.loads(bytes(payload))["open_ms"]
+        self.ready_ms = (time.monotonic() - self.started) * 1000
 
     def send(self, message) -> None:
+        data = pickle.dumps(message, protocol=pickle.HIGHEST_PROTOCOL)
         try:
-            self.conn.send(message)
-        except (OSError, ValueError) as e:
+            self.sock.settimeout(STALL_SECONDS)
+            self.sock.sendall(struct.pack("!i", len(data)) + data)
+        except OSError as e:  # a timeout too: the process does not read
             raise _Gone() from e
 
+    def _read_exactly(self, view: memoryview, deadline: float) -> None:
+        got, n = 0, len(view)
+        while got < n:
+            left = deadline - time.monotonic()
+            if left <= 0:
+                raise TimeoutError
+            try:
+                self.sock.settimeout(left)
+                k = self.sock.recv_into(view[got:])
+            except socket.timeout:
+                raise TimeoutError from None
+            except OSError as e:
+                raise _Gone() from e
+            if k == 0:
+                raise _Gone()
+            got += k
+
+    def _message(self, timeout: float) -> tuple[bytes, memoryview]:
+        """The next message: its tag, and its payload as a view of this process's buffer
+        (valid until the next message: copy what is kept)."""
+        deadline = time.monotonic() + timeout
+        self._read_exactly(memoryview(self._head), deadline)
+        (n,) = struct.unpack("!i", self._head)
+        if n < 1:  # no message of ours is empty or over 2 GB: the stream is not ours
+            raise _Gone()
+        if n > len(self._buf):
+            self._buf = bytearray(n)
+        view = memoryview(self._buf)[:n]
+        self._read_exactly(view, deadline)
+        return bytes(view[:1]), view[1:]
+
     def recv(self, timeout: float) -> tuple[bytes, memoryview]:
-        """The next message but ``R``: ``(tag, payload)``.
+        """The next message but ``R``: ``(tag, payload)``, the payload valid until the
+        next message.
 
         :raises _Gone: when the process closed its end
         :raises TimeoutError: when nothing came within ``timeout`` seconds
         """
         while True:
-            try:
-                if not self.conn.poll(timeout):
-                    raise TimeoutError
-                data = self.conn.recv_bytes()
-            except (EOFError, OSError, ValueError) as e:
-                raise _Gone() from e
-            tag, payload = data[:1], memoryview(data)[1:]
+            tag, payload = self._message(timeout)
             if tag != b"R":
                 return tag, payload
-            ready = json.loads(bytes(payload))
-            self.open_ms = ready["open_ms"]
-            self.ready_ms = (time.monotonic() - self.started) * 1000
+            self._ready(payload)
 
     def kill(self) -> None:
         """Stop the process now and reap it."""
         try:
-            self.conn.close()
+            self.sock.close()
         except OSError:
             pass
         if self.proc.poll() is None:
@@ -170,11 +203,13 @@ class ExportProcesses:
 
     :param index_dir: the index directory (as the server's settings name it)
     :param most: exports at once (each a process); more at the same time are a 503
+    :param nice: how much lower the processes' CPU priority is than the server's
     """
 
-    def __init__(self, index_dir, most: int):
+    def __init__(self, index_dir, most: int, nice: int = 0):
         self.index_dir = str(Path(index_dir).resolve())
         self.most = most
+        self.nice = nice
         self._lock = threading.Lock()
         self._idle: list[ExportProcess] = []
         self._busy: list[ExportProcess] = []
@@ -189,7 +224,7 @@ class ExportProcesses:
         the first export finds the index open."""
         with self._lock:
             if not self._idle and not self._busy and not self._closed:
-                self._idle.append(ExportProcess(self.index_dir))
+                self._idle.append(ExportProcess(self.index_dir, self.nice))
 
     def pids(self) -> list[int]:
         """The export processes' ids, idle and busy (tests, benchmarks)."""
@@ -220,7 +255,7 @@ class ExportProcesses:
                                   f"when one has finished.")
             self._busy.append(None)  # the place is taken while the process starts
         try:
-            proc = ExportProcess(self.index_dir)
+            proc = ExportProcess(self.index_dir, self.nice)
         except OSError as e:
             with self._lock:
                 self._busy.remove(None)
@@ -449,7 +484,7 @@ def _run(channel: _Channel, index_dir: str, request, settings, fmt: str) -> None
 
 
 def main(argv: list[str]) -> int:
-    """The export process: ``python -m search.query.export_process FD INDEX_DIR``."""
+    """The export process: ``python -m search.query.export_process FD INDEX_DIR [NICE]``."""
     from search.config import Settings
     from search.query import export
     from search.query import generation
@@ -457,7 +492,8 @@ def main(argv: list[str]) -> int:
 
     channel = _Channel(Connection(int(argv[0])))
     index_dir = argv[1]
-    os.nice(max(0, min(NICE, 19 - os.nice(0))))
+    if len(argv) > 2 and int(argv[2]) > 0:
+        os.nice(min(int(argv[2]), 19 - os.nice(0)))
     # An export needs its own query's words, not the frequent words decoded ahead for
     # searches (up to 256 MB, and CPU the export wants).
     generation.PREWARM = False

@@ -70,6 +70,11 @@ def _written(pid: int) -> int:
         return next(int(line.split()[1]) for line in f if line.startswith("wchar:"))
 
 
+def _nice(pid: int) -> int:
+    with open(f"/proc/{pid}/stat", encoding="ascii", errors="replace") as f:
+        return int(f.read().rsplit(")", 1)[1].split()[16])
+
+
 def _settled_written(pid: int) -> int:
     """:func:`_written` once it has stopped growing (the process waits or is idle)."""
     last, still = -1, 0
@@ -163,6 +168,8 @@ def _csv_ids(data: bytes) -> list[str]:
 
 def test_the_export_process_sends_the_rows_of_the_export(server, big_index):
     exporter = server.exporter()  # started with the server, before any export
+    # below the server's CPU priority (EXPORT_NICE): a search takes a busy core first
+    assert _nice(exporter) == min(19, _nice(server.proc.pid) + 5)
     written = _written(exporter)
     status, data = server.get("/export.csv?q=flood&sort=newest")
     assert status == 200
