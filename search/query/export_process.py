@@ -485,6 +485,8 @@ def _run(channel: _Channel, index_dir: str, request, settings, fmt: str) -> None
 
 def main(argv: list[str]) -> int:
     """The export process: ``python -m search.query.export_process FD INDEX_DIR [NICE]``."""
+    if len(argv) > 2 and int(argv[2]) > 0:  # first: the open runs below the server too
+        os.nice(min(int(argv[2]), 19 - os.nice(0)))
     from search.config import Settings
     from search.query import export
     from search.query import generation
@@ -492,8 +494,6 @@ def main(argv: list[str]) -> int:
 
     channel = _Channel(Connection(int(argv[0])))
     index_dir = argv[1]
-    if len(argv) > 2 and int(argv[2]) > 0:
-        os.nice(min(int(argv[2]), 19 - os.nice(0)))
     # An export needs its own query's words, not the frequent words decoded ahead for
     # searches (up to 256 MB, and CPU the export wants).
     generation.PREWARM = False
