@@ -54,6 +54,13 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     settings = Settings.load(config)
     app.config.from_mapping(settings)
     app.extensions["newsfacet"] = settings
+    if settings["EXPORT_PROCESSES"] > 0:
+        # Exports run in processes of their own (started on the first export, or by
+        # `serve` before it takes requests): see search.query.export_process.
+        from search.query.export_process import ExportProcesses
+
+        app.extensions["newsfacet_exports"] = ExportProcesses(
+            settings["INDEX"], settings["EXPORT_PROCESSES"], settings["EXPORT_NICE"])
     # Templates are full of loops; keep the HTML they produce readable.
     app.jinja_env.trim_blocks = True
     app.jinja_env.lstrip_blocks = True

@@ -191,28 +191,37 @@ def export_rows(fmt: str):
     pairs = web_args.known_pairs(request.args.items(multi=True))
     settings = _settings()
     req = web_args.to_request(pairs, settings)
-    total, rows = export.records(settings["INDEX"], req, settings)  # a bad query: 400 here
     mimetype = "text/csv" if fmt == "csv" else "application/x-ndjson"
-
-    def body():
-        # Rows go out in blocks of ~64 KB: one write to the socket per block, not per row.
-        block: list[str] = []
-        size = 0
-        try:
-            for line in export.lines(rows, fmt):
-                block.append(line)
-                size += len(line)
-                if size >= 65536:
-                    yield "".join(block).encode("utf-8")
-                    block, size = [], 0
-            if block:
-                yield "".join(block).encode("utf-8")
-        finally:
-            rows.close()
-
-    return Response(body(), mimetype=mimetype, headers={
+    processes = current_app.extensions.get("newsfacet_exports")
+    if processes is None:  # EXPORT_PROCESSES 0: in this process
+        total, rows = export.records(settings["INDEX"], req, settings)  # a bad query: 400
+        body = _blocks(rows, fmt)
+    else:
+        export.check(settings["INDEX"], req, settings)  # a bad query: 400 here, at once
+        # The ranking, the reading and the encoding run in an export process, outside
+        # this server's GIL; an error there before the first row is raised here.
+        total, body = processes.export(req, settings, fmt, export.CHUNK)
+    return Response(body, mimetype=mimetype, headers={
         "Content-Disposition": f"attachment; filename=newsfacet-export.{fmt}",
         "X-Total-Count": str(total)})
+
+
+def _blocks(rows, fmt: str):
+    """The rows of an export in this process, in blocks of ~64 KB (one write to the
+    socket per block, not per row)."""
+    block: list[str] = []
+    size = 0
+    try:
+        for line in export.lines(rows, fmt):
+            block.append(line)
+            size += len(line)
+            if size >= 65536:
+                yield "".join(block).encode("utf-8")
+                block, size = [], 0
+        if block:
+            yield "".join(block).encode("utf-8")
+    finally:
+        rows.close()
 
 
 FEED_SIZE = 50

@@ -25,6 +25,9 @@ from search.cli.common import settings
 def serve_command(index_dir, host, port, threads, workers):
     """Serve the search pages and JSON API with the production WSGI server (waitress).
 
+    Beside each server process runs an export process with the index open, which does the
+    work of /export.csv and /export.jsonl (setting NEWSFACET_EXPORT_PROCESSES).
+
     Example: newsfacet serve --index index/ --port 8080
     """
     if storage.current(index_dir) is None:

@@ -7,8 +7,11 @@ whole length (so document numbers stay right while later commits arrive), but a
 searcher only for one chunk at a time. Nothing but the ordered document numbers and one
 chunk's rows is kept: memory does not grow with the number of rows.
 
-An export runs in the server beside searches, and both hold Python's GIL: side by side
-a search took twice as long. So an export gives way: before each row it looks whether
+The web server does not run an export itself: it checks the query (:func:`check`) and
+an export process beside it runs :func:`records` (:mod:`search.query.export_process`),
+so an export does not share the server's GIL with searches. Where an export does run in
+a process that answers requests (setting ``EXPORT_PROCESSES`` 0), both hold Python's
+GIL: side by side a search took twice as long. So an export gives way: before each row it looks whether
 a request is reading the index (:func:`search.query.generation.busy`) and, if so, waits
 until none is (at most :data:`GIVE_WAY_SECONDS` at a time, then works on for
 :data:`RUN_SECONDS`): searches keep their speed, and an export is slowed, never
@@ -91,6 +94,20 @@ def ordered(gen, request: SearchRequest, settings: Settings) -> tuple[np.ndarray
         m, _, bound = service.evaluate_request(gen, request, settings)
         docs = rank.order(gen, bound, m, request.sort)
     return docs, int(m.total)
+
+
+def check(index_dir, request: SearchRequest, settings: Settings = DEFAULT_SETTINGS) -> int:
+    """Run the request's query as a search would, without ranking or reading a row: the
+    number of matches. The web server calls it before it hands an export to its export
+    process (:mod:`search.query.export_process`), so a bad query is its 400 at once.
+
+    :raises QueryError: for a query or filter that cannot be run
+    """
+    from search.query import service
+
+    with generation.use(index_dir) as gen, budget.limit(settings["QUERY_TIMEOUT"]):
+        m, _, _ = service.evaluate_request(gen, request, settings)
+    return int(m.total)
 
 
 def records(index_dir, request: SearchRequest,

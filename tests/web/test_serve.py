@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import signal
 import socket
 import subprocess
@@ -56,8 +57,18 @@ def test_serve_answers_searches_and_stops_cleanly(small_index, workers, tmp_path
         answers = [_get(f"{base}/api/search?q=hezbollah&page={n % 2 + 1}")[1]["total"]
                    for n in range(12)]
         assert answers == [2] * 12
-        assert len(_children(proc.pid)) == (workers if workers > 1 else 0)
+        # one export process beside each server process (the workers, or the server)
+        servers = _children(proc.pid) if workers > 1 else [proc.pid]
+        exporters = [c for s in servers for c in _children(s)]
+        assert len(servers) == workers and len(exporters) == workers
+        assert all(_children(e) == [] for e in exporters)
     finally:
         proc.send_signal(signal.SIGTERM)
         proc.wait(timeout=20)
     assert _children(proc.pid) == []
+    # every process it started was stopped and reaped: none left, not even a zombie
+    assert [p for p in servers + exporters if p != proc.pid and _exists(p)] == []
+
+
+def _exists(pid: int) -> bool:
+    return os.path.exists(f"/proc/{pid}")  # a zombie too: its parent never reaped it
