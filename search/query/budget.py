@@ -37,6 +37,25 @@ def limit(seconds: float | None):
         _deadline.reset(token)
 
 
+@contextlib.contextmanager
+def excluded():
+    """Run the block outside the running search's budget: the time it takes moves the
+    deadline on. For work done once per generation, which the first search after an
+    open happens to do and every later one reuses (reading a field's lengths, a
+    language's changed forms): a budget is there to stop a costly query, not the first
+    one to arrive."""
+    if _deadline.get() is None:
+        yield
+        return
+    start = time.monotonic()
+    try:
+        yield
+    finally:
+        got = _deadline.get()
+        if got is not None:
+            _deadline.set((got[0] + time.monotonic() - start, got[1]))
+
+
 def expired() -> bool:
     """Whether the running search is past its deadline."""
     got = _deadline.get()

@@ -32,6 +32,8 @@ Anything else raises :class:`Unsupported`, and the caller uses Whoosh's own sear
 
 from __future__ import annotations
 
+import threading
+
 import numpy as np
 from whoosh import query as wq
 from whoosh import scoring
@@ -46,6 +48,8 @@ __all__ = ["Unsupported", "Evaluator", "ExactFirst", "HoldsForm", "STEM_ONLY_SHA
 # A word's score in an article holding only another form of its stem is at most this
 # share of its lowest score in an article holding the form as typed.
 STEM_ONLY_SHARE = 0.5
+# Reading a language's changed forms (Evaluator.changed_forms), one thread at a time.
+_FORMS_LOCK = threading.Lock()
 
 
 class HoldsForm(wq.Term):
@@ -197,18 +201,27 @@ class Evaluator:
         read once per generation and language."""
         got = self._forms.get(lang)
         if got is None:
-            got = {}
-            name = analysis.exact_field(lang)
-            if name in self.reader.indexed_field_names():
-                # Segment by segment: a multi-segment reader's lexicon merges the
-                # segments' terms one by one in Python (a second at 50k articles).
-                btexts = sorted(set().union(*(
-                    leaf.lexicon(name) for leaf, _ in self.reader.leaf_readers()
-                    if name in leaf.indexed_field_names())))
-                forms = [b.decode("utf-8") for b in btexts]
-                for btext, term in zip(btexts, analysis.terms_of_forms(lang, forms)):
-                    got.setdefault(term, []).append(btext)
-            self._forms[lang] = got
+            # Once per generation and language, and by one thread: a search that needs
+            # them while the warming reads them waits for its result.
+            with budget.excluded(), _FORMS_LOCK:
+                got = self._forms.get(lang)
+                if got is None:
+                    got = self._read_changed_forms(lang)
+        return got
+
+    def _read_changed_forms(self, lang: str) -> dict[str, list[bytes]]:
+        got: dict[str, list[bytes]] = {}
+        name = analysis.exact_field(lang)
+        if name in self.reader.indexed_field_names():
+            # Segment by segment: a multi-segment reader's lexicon merges the
+            # segments' terms one by one in Python (a second at 50k articles).
+            btexts = sorted(set().union(*(
+                leaf.lexicon(name) for leaf, _ in self.reader.leaf_readers()
+                if name in leaf.indexed_field_names())))
+            forms = [b.decode("utf-8") for b in btexts]
+            for btext, term in zip(btexts, analysis.terms_of_forms(lang, forms)):
+                got.setdefault(term, []).append(btext)
+        self._forms[lang] = got
         return got
 
     def _exact_first(self, q):

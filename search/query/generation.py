@@ -159,10 +159,14 @@ class Generation:
         if carry is not None:
             carry._owns_store = False
         self.prewarmed = threading.Event()
+        # Set once the text fields' lengths and each language's changed forms are read
+        # (the first part of the warming), which every search needs.
+        self.prepared = threading.Event()
         if PREWARM:
             threading.Thread(target=self._prewarm, name="newsfacet-prewarm", daemon=True).start()
         else:
             self.prewarmed.set()
+            self.prepared.set()
 
     def _open_searcher(self) -> Searcher:
         """A new searcher of this generation's commit (not of a later one)."""
@@ -262,6 +266,7 @@ class Generation:
                 view.lengths(name)
             for lang in self.languages:  # each language's changed forms (exact forms first)
                 evaluator.changed_forms(lang)
+            self.prepared.set()
             floor = max(PREWARM_MIN_DOCS, int(PREWARM_SHARE * reader.doc_count_all()))
             for name in analysis.text_fields(PREWARM_KINDS, self.languages):
                 if name not in reader.indexed_field_names():
@@ -277,6 +282,7 @@ class Generation:
         finally:
             if searcher is not None:
                 searcher.close()
+            self.prepared.set()
             self.prewarmed.set()
 
     def _yield_to_requests(self) -> None:

@@ -270,3 +270,48 @@ def test_positions_within_agree_with_the_whole_list(news_index):
         assert np.array_equal(cache.positions_within("body_en", btext, docs), whole)
     finally:
         gen.close()
+
+
+def test_lengths_read_as_one_slice_equal_whoosh_s_own(generation):
+    from whoosh.codec.whoosh3 import LENGTHS_COLUMN
+    from whoosh.codec.whoosh3 import _lenfield
+
+    from search.query.whoosh_postings import _length_bytes
+
+    checked = 0
+    for leaf, _ in generation.searcher.reader().leaf_readers():
+        perdoc = leaf._perdoc
+        for name in generation.text_fields:
+            if not perdoc.has_column(_lenfield(name)):
+                continue
+            col = perdoc.column_reader(_lenfield(name), LENGTHS_COLUMN)
+            n = leaf.doc_count_all()
+            assert list(_length_bytes(col, n)) == [col[d] for d in range(n)]
+            checked += 1
+    assert checked >= 3
+
+
+def test_a_generation_is_prepared_before_the_first_search(news_index):
+    from search.query import generation as generations
+
+    assert service.open_index(news_index)
+    with generations.use(news_index) as gen:
+        assert gen.prepared.is_set()
+        # Every language's changed forms and every text field's lengths are read.
+        assert set(gen._forms) >= set(gen.languages)
+        assert set(gen.postings._lengths) >= set(gen.text_fields) & set(
+            gen.searcher.reader().indexed_field_names())
+
+
+def test_work_done_once_per_generation_is_outside_the_search_budget():
+    import time
+
+    from search.query import budget
+
+    with budget.limit(0.2):
+        with budget.excluded():
+            time.sleep(0.3)  # longer than the whole budget
+        assert not budget.expired()
+        assert budget.remaining() > 0.1
+        time.sleep(0.25)
+        assert budget.expired()
