@@ -13,6 +13,16 @@ SEED_000 = SEEDS / "000_ef50dafd8e23f84f.txt"
 SEED_004 = SEEDS / "004_f3398df43f7a1b2a.txt"
 
 
+def as_a_terminal_job() -> None:
+    """``preexec_fn`` of a process a test stops with SIGINT (Ctrl-C): the default
+    action, as a terminal's foreground job has it, even when the test run ignores SIGINT
+    (a shell ignores it in whatever it starts in the background with ``&``), which the
+    process would otherwise inherit."""
+    import signal
+
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
 @pytest.fixture(autouse=True)
 def _close_temporary_generations(request):
     """After a test that used ``tmp_path``, close the query side's generations of the

@@ -29,6 +29,7 @@ from search.ingest.indexer import build_index
 from search.ingest.indexer import index_paths
 from tests.conftest import ROOT
 from tests.conftest import SEED_000
+from tests.conftest import as_a_terminal_job
 from tests.conftest import bbc_slice
 from tests.stored import entity_states
 from tests.stored import stored_list as stored_docs
@@ -170,7 +171,7 @@ def test_ctrl_c_on_the_terminal_ends_every_process_of_a_local_cluster_run(bbc, t
         [sys.executable, "-m", "search", "index", str(bbc), "--index", str(tmp_path / "ix"),
          "--rebuild", "--quiet", "--cluster", "local:2"],
         cwd=ROOT, start_new_session=True, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-        text=True)
+        text=True, preexec_fn=as_a_terminal_job)
     try:
         # Interrupt once the cluster's first batches are back (in the enrichment cache).
         deadline = time.monotonic() + 60

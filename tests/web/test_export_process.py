@@ -26,6 +26,7 @@ from search.query import export
 from search.query import service
 from search.query.export_process import ExportProcesses
 from tests.conftest import ROOT
+from tests.conftest import as_a_terminal_job
 from tests.conftest import write_articles_index
 from tests.query.test_analysis import _article
 from tests.query.test_analysis import _at
@@ -96,7 +97,8 @@ class Server:
         with open(log, "wb") as out:
             self.proc = subprocess.Popen(
                 [sys.executable, "-m", "search", "serve", "--index", str(index_dir),
-                 "--port", str(self.port)], cwd=ROOT, stdout=out, stderr=subprocess.STDOUT)
+                 "--port", str(self.port)], cwd=ROOT, stdout=out, stderr=subprocess.STDOUT,
+                preexec_fn=as_a_terminal_job)
         deadline = time.monotonic() + 30
         while True:
             try:
