@@ -90,14 +90,15 @@ _NON_LATIN = re.compile("[\u0300-\U0010ffff]")
 
 
 class FastDetector(Detector):
-    """langdetect's ``Detector`` with the same answers, in a third of the time.
+    """langdetect's ``Detector`` with the same answers, in under half the time (12.7 s ->
+    5.5 s on bench.indexing's 10,056 texts).
 
     langdetect spends two thirds of its time collecting a sample's n-grams one
     character at a time through method calls and a bisect of Unicode blocks per
     character. These overrides do the same steps with ``str.translate``, regular
     expressions and slices, and produce the same n-grams in the same order, so the
     seeded random walks over them, and every probability, are unchanged
-    (``tests/ingest/test_language.py`` holds them to langdetect's own methods).
+    (``tests/ingest/test_language_detector.py`` holds them to langdetect's own methods).
     """
 
     def append(self, text: str) -> None:
