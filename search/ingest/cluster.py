@@ -48,7 +48,21 @@ LOCAL_SCHEDULER = {"dashboard_address": "127.0.0.1:0"}
 # fakenewsnet articles, /tmp figures in the commit that made this change). Workers on
 # other machines take the same setting from their environment (README):
 # DASK_DISTRIBUTED__WORKER__PROFILE__ENABLED=False.
-WORKER_CONFIG = {"distributed.worker.profile.enabled": False}
+#
+# The other timers of a worker's event loop wake it often enough to take the GIL from the
+# task thread: the tick that measures how long the loop was blocked (every 20 ms), the
+# memory monitor (100 ms) and the system monitor (500 ms). NER neither spills nor needs
+# them at that pace. And the nanny sets MALLOC_TRIM_THRESHOLD_, which turns off glibc's
+# dynamic mmap threshold: spaCy's large arrays are then mapped and unmapped each time
+# (2.7x the page faults of a pool worker on the same batches). The scheduler of local:N
+# runs in the indexer's process, and its tick is slowed with the workers'.
+WORKER_CONFIG = {
+    "distributed.worker.profile.enabled": False,
+    "distributed.admin.tick.interval": "1s",
+    "distributed.admin.system-monitor.interval": "5s",
+    "distributed.worker.memory.monitor-interval": "1s",
+    "distributed.nanny.pre-spawn-environ.MALLOC_TRIM_THRESHOLD_": None,
+}
 
 
 @dataclass(frozen=True)

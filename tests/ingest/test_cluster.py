@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import re
 import signal
 import sqlite3
 import subprocess
@@ -25,6 +26,7 @@ from search.config import Settings
 from search.errors import ClusterError
 from search.errors import ConfigError
 from search.ingest.cluster import LOCAL_SCHEDULER
+from search.ingest.cluster import WORKER_CONFIG
 from search.ingest.indexer import build_index
 from search.ingest.indexer import index_paths
 from tests.conftest import ROOT
@@ -278,9 +280,18 @@ def test_a_cluster_left_without_workers_stops_the_run_and_the_next_run_finishes(
     assert all(state == "done" for state, _ in entity_states(index_dir).values())
 
 
-def test_local_workers_run_without_the_statistical_profiler():
+def _worker_settings():
+    import dask
+
+    return ({k: dask.config.get(k) for k in WORKER_CONFIG if "pre-spawn" not in k},
+            "MALLOC_TRIM_THRESHOLD_" in os.environ)
+
+
+def test_local_workers_run_without_the_statistical_profiler_and_with_slower_timers():
     # Dask's profiler samples the task thread every 10 ms: on NER, which holds the GIL,
-    # it cost the workers 10-20% of their rate (search.ingest.cluster.WORKER_CONFIG).
+    # it cost the workers 10-20% of their rate; the event loop's 20 ms tick and monitors
+    # take the GIL too, and the nanny's malloc setting maps large arrays each time
+    # (search.ingest.cluster.WORKER_CONFIG).
     import dask
 
     from search.ingest.cluster import ClusterBatches
@@ -288,9 +299,24 @@ def test_local_workers_run_without_the_statistical_profiler():
     batches = ClusterBatches("local:1", None)
     try:
         batches._connect()
-        got = batches.client.run(lambda: dask.config.get("distributed.worker.profile.enabled"))
-        assert list(got.values()) == [False]
+        [(settings, trim)] = batches.client.run(_worker_settings).values()
+        assert settings == {k: v for k, v in WORKER_CONFIG.items() if "pre-spawn" not in k}
+        assert not trim
     finally:
         batches.close()
-    # The setting is the workers', not left behind in this process's config.
+    # The settings are the workers', not left behind in this process's config.
     assert dask.config.get("distributed.worker.profile.enabled") is True
+    assert dask.config.get("distributed.admin.tick.interval") == "20ms"
+
+
+def test_the_readme_gives_remote_workers_the_settings_of_local_ones():
+    import yaml
+
+    text = (ROOT / "README.md").read_text(encoding="utf-8")
+    [block] = re.findall(r"```yaml\n(.*?)```", text, flags=re.S)
+
+    def flat(d, at=()):
+        for k, v in d.items():
+            yield from flat(v, at + (k,)) if isinstance(v, dict) else [(".".join(at + (k,)), v)]
+
+    assert dict(flat(yaml.safe_load(block))) == WORKER_CONFIG
