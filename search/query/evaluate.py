@@ -28,6 +28,14 @@ semantics:
   holding only another form of its stem rank below those holding the form.
 
 Anything else raises :class:`Unsupported`, and the caller uses Whoosh's own searcher.
+
+A subtree of words only (``Term``, ``Or``, ``And``, ``AndMaybe``, ``AndNot``, ``Phrase``,
+``ExactFirst``, ``HoldsForm``) is evaluated *sparsely*: each node gives its sorted
+documents and their scores, so the cost follows the postings, not the number of
+articles (a two-word OR is a dozen nodes, each once n-sized arrays). The sums are made
+in the same order as the dense path's, so the scores are the same to the last bit
+(``tests/query/test_evaluate.py`` holds the two paths equal). A ``HoldsForm``'s documents
+do not change within a generation and are kept beside the scored terms.
 """
 
 from __future__ import annotations
@@ -50,6 +58,11 @@ __all__ = ["Unsupported", "Evaluator", "ExactFirst", "HoldsForm", "STEM_ONLY_SHA
 STEM_ONLY_SHARE = 0.5
 # Reading a language's changed forms (Evaluator.changed_forms), one thread at a time.
 _FORMS_LOCK = threading.Lock()
+# The first item of the key under which a HoldsForm's documents are kept in the
+# generation's scored-terms dict (whose other keys are (field, btext) pairs).
+_HOLDS = "holds-form"
+_NO_DOCS = np.zeros(0, dtype=np.int64)
+_NO_SCORES = np.zeros(0, dtype=np.float64)
 
 
 class HoldsForm(wq.Term):
@@ -98,10 +111,13 @@ class Evaluator:
     :param tables: ``tables()`` -> the :class:`~search.query.facets.FacetTables` the
         request reads (entity terms); ``None``: entity terms match nothing
     :param forms: the changed-forms dict of another evaluator of the generation, to share
+    :param sparse: evaluate subtrees of words sparsely (:meth:`sparse_ok`); ``False``:
+        every node over n-sized arrays (the reference the sparse path is tested against)
     """
 
     def __init__(self, searcher, cache, published: np.ndarray, scored: dict | None = None,
-                 tables=None, forms: dict | None = None):
+                 tables=None, forms: dict | None = None, sparse: bool = True):
+        self.sparse = sparse
         self.tables = tables
         self.searcher = searcher
         self.reader = searcher.reader()
@@ -109,7 +125,8 @@ class Evaluator:
         self.published = published
         self.n = len(published)
         self.weighting = searcher.weighting
-        # (field, term) -> (docs, scores); shared with a prewarming evaluator if given
+        # (field, term) -> (docs, scores), and (_HOLDS, field, form) -> a HoldsForm's
+        # docs; shared with a prewarming evaluator if given
         self._scored: dict[tuple[str, bytes], tuple[np.ndarray, np.ndarray]] = \
             {} if scored is None else scored
         # language -> term -> its changed forms (shared by a generation's evaluators)
@@ -126,6 +143,8 @@ class Evaluator:
 
     def _eval(self, q):
         budget.check()
+        if self.sparse and self.sparse_ok(q):
+            return self._dense(*self._sp(q))
         kind = type(q)
         if kind is HoldsForm:
             mask = self._holds_form(q)
@@ -163,6 +182,12 @@ class Evaluator:
 
     def _empty(self):
         return np.zeros(self.n, dtype=bool), np.zeros(self.n, dtype=np.float64)
+
+    def _dense(self, docs, scores):
+        mask, score = self._empty()
+        mask[docs] = True
+        score[docs] = scores
+        return mask, score
 
     @staticmethod
     def _boosted(ms, boost):
@@ -271,6 +296,139 @@ class Evaluator:
                 score += sc
         return self._boosted((mask, score), q.boost)
 
+    # --- sparse: sorted documents and their scores ---------------------------------
+
+    @classmethod
+    def sparse_ok(cls, q) -> bool:
+        """Whether ``q`` is all nodes :meth:`_sp` evaluates sparsely (words, their
+        ORs and ANDs, phrases, exact forms); a ``Not``, a date range or an entity term
+        anywhere in it leaves it to the dense path."""
+        kind = type(q)
+        if kind is wq.Term:
+            return q.fieldname not in ENTITY_KINDS
+        if kind is HoldsForm or kind is wq.Phrase:
+            return True
+        if kind is wq.Or or kind is wq.And:
+            if getattr(q, "minmatch", 0) or getattr(q, "scale", None):
+                return False  # _children's Unsupported, from the dense path
+            return all(cls.sparse_ok(s) for s in q.subqueries)
+        if kind is ExactFirst or kind is wq.AndMaybe or kind is wq.AndNot:
+            return cls.sparse_ok(q.a) and cls.sparse_ok(q.b)
+        return q is wq.NullQuery or kind is type(wq.NullQuery)
+
+    def _sp(self, q) -> tuple[np.ndarray, np.ndarray]:
+        """``(docs, scores)`` of a node :meth:`sparse_ok` accepts: its documents (sorted,
+        int64) and their scores, each the dense path's value at that document.
+
+        The arrays may be the generation's kept ones: never written to.
+        """
+        budget.check()
+        kind = type(q)
+        if kind is wq.Term:
+            btext = self._btext(q.fieldname, q.text)
+            if btext is None:
+                return _NO_DOCS, _NO_SCORES
+            return self._sp_boosted(self.scored(q.fieldname, btext), q.boost)
+        if kind is HoldsForm:
+            docs = self.held(q)
+            return docs, np.full(len(docs), float(q.boost))
+        if kind is wq.Or:
+            subs = q.subqueries
+            if len(subs) == 1:
+                return self._sp(subs[0])  # as _or: the boost of a single child's OR unused
+            # A prefix may bring 1,000 terms, each decoded on first use (_sp checks).
+            return self._sp_boosted(_summed([self._sp(s) for s in subs]), q.boost)
+        if kind is wq.And:
+            subs = q.subqueries
+            if len(subs) == 1:
+                return self._sp(subs[0])
+            parts = [self._sp(s) for s in subs]
+            docs = parts[0][0]
+            for d, _ in parts[1:]:
+                docs = docs[_within(docs, d)]
+            # Summed left to right, as _and adds its parts' dense scores.
+            score = parts[0][1][np.searchsorted(parts[0][0], docs)]
+            for d, sc in parts[1:]:
+                score = score + sc[np.searchsorted(d, docs)]
+            return self._sp_boosted((docs, score), q.boost)
+        if kind is ExactFirst:
+            return self._sp_boosted(self._sp_exact_first(q), q.boost)
+        if kind is wq.AndMaybe:
+            (docs, s), (bd, bs) = self._sp(q.a), self._sp(q.b)
+            return self._sp_boosted((docs, s + _at(bd, bs, docs)), q.boost)
+        if kind is wq.AndNot:
+            (docs, s), (bd, _) = self._sp(q.a), self._sp(q.b)
+            keep = ~_within(docs, bd)
+            return self._sp_boosted((docs[keep], s[keep]), q.boost)
+        if kind is wq.Phrase:
+            return self._sp_boosted(self._sp_phrase(q), q.boost)
+        return _NO_DOCS, _NO_SCORES  # NullQuery
+
+    @staticmethod
+    def _sp_boosted(ds, boost):
+        docs, s = ds
+        return (docs, s * boost) if boost != 1.0 else (docs, s)
+
+    def _sp_exact_first(self, q):
+        docs, score = self._sp(q.a)
+        exact = _within(docs, self._sp(q.b)[0])
+        if not exact.any():
+            return docs, score
+        floor = float(score[exact].min()) * STEM_ONLY_SHARE
+        return docs, np.where(exact, score, np.minimum(score, floor))
+
+    def held(self, q: HoldsForm) -> np.ndarray:
+        """The sorted documents holding ``q``'s form (:meth:`_holds_form`'s mask), found
+        once per generation: they change only with the index."""
+        key = (_HOLDS, q.fieldname, q.lang, q.text)
+        got = self._scored.get(key)
+        if got is not None:
+            return got
+        docs = self._held(q)
+        return self.cache.keep(self._scored, key, docs, docs.nbytes)
+
+    def _held(self, q: HoldsForm) -> np.ndarray:
+        # _holds_form over the documents of the form's postings only; the counts are
+        # summed in the same order, so the same documents pass the same threshold.
+        lang, form = q.lang, q.text
+        term = analysis.term_of(lang, form)
+        if term is None:
+            return _NO_DOCS
+        if term != form:  # a changed form: exact_<lang> has it
+            btext = self._btext(q.fieldname, form)
+            if btext is not None and (q.fieldname, btext) in self.reader:
+                return self.cache.term(q.fieldname, btext)[0]
+            return _NO_DOCS
+        parts = []
+        for kind in analysis.KINDS:
+            name = analysis.field(kind, lang)
+            btext = self._btext(name, term)
+            if btext is None or (name, btext) not in self.reader:
+                continue
+            docs, weights = self.cache.term(name, btext)
+            parts.append((docs, weights / self.reader.schema[name].format.field_boost))
+        docs, count = _summed(parts)
+        if not count.any():
+            return _NO_DOCS
+        for other in self.changed_forms(lang).get(term, ()):
+            odocs, weights = self.cache.term(q.fieldname, other)
+            # Only the documents already counted can pass: the others' counts are <= 0.
+            at = np.searchsorted(docs, odocs)
+            hit = _within(odocs, docs)
+            count[at[hit]] -= weights[hit]
+        return docs[count > 0.5]
+
+    def _sp_phrase(self, q):
+        found = self._phrase_docs(q)
+        if found is None or len(found) == 0:
+            return _NO_DOCS, _NO_SCORES
+        score = np.zeros(len(found), dtype=np.float64)
+        for b in [self._btext(q.fieldname, w) for w in q.words]:
+            docs, scores = self.scored(q.fieldname, b)
+            sel = np.isin(docs, found, assume_unique=True)
+            score[np.searchsorted(found, docs[sel])] += scores[sel]
+        return found, score
+
     # --- leaves --------------------------------------------------------------------
 
     def _btext(self, fieldname, text):
@@ -333,11 +491,24 @@ class Evaluator:
 
     def _phrase(self, q):
         mask, score = self._empty()
-        if q.fieldname not in self.reader.schema or not q.words:
+        found = self._phrase_docs(q)
+        if found is None or len(found) == 0:
             return mask, score
+        mask[found] = True
+        for b in [self._btext(q.fieldname, w) for w in q.words]:
+            docs, scores = self.scored(q.fieldname, b)
+            sel = np.isin(docs, found, assume_unique=True)
+            score[docs[sel]] += scores[sel]
+        return mask, score
+
+    def _phrase_docs(self, q) -> np.ndarray | None:
+        """The sorted documents where ``q``'s words stand as a phrase; ``None``: none can
+        (a field or word the index lacks)."""
+        if q.fieldname not in self.reader.schema or not q.words:
+            return None
         btexts = [self._btext(q.fieldname, w) for w in q.words]
         if any(b is None or (q.fieldname, b) not in self.reader for b in btexts):
-            return mask, score
+            return None
         if q.slop != 1 and len(btexts) > 2:
             raise Unsupported("phrase of 3+ words with slop")
         lists = [self.cache.term(q.fieldname, b) for b in btexts]
@@ -345,16 +516,8 @@ class Evaluator:
         for docs, _ in lists[1:]:
             cand = cand[np.isin(cand, docs, assume_unique=True)]
         if len(cand) == 0:
-            return mask, score
-        found = self._verify(q, btexts, cand)
-        if len(found) == 0:
-            return mask, score
-        mask[found] = True
-        for b in btexts:
-            docs, scores = self.scored(q.fieldname, b)
-            sel = np.isin(docs, found, assume_unique=True)
-            score[docs[sel]] += scores[sel]
-        return mask, score
+            return cand
+        return self._verify(q, btexts, cand)
 
     def _verify(self, q, btexts, cand) -> np.ndarray:
         """Candidate documents where the words stand in order within ``q.slop``."""
@@ -392,3 +555,40 @@ class Evaluator:
         if q.end is not None:
             mask &= (pub < q.end) if q.endexcl else (pub <= q.end)
         return mask, np.where(mask, float(q.boost), 0.0)
+
+
+def _within(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """Which elements of ``a`` are in ``b`` (both sorted, unique)."""
+    if len(a) == 0 or len(b) == 0:
+        return np.zeros(len(a), dtype=bool)
+    at = np.searchsorted(b, a)
+    at[at == len(b)] = 0
+    return b[at] == a
+
+
+def _at(docs: np.ndarray, scores: np.ndarray, where: np.ndarray) -> np.ndarray:
+    """``scores`` of ``docs`` at each of ``where`` (sorted, unique), 0 where it has none."""
+    if len(docs) == 0:
+        return np.zeros(len(where), dtype=np.float64)
+    at = np.searchsorted(docs, where)
+    at[at == len(docs)] = 0
+    return np.where(docs[at] == where, scores[at], 0.0)
+
+
+def _summed(parts) -> tuple[np.ndarray, np.ndarray]:
+    """The union of ``(docs, values)`` parts (sorted, unique docs each) and each
+    document's values summed in the parts' order, from 0.0 (as a dense sum adds them)."""
+    parts = [p for p in parts if len(p[0])]
+    if not parts:
+        return _NO_DOCS, _NO_SCORES
+    if len(parts) == 1:
+        docs, values = parts[0]
+        return docs, values + 0.0  # 0.0 + v: the dense sum's first step (a new array)
+    # Sorted runs, concatenated: a stable sort (timsort) merges them in linear time.
+    docs = np.concatenate([d for d, _ in parts])
+    docs.sort(kind="stable")
+    docs = docs[np.concatenate(([True], docs[1:] != docs[:-1]))]
+    total = np.zeros(len(docs), dtype=np.float64)
+    for d, v in parts:
+        total[np.searchsorted(docs, d)] += v
+    return docs, total

@@ -315,3 +315,126 @@ def test_work_done_once_per_generation_is_outside_the_search_budget():
         assert budget.remaining() > 0.1
         time.sleep(0.25)
         assert budget.expired()
+
+
+# --- the sparse path (words, ORs, ANDs, phrases, exact forms) against the dense one ------
+
+SPARSE_QUERIES = QUERIES + [
+    "governments", "Government OR governments", "said government", '"said"', '"governments"',
+    "film^2 OR music^0.5", "(film OR music)^3 AND award", '"prime minister" OR film',
+    '"prime minister"~3 music', "film -music -award", "airport OR Damascus OR syria",
+    "(film music) OR (government -said)", "NOT (film OR music)", "film OR NOT music",
+    "elect* -government", "person:ross OR damascus", "damascus date:[2004-01-01 TO]",
+    "running ran runs", "title:film OR body:music", "zzzqqq OR film", "zzzqqq",
+]
+
+
+def _dense_evaluator(gen):
+    from search.query.evaluate import Evaluator
+
+    return Evaluator(gen.searcher, gen.postings, gen.tables.published,
+                     tables=lambda: gen.tables, sparse=False)
+
+
+def _same(gen, q):
+    """The sparse evaluator and the dense reference give bit-equal masks and scores."""
+    mask, scores = gen.evaluator.run(q)
+    dmask, dscores = _dense_evaluator(gen).run(q)
+    assert np.array_equal(mask, dmask), q
+    assert np.array_equal(scores, dscores), q  # not approx: the same sums, in one order
+
+
+@pytest.mark.parametrize("text", SPARSE_QUERIES)
+def test_sparse_evaluation_equals_dense(generation, text):
+    bound = generation.bind(querylib.parse(text))
+    for q in (bound.query, bound.bonus):
+        if q is not None:
+            _same(generation, q)
+
+
+def test_the_bench_queries_take_the_sparse_path_whole(generation):
+    from search.query.evaluate import Evaluator
+
+    for text in ("film", "film music", "film OR music", '"prime minister"', "elect*",
+                 "title:film", "outlet:BBC film"):
+        assert Evaluator.sparse_ok(generation.bind(querylib.parse(text)).query), text
+    for text in ("film -music", "NOT film", "person:ross film",
+                 "film date:[2004-01-01 TO]"):
+        assert not Evaluator.sparse_ok(generation.bind(querylib.parse(text)).query), text
+
+
+def test_a_form_s_documents_are_kept_once_per_generation(generation):
+    from search.query.evaluate import HoldsForm
+
+    gen = generation
+    q = HoldsForm("en", "government")
+    used = gen.postings.used
+    docs = gen.evaluator.held(q)
+    assert len(docs) > 0 and np.all(np.diff(docs) > 0)
+    assert gen.evaluator.held(q) is docs  # the kept array, not found again
+    assert gen.postings.used >= used  # counted in the cache's memory (when new)
+    dense = _dense_evaluator(gen)._holds_form(q)
+    assert np.array_equal(np.flatnonzero(dense), docs)
+
+
+def _tree(draw, terms, depth):
+    from hypothesis import strategies as st
+
+    from search.query.evaluate import HoldsForm
+
+    boost = draw(st.sampled_from([1.0, 1.0, 0.5, 2.0, 0.0]))
+    if depth == 0 or draw(st.integers(0, 3)) == 0:
+        kind = draw(st.sampled_from(["term", "term", "form", "phrase", "null"]))
+        field, text = draw(st.sampled_from(terms))
+        if kind == "form":
+            lang = field.rsplit("_", 1)[-1]
+            return HoldsForm(lang, text, boost=boost)
+        if kind == "phrase":
+            other = draw(st.sampled_from([t for f, t in terms if f == field]))
+            return wq.Phrase(field, [text, other], slop=draw(st.sampled_from([1, 3])),
+                             boost=boost)
+        if kind == "null":
+            return wq.NullQuery
+        return wq.Term(field, text, boost=boost)
+    kind = draw(st.sampled_from(["or", "and", "maybe", "not", "andnot", "exact", "neg"]))
+    kids = [_tree(draw, terms, depth - 1) for _ in range(draw(st.integers(1, 3)))]
+    if kind == "or":
+        return wq.Or(kids, boost=boost)
+    if kind == "and":
+        return wq.And(kids, boost=boost)
+    other = _tree(draw, terms, depth - 1)
+    if kind == "maybe":
+        return wq.AndMaybe(kids[0], other).with_boost(boost)
+    if kind == "andnot":
+        return wq.AndNot(kids[0], other).with_boost(boost)
+    if kind == "exact":
+        return ExactFirst(kids[0], other).with_boost(boost)
+    if kind == "neg":
+        return wq.Not(kids[0])
+    return wq.And([kids[0], wq.Not(other)])
+
+
+def test_sparse_equals_dense_on_random_trees(generation):
+    """Random trees of the index's own terms (and some it lacks): both paths agree."""
+    from hypothesis import HealthCheck
+    from hypothesis import given
+    from hypothesis import settings
+    from hypothesis import strategies as st
+
+    reader = generation.searcher.reader()
+    terms = [("body_zz", "film"), ("body_en", "zzzqqq")]
+    for name in ("title_en", "body_en", "body_ar", "caption_en"):
+        if name in reader.indexed_field_names():
+            terms += [(name, b.decode("utf-8")) for b in list(reader.lexicon(name))[::97][:25]]
+    terms += [("body_en", w) for w in ("govern", "said", "film", "music", "minist")]
+    # HoldsForm's own form and changed forms: "government" its own term, "governments"
+    # a changed form of it, "said" both.
+    terms += [("exact_en", w) for w in ("governments", "government", "said", "ran")]
+
+    @settings(max_examples=150, deadline=None, derandomize=True,
+              suppress_health_check=[HealthCheck.too_slow])
+    @given(st.data())
+    def check(data):
+        _same(generation, data.draw(st.composite(lambda draw: _tree(draw, terms, 3))()))
+
+    check()
