@@ -19,6 +19,7 @@ import sys
 import threading
 from dataclasses import dataclass
 
+from search import config
 from search.models import Article
 from search.models import Entities
 
@@ -256,7 +257,7 @@ class Batches(OrderedBatches):
         # it loads, in the fork server (started with this environment, here, at the first
         # pool), so the workers it forks have it; setting it later at run time
         # (threadpoolctl) did not give the gain. Dask's nanny sets the same.
-        os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
+        config.single_threaded_blas_for_children()
         self.pool = ctx.Pool(self.processes, initializer=_init_worker,
                              initargs=(self.model, self.ner))
         self._workers = self._worker_pids()

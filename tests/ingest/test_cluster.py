@@ -287,7 +287,7 @@ def _worker_settings():
             "MALLOC_TRIM_THRESHOLD_" in os.environ)
 
 
-def test_local_workers_run_without_the_statistical_profiler_and_with_slower_timers():
+def test_local_workers_run_without_the_statistical_profiler_and_with_slower_timers(monkeypatch):
     # Dask's profiler samples the task thread every 10 ms: on NER, which holds the GIL,
     # it cost the workers 10-20% of their rate; the event loop's 20 ms tick and monitors
     # take the GIL too, and the nanny's malloc setting maps large arrays each time
@@ -296,6 +296,9 @@ def test_local_workers_run_without_the_statistical_profiler_and_with_slower_time
 
     from search.ingest.cluster import ClusterBatches
 
+    # A nanny leaves its variables in this process's environment, which later workers
+    # inherit: an earlier cluster of this session must not decide the answer.
+    monkeypatch.delenv("MALLOC_TRIM_THRESHOLD_", raising=False)
     batches = ClusterBatches("local:1", None)
     try:
         batches._connect()
