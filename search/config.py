@@ -154,5 +154,5 @@ DEFAULT_SETTINGS = Settings()
 def single_threaded_blas_for_children() -> None:
     """Processes started from now on (the NER pool's fork server) load OpenBLAS with one
     thread, unless the user set ``OPENBLAS_NUM_THREADS``: see
-    :meth:`search.ingest.workers.Batches` (the environment is touched here only)."""
+    :class:`search.ingest.workers.Batches` (the environment is touched here only)."""
     os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")

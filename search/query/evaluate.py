@@ -194,29 +194,43 @@ class Evaluator:
         m, s = ms
         return (m, s * boost) if boost != 1.0 else (m, s)
 
-    def _holds_form(self, q) -> np.ndarray:
-        mask = np.zeros(self.n, dtype=bool)
+    def _form_postings(self, q) -> tuple[np.ndarray | None, list, str | None]:
+        """What decides which documents hold ``q``'s form: ``(docs, [], term)`` for a
+        changed form (its documents in ``exact_<lang>``), else ``(None, parts, term)``:
+        the term's documents and weights over each field's boost, one part per stemmed
+        field holding it (none when the form has no term)."""
         lang, form = q.lang, q.text
         term = analysis.term_of(lang, form)
         if term is None:
-            return mask
+            return None, [], None
         if term != form:  # a changed form: exact_<lang> has it
             btext = self._btext(q.fieldname, form)
             if btext is not None and (q.fieldname, btext) in self.reader:
-                mask[self.cache.term(q.fieldname, btext)[0]] = True
-            return mask
-        # Its own term: held where the term occurs more often than its changed forms.
-        count = np.zeros(self.n, dtype=np.float64)
+                return self.cache.term(q.fieldname, btext)[0], [], term
+            return _NO_DOCS, [], term
+        parts = []
         for kind in analysis.KINDS:
             name = analysis.field(kind, lang)
             btext = self._btext(name, term)
             if btext is None or (name, btext) not in self.reader:
                 continue
             docs, weights = self.cache.term(name, btext)
-            count[docs] += weights / self.reader.schema[name].format.field_boost
+            parts.append((docs, weights / self.reader.schema[name].format.field_boost))
+        return None, parts, term
+
+    def _holds_form(self, q) -> np.ndarray:
+        mask = np.zeros(self.n, dtype=bool)
+        exact, parts, term = self._form_postings(q)
+        if exact is not None:
+            mask[exact] = True
+            return mask
+        # Its own term: held where the term occurs more often than its changed forms.
+        count = np.zeros(self.n, dtype=np.float64)
+        for docs, weights in parts:
+            count[docs] += weights
         if not count.any():
             return mask
-        for other in self.changed_forms(lang).get(term, ()):
+        for other in self.changed_forms(q.lang).get(term, ()):
             docs, weights = self.cache.term(q.fieldname, other)
             count[docs] -= weights
         return count > 0.5
@@ -390,27 +404,13 @@ class Evaluator:
     def _held(self, q: HoldsForm) -> np.ndarray:
         # _holds_form over the documents of the form's postings only; the counts are
         # summed in the same order, so the same documents pass the same threshold.
-        lang, form = q.lang, q.text
-        term = analysis.term_of(lang, form)
-        if term is None:
-            return _NO_DOCS
-        if term != form:  # a changed form: exact_<lang> has it
-            btext = self._btext(q.fieldname, form)
-            if btext is not None and (q.fieldname, btext) in self.reader:
-                return self.cache.term(q.fieldname, btext)[0]
-            return _NO_DOCS
-        parts = []
-        for kind in analysis.KINDS:
-            name = analysis.field(kind, lang)
-            btext = self._btext(name, term)
-            if btext is None or (name, btext) not in self.reader:
-                continue
-            docs, weights = self.cache.term(name, btext)
-            parts.append((docs, weights / self.reader.schema[name].format.field_boost))
+        exact, parts, term = self._form_postings(q)
+        if exact is not None:
+            return exact
         docs, count = _summed(parts)
         if not count.any():
             return _NO_DOCS
-        for other in self.changed_forms(lang).get(term, ()):
+        for other in self.changed_forms(q.lang).get(term, ()):
             odocs, weights = self.cache.term(q.fieldname, other)
             # Only the documents already counted can pass: the others' counts are <= 0.
             at = np.searchsorted(docs, odocs)
@@ -441,14 +441,10 @@ class Evaluator:
             return None
 
     def _term(self, fieldname, text):
-        mask, score = self._empty()
         btext = self._btext(fieldname, text)
         if btext is None:
-            return mask, score
-        docs, scores = self.scored(fieldname, btext)
-        mask[docs] = True
-        score[docs] = scores
-        return mask, score
+            return self._empty()
+        return self._dense(*self.scored(fieldname, btext))
 
     def _entity(self, q):
         """An entity facet's value: its documents, each scoring the term's boost."""
