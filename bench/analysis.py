@@ -53,6 +53,7 @@ sys.path.insert(0, str(ROOT))
 
 from bench._server import HOST  # noqa: E402
 from bench._server import free_port  # noqa: E402
+from bench._server import settle  # noqa: E402
 from bench._server import start_server  # noqa: E402
 from bench._server import stop_server  # noqa: E402
 from bench.query_speed import ensure  # noqa: E402
@@ -64,6 +65,9 @@ QUERIES = ["election", "football", "mobile phone", "oil prices", "government", "
            "world cup", "court ruling", "health", "bank", "prices OR rates", "minister",
            "company shares", "technology"]
 WARM = ["budget", "tennis", "election campaign", "software", "actor"]
+# The other client's searches alone, before each export: about as many as it makes during
+# one (a p95 of 60 is the third slowest, one hiccup of a shared machine).
+ALONE = 12 * len(QUERIES)
 BROAD = ["said", "year", "people", "new", "government OR company", "also", "time",
          "world", "two", "first"]
 
@@ -294,16 +298,20 @@ def main(argv=None) -> int:
         for q in WARM:
             get(port, f"/api/search?{urlencode({'q': q})}")
             get(port, f"/api/timeline?{urlencode({'q': q})}")
+        # Measured in the steady state, once the server's background decoding of its
+        # frequent words is done (it takes a core for a minute at 50,000 articles).
+        settled = settle(proc.pid)
         print(f"{args.articles:,} articles, {how}, load average "
-              f"{' '.join(f'{x:.2f}' for x in os.getloadavg())} on {os.cpu_count()} cores\n")
+              f"{' '.join(f'{x:.2f}' for x in os.getloadavg())} on {os.cpu_count()} cores; "
+              f"the server was idle {settled:.0f} s after its warm-up searches\n")
         started = tree_memory(proc.pid)
         search, timeline = timeline_vs_search(port, args.rounds) if args.rounds else ([], [])
         words = top_words(port) if args.rounds else []
         runs = []
         for _ in range(args.exports):
-            baseline = searches_alone(port, QUERIES, 3 * len(QUERIES))
+            baseline = searches_alone(port, QUERIES, ALONE)
             runs.append((baseline, export_under_load(port, proc.pid, QUERIES)))
-        control_alone = searches_alone(port, QUERIES, 3 * len(QUERIES))
+        control_alone = searches_alone(port, QUERIES, ALONE)
         control_secs, control_during = export_in_own_process(index_dir, port, QUERIES)
     finally:
         stop_server(proc)

@@ -555,23 +555,6 @@ def measure_server(n: int, index_dir: Path, measured, warm, log: Path) -> dict:
         took = json.loads(body).get("took_ms") if resp.status == 200 else None
         return resp.status, ms, took
 
-    def cpu_s() -> float:  # the server's user + system CPU seconds
-        fields = Path(f"/proc/{proc.pid}/stat").read_text().rsplit(")", 1)[1].split()
-        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
-
-    def settle(limit: float = 120.0) -> float:
-        """Wait until the idle server stops using CPU (its background decoding of the
-        frequent words is done): under 0.05 CPU s in a second; the seconds waited."""
-        start = time.perf_counter()
-        last = cpu_s()
-        while time.perf_counter() - start < limit:
-            time.sleep(1.0)
-            now = cpu_s()
-            if now - last < 0.05:
-                break
-            last = now
-        return time.perf_counter() - start
-
     port = _server.free_port()
     t0 = time.perf_counter()
     proc, _ = _server.start_server(index_dir, port, log, wait=120.0)
@@ -588,7 +571,7 @@ def measure_server(n: int, index_dir: Path, measured, warm, log: Path) -> dict:
             get(q)
         out["mem"]["warm-up queries"] = memory_mb(proc.pid)
         # The in-process run waits for the background decoding too: the same steady state.
-        out["settle_s"] = settle()
+        out["settle_s"] = _server.settle(proc.pid)
         out["mem"]["idle again"] = memory_mb(proc.pid)
         answers = [get(q) for q in measured]
         out["mem"]["measured queries"] = memory_mb(proc.pid)
