@@ -23,6 +23,7 @@ facet tables; requests in flight keep the tables they started with.
 from __future__ import annotations
 
 import contextlib
+import heapq
 import sqlite3
 import threading
 import time
@@ -64,6 +65,10 @@ ENTITY_REBUILD_SECONDS = 2.0
 PREWARM_KINDS = (TITLE, BODY)
 # Document frequencies remembered per field (top words); past this many, start again.
 DF_CACHE_TERMS = 500_000
+# The warming keeps the document frequency of each text field's words held by this many
+# articles or more (up to half of DF_CACHE_TERMS, the most frequent), so top words look
+# up none: a word seen in fewer articles than top words' MIN_DOCS is never scored there.
+DF_KEEP_MIN = 3
 PREWARM_SHARE = 0.01
 PREWARM_MIN_DOCS = 200
 PREWARM_BYTES = 256 * 1024 * 1024
@@ -268,15 +273,24 @@ class Generation:
                 evaluator.changed_forms(lang)
             self.prepared.set()
             floor = max(PREWARM_MIN_DOCS, int(PREWARM_SHARE * reader.doc_count_all()))
-            for name in analysis.text_fields(PREWARM_KINDS, self.languages):
-                if name not in reader.indexed_field_names():
-                    continue
-                for btext, info in reader.iter_field(name):
+            fields = [name for name in analysis.text_fields(PREWARM_KINDS, self.languages)
+                      if name in reader.indexed_field_names()]
+            frequent = []
+            for name in fields:
+                dfs = self._segment_dfs(reader, name)
+                if dfs is None:
+                    return
+                kept = [(t, n) for t, n in dfs.items() if n >= DF_KEEP_MIN]
+                if len(kept) > DF_CACHE_TERMS // 2:
+                    kept = heapq.nlargest(DF_CACHE_TERMS // 2, kept, key=lambda tn: tn[1])
+                self._df.setdefault(name, {}).update((t.decode("utf-8"), n) for t, n in kept)
+                frequent.append((name, [t for t, n in dfs.items() if n >= floor]))
+            for name, words in frequent:
+                for btext in words:
                     if self._closed or self.postings.used > PREWARM_BYTES:
                         return
-                    if info.doc_frequency() >= floor:
-                        self._yield_to_requests()
-                        evaluator.scored(name, btext)
+                    self._yield_to_requests()
+                    evaluator.scored(name, btext)
         except Exception:  # the generation closed under the thread: nothing to warm any more
             return
         finally:
@@ -284,6 +298,24 @@ class Generation:
                 searcher.close()
             self.prepared.set()
             self.prewarmed.set()
+
+    def _segment_dfs(self, reader, fieldname: str) -> dict[bytes, int] | None:
+        """Every term of ``fieldname`` and how many documents hold it (deleted ones too,
+        as Whoosh counts), summed over the segments; ``None`` once the generation closed.
+
+        Each segment's terms are walked on their own: the multi-segment reader's walk
+        merges the segments term by term (~150 µs a term at 50,000 articles, against
+        ~15 µs)."""
+        dfs: dict[bytes, int] = {}
+        get = dfs.get
+        for leaf, _ in reader.leaf_readers():
+            if fieldname not in leaf.indexed_field_names():
+                continue
+            for i, (btext, info) in enumerate(leaf.iter_field(fieldname)):
+                if i % 4096 == 0 and self._closed:
+                    return None
+                dfs[btext] = get(btext, 0) + info.doc_frequency()
+        return dfs
 
     def _yield_to_requests(self) -> None:
         """Wait while a request is being answered (up to PREWARM_YIELD_SECONDS each time).
