@@ -58,6 +58,11 @@ SETTINGS = (
             "processes is than the server's: a search waking in the server takes a busy core "
             "from an export first. Higher keeps searches faster while exports run on a machine "
             "with no core to spare, and slows the exports more when other work is running."),
+    Setting("EXPORT_IDLE", True, "Encode an export's rows in Linux's idle scheduling class "
+            "(SCHED_IDLE), so that a search takes a core from it the moment it wakes. An "
+            "export that waits for a core most of a second there (every core busy with other "
+            "work) goes on at EXPORT_NICE, so it is never starved. Off, or on a system "
+            "without that class: EXPORT_NICE throughout."),
     Setting("LOCK_TIMEOUT", 10.0, "Seconds an `index` run waits for another run's write lock."),
     # Read while streaming, never after reading all (search/readers/limits.py says why
     # these sizes): what goes over is named in the run's summary and skipped.

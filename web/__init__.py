@@ -60,7 +60,8 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
         from search.query.export_process import ExportProcesses
 
         app.extensions["newsfacet_exports"] = ExportProcesses(
-            settings["INDEX"], settings["EXPORT_PROCESSES"], settings["EXPORT_NICE"])
+            settings["INDEX"], settings["EXPORT_PROCESSES"], settings["EXPORT_NICE"],
+            settings["EXPORT_IDLE"])
     # Templates are full of loops; keep the HTML they produce readable.
     app.jinja_env.trim_blocks = True
     app.jinja_env.lstrip_blocks = True

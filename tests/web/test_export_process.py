@@ -76,6 +76,21 @@ def _nice(pid: int) -> int:
         return int(f.read().rsplit(")", 1)[1].split()[16])
 
 
+SCHED_OTHER, SCHED_IDLE = 0, 5
+
+
+def _policies(pid: int) -> dict[int, int]:
+    """Each thread of ``pid`` (by id): its scheduling policy (SCHED_OTHER, SCHED_IDLE)."""
+    out = {}
+    for tid in os.listdir(f"/proc/{pid}/task"):
+        try:
+            with open(f"/proc/{pid}/task/{tid}/stat", encoding="ascii", errors="replace") as f:
+                out[int(tid)] = int(f.read().rsplit(")", 1)[1].split()[38])
+        except OSError:  # the thread ended meanwhile
+            continue
+    return out
+
+
 def _settled_written(pid: int) -> int:
     """:func:`_written` once it has stopped growing (the process waits or is idle)."""
     last, still = -1, 0
@@ -199,6 +214,10 @@ def test_a_client_that_goes_away_stops_the_export(server, big_index):
     # the reader waits: every buffer on the way fills, and the process waits to send
     waiting = _settled_written(exporter)
     assert waiting - before < whole - 1_000_000  # mid-export, far from its end
+    # its rows are encoded by a thread in the idle class (EXPORT_IDLE): a search waking in
+    # the server takes the core at once; the process's main thread stays in the normal one
+    policies = _policies(exporter)
+    assert policies.pop(exporter) == SCHED_OTHER and SCHED_IDLE in policies.values()
     sock.shutdown(socket.SHUT_RDWR)  # the reader goes away
     r.close()
     sock.close()
@@ -316,5 +335,46 @@ def test_the_export_process_keeps_its_generation_while_a_new_one_goes_live(tmp_p
         got += list(blocks)
         r.close()
         assert _csv_ids(b"".join(got)) == want and len(want) == ROWS
+    finally:
+        processes.close()
+
+
+def test_an_export_starved_in_the_idle_class_finishes_at_its_nice(big_index):
+    """Every core kept busy by other work (here: a spinning process at nice 10, as an
+    indexing run's NER workers run, beside the export process on the one core both may
+    use), an export in the idle class would get a few per cent of a core; it goes on in
+    the normal class at EXPORT_NICE, ahead of that work, and finishes."""
+    processes = ExportProcesses(big_index, 1, nice=5, idle=True)
+    spinner = None
+    try:
+        processes.start()
+        proc = processes._idle[0]
+        proc.wait_ready()
+        total, blocks = processes.export(SearchRequest(q="flood"), service.DEFAULT_SETTINGS,
+                                         "csv", export.CHUNK)
+        assert blocks.scheduled is None  # said at the end
+        first = next(blocks)  # the idle thread is under way, the process waits to send
+        core = min(os.sched_getaffinity(0))
+        for tid in os.listdir(f"/proc/{proc.pid}/task"):
+            os.sched_setaffinity(int(tid), {core})
+        spinner = subprocess.Popen(
+            [sys.executable, "-c", f"import os; os.nice(10); os.sched_setaffinity(0, {{{core}}})\n"
+                                   "while True: pass"])
+        t0 = time.monotonic()
+        data = first + b"".join(blocks)
+        assert blocks.scheduled == "starved"
+        assert time.monotonic() - t0 < 30
+        assert len(_csv_ids(data)) == total == ROWS
+    finally:
+        if spinner is not None:
+            spinner.kill()
+            spinner.wait()
+        processes.close()
+    # with a core to spare, an export stays in the idle class to its end
+    processes = ExportProcesses(big_index, 1, nice=5, idle=True)
+    try:
+        total, blocks = processes.export(SearchRequest(q="flood"), service.DEFAULT_SETTINGS,
+                                         "jsonl", export.CHUNK)
+        assert len(b"".join(blocks).splitlines()) == ROWS and blocks.scheduled == "idle"
     finally:
         processes.close()
