@@ -367,10 +367,11 @@ def pct(xs, p):
     return xs[min(len(xs) - 1, int(round(p / 100 * (len(xs) - 1))))]
 
 
-def memory_mb(pid: int | str = "self") -> dict[str, float]:
+def memory_mb(pid: int | str = "self", pss: bool = True) -> dict[str, float]:
     """Resident memory of process ``pid`` in MB: ``rss`` with its ``anon`` and ``file``
-    parts (``/proc/PID/status``), and ``pss`` when ``/proc/PID/smaps_rollup`` is readable
-    (RSS with each shared page divided among the processes that map it)."""
+    parts (``/proc/PID/status``), and with ``pss``, ``pss`` when
+    ``/proc/PID/smaps_rollup`` is readable (RSS with each shared page divided among the
+    processes that map it: ~3 ms of CPU for a 400 MB server, walking its page tables)."""
     out = {}
     keys = {"VmRSS:": "rss", "RssAnon:": "anon", "RssFile:": "file"}
     with open(f"/proc/{pid}/status", encoding="ascii") as f:
@@ -378,6 +379,8 @@ def memory_mb(pid: int | str = "self") -> dict[str, float]:
             name = keys.get(line.split()[0])
             if name:
                 out[name] = int(line.split()[1]) / 1024
+    if not pss:
+        return out
     try:
         with open(f"/proc/{pid}/smaps_rollup", encoding="ascii") as f:
             for line in f:
