@@ -18,7 +18,11 @@ from search.ingest.workers import WORKER_NICE
 from search.ingest.workers import make_enricher
 from search.models import Article
 
-_load_lock = threading.Lock()
+# One batch at a time in a worker process, however many threads its worker has
+# (`dask worker` gives one per core unless told `--nthreads 1`): spaCy's pipeline is not
+# safe to share between threads (two at once: "[E018] Can't retrieve string for hash" on
+# 9 batches of 12), and NER holds the GIL, so a second thread would gain nothing.
+_one_at_a_time = threading.Lock()
 
 
 def enrich_batch(articles: list[Article], model: str | None,
@@ -30,9 +34,9 @@ def enrich_batch(articles: list[Article], model: str | None,
     article in that language. The address goes back with the results, so the run
     can say where its enrichment ran (and a test can see it ran on a worker).
     """
-    with _load_lock:  # a worker with several threads still loads the model once
+    with _one_at_a_time:  # and the model is loaded once
         enricher = make_enricher(model, ner)
-    return enricher.enrich(articles), get_worker().address
+        return enricher.enrich(articles), get_worker().address
 
 
 class IgnoreCtrlC(WorkerPlugin):
