@@ -592,6 +592,7 @@ def main(argv: list[str]) -> int:
 
     channel = _Channel(Connection(int(argv[0])))
     index_dir = argv[1]
+    idle = len(argv) > 3 and argv[3] == "idle" and _can_idle()
     # An export needs its own query's words, not the frequent words decoded ahead for
     # searches (up to 256 MB, and CPU the export wants).
     generation.PREWARM = False
@@ -610,7 +611,6 @@ def main(argv: list[str]) -> int:
             if job[0] != "export":
                 continue  # a stop for an export that had ended meanwhile
             _, request, settings, fmt, chunk = job
-            idle = len(argv) > 3 and argv[3] == "idle" and _can_idle()
             export.CHUNK = min(chunk, IDLE_CHUNK) if idle else chunk
             _run(channel, index_dir, request, Settings(settings), fmt, idle)
     except _Gone:
