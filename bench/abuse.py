@@ -63,6 +63,7 @@ sys.path.insert(0, str(ROOT))
 
 from bench._server import HOST  # noqa: E402
 from bench._server import alive  # noqa: E402
+from bench._server import cpu_seconds  # noqa: E402
 from bench._server import free_port  # noqa: E402
 from bench._server import start_server  # noqa: E402
 from bench._server import stop_server  # noqa: E402
@@ -280,9 +281,7 @@ class Memory(threading.Thread):
     def cpu_seconds(self) -> float:
         """The server's user + system CPU time so far."""
         try:
-            with open(f"/proc/{self.proc.pid}/stat") as f:
-                fields = f.read().rsplit(")", 1)[1].split()
-            return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+            return cpu_seconds(self.proc.pid)
         except (OSError, ValueError, IndexError):
             return 0.0
 
