@@ -34,7 +34,7 @@ WAIT_POLL_SECONDS = 1.0
 # Pool restarts one batch may cause before its articles are enriched one per task,
 # so that an article that kills its worker is found and skipped, not retried forever.
 MAX_RESTARTS = 2
-# Longest a pool is waited for when it is stopped (see _stop_pool).
+# Longest a pool is waited for when it is stopped (see stop_pool).
 CLOSE_SECONDS = 10.0
 
 # Workers run at this CPU niceness: NER is the stage behind, so the text stage (the
@@ -47,12 +47,18 @@ _worker_enricher = None
 _worker_error: BaseException | None = None
 
 
-def _init_worker(model: str | None, ner: bool) -> None:
-    global _worker_enricher, _worker_error
+def lower_priority() -> None:
+    """Run this process at :data:`WORKER_NICE` (not lower, whatever its parent's was:
+    a Dask worker's child starts at its worker's)."""
     try:
-        os.nice(WORKER_NICE)
+        os.nice(max(0, WORKER_NICE - os.nice(0)))
     except OSError:  # not allowed here: run at normal priority
         pass
+
+
+def _init_worker(model: str | None, ner: bool) -> None:
+    global _worker_enricher, _worker_error
+    lower_priority()
     # An initializer that raises makes the pool respawn workers forever: keep the
     # error and raise it from the first task instead, where the parent sees it.
     try:
@@ -67,7 +73,7 @@ def _enrich_in_worker(articles: list[Article]) -> list[tuple[str, Entities]]:
     return _worker_enricher.enrich(articles)
 
 
-def _stop_pool(pool) -> None:
+def stop_pool(pool) -> None:
     """Terminate a pool and wait for it, at most CLOSE_SECONDS: after a worker was killed,
     ``Pool.terminate``/``join`` can wait forever on the pool's own handler threads (seen
     in the suite, once in a few runs), so its worker processes are then killed outright
@@ -281,7 +287,7 @@ class Batches(OrderedBatches):
         :param again: whether to send ``waiting`` again too
         """
         pool, self.pool = self.pool, None
-        _stop_pool(pool)
+        stop_pool(pool)
         self.restarts += 1
         for batch in {id(b): b for b in [waiting, *self.queue]}.values():
             if batch.results is None and batch.pending is not None:
@@ -351,4 +357,4 @@ class Batches(OrderedBatches):
         """Stop the workers (also after an error: no stray processes are left)."""
         if self.pool is not None:
             pool, self.pool = self.pool, None
-            _stop_pool(pool)
+            stop_pool(pool)
