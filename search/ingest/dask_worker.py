@@ -4,13 +4,12 @@ A worker machine needs this package installed (the same version): the tasks name
 :func:`enrich_batch` by its module, and it loads the spaCy model there. This module
 imports ``distributed``; the indexer imports it only when a cluster is asked for.
 
-NER runs in a child process of the worker, not in the thread Dask runs the task in. A
-Dask worker's event loop lives in the same process as its task thread, and every time it
-wakes (heartbeats, messages, timers) it takes the GIL from NER, which holds it throughout:
-two workers on two cores spent 15-20% more CPU per article than the local pool's plain
-processes on the same batches (41-45 ms against 36-38), and the same workers with NER in
-a child 38-39 ms (``/tmp`` harness in the commit that made this change). The task thread
-only waits on the child, without the GIL. A worker process started as a daemon (a
+NER runs in a single-threaded child process of the worker, not in the thread Dask runs
+the task in, beside the worker's event loop and its other threads: two workers on two
+cores spent 15-20% more CPU per article there than the local pool's plain processes on
+the same batches (fakenewsnet: 59-60 ms against 48-49), and the same workers with NER in
+a child 49-51 ms (``/tmp`` harness in the commits that made this change). The task
+thread only waits on the child, without the GIL. A worker process started as a daemon (a
 nanny's default, unless ``distributed.worker.daemon`` is false: ``WORKER_CONFIG``) may
 not have children, and then NER runs in the task thread as before.
 """
@@ -23,7 +22,6 @@ import os
 import pickle
 import signal
 import threading
-import time
 
 from distributed import WorkerPlugin
 from distributed import get_worker
@@ -87,8 +85,7 @@ def _child_main(conn) -> None:
     """The child's loop: a batch in, its results (or its error) out, until the worker
     closes the pipe or dies (then ``recv`` ends with EOF, and so does the child)."""
     lower_priority()
-    threading.Thread(target=_end_with, args=(os.getppid(),), daemon=True,
-                     name="newsfacet-parent-watch").start()
+    _end_with(os.getppid())
     while True:
         try:
             articles, model, ner = conn.recv()
@@ -110,10 +107,21 @@ def _child_main(conn) -> None:
 def _end_with(parent: int) -> None:
     """Ends the child as soon as its worker has gone (the child is then another
     process's), even mid-batch: a nanny kills a worker that does not close within a few
-    seconds, and the child holds the terminal's output open until it ends."""
-    while os.getppid() == parent:
-        time.sleep(PARENT_POLL_SECONDS)
-    os._exit(0)
+    seconds, and the child holds the terminal's output open until it ends.
+
+    A timer signal, not a watching thread: the child must stay single-threaded. With
+    both cores busy with NER, a second thread in each NER process, even one that only
+    woke twice a second, made NER cost ~20% more CPU (fakenewsnet articles: 27 against
+    23 s for 936, alternated), as the Dask worker's own threads did. Not glibc's malloc
+    turning to locks (a thread started and ended costs nothing), and not seen with one
+    NER process and a core free: measured, the mechanism not pinned down."""
+
+    def check(signum, frame) -> None:
+        if os.getppid() != parent:
+            os._exit(0)
+
+    signal.signal(signal.SIGALRM, check)
+    signal.setitimer(signal.ITIMER_REAL, PARENT_POLL_SECONDS, PARENT_POLL_SECONDS)
 
 
 def _in_child(articles: list[Article], model: str | None, ner: bool) -> list:

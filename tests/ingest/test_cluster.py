@@ -110,14 +110,15 @@ def cluster():
 
 def _where_ner_ran():
     """In a worker: (whether this process loaded an enricher, the live children's pids,
-    the pid of the child it runs NER in, that child's CPU seconds)."""
+    the pid of the child it runs NER in, that child's CPU seconds and threads)."""
     from search.ingest import dask_worker
     from search.ingest import workers
 
     kids = [p for p in psutil.Process().children() if p.status() != psutil.STATUS_ZOMBIE]
     pid = dask_worker._child.pid if dask_worker._child is not None else None
-    cpu = sum(psutil.Process(pid).cpu_times()[:2]) if pid and psutil.pid_exists(pid) else 0.0
-    return bool(workers._enrichers), sorted(p.pid for p in kids), pid, cpu
+    child = psutil.Process(pid) if pid and psutil.pid_exists(pid) else None
+    cpu, threads = (sum(child.cpu_times()[:2]), child.num_threads()) if child else (0.0, 0)
+    return bool(workers._enrichers), sorted(p.pid for p in kids), pid, (cpu, threads)
 
 
 def test_each_worker_runs_ner_in_a_child_process_away_from_its_event_loop(
@@ -133,10 +134,12 @@ def test_each_worker_runs_ner_in_a_child_process_away_from_its_event_loop(
     found = client.run(_where_ner_ran)
     assert set(report.cluster_workers) <= set(found)
     for worker in report.cluster_workers:
-        loaded, kids, child, cpu = found[worker]
+        loaded, kids, child, (cpu, threads) = found[worker]
         assert not loaded  # the model is not in the worker process
         assert kids == [child]  # but in its one child, which did the work
         assert cpu > 1.0
+        # single-threaded: a second thread, even an idle one, cost NER ~20% more CPU
+        assert threads == 1
 
 
 class KillChildOnce(WorkerPlugin):
