@@ -75,13 +75,21 @@ class KillOnce(WorkerPlugin):
             return
         self.started += 1
         if self.started == self.nth:
-            try:
-                fd = os.open(self.marker, os.O_CREAT | os.O_EXCL | os.O_WRONLY)
-            except FileExistsError:
-                return
-            os.write(fd, str(os.getpid()).encode())
-            os.close(fd)
+            self.strike()
+
+    def strike(self):
+        if self.claim(os.getpid()):
             os._exit(1)
+
+    def claim(self, pid: int) -> bool:
+        """Whether this is the first worker to strike (then ``pid`` is in ``marker``)."""
+        try:
+            fd = os.open(self.marker, os.O_CREAT | os.O_EXCL | os.O_WRONLY)
+        except FileExistsError:
+            return False
+        os.write(fd, str(pid).encode())
+        os.close(fd)
+        return True
 
 
 class Erred(SchedulerPlugin):
@@ -142,33 +150,21 @@ def test_each_worker_runs_ner_in_a_child_process_away_from_its_event_loop(
         assert threads == 1
 
 
-class KillChildOnce(WorkerPlugin):
+class KillChildOnce(KillOnce):
     """Kills the NER child of its worker 0.2 s into the worker's ``nth`` task (a batch
     of 16 articles takes about a second), once in the whole cluster; the first worker
     to create ``marker`` writes the child's pid there."""
 
-    def __init__(self, marker: str, nth: int):
-        self.marker, self.nth, self.started = marker, nth, 0
-
-    def transition(self, key, start, finish, **kwargs):
+    def strike(self):
         import threading
 
-        if finish != "executing":
-            return
-        self.started += 1
-        if self.started == self.nth:
-            threading.Timer(0.2, self.kill).start()
+        threading.Timer(0.2, self.kill).start()
 
     def kill(self):
         from search.ingest import dask_worker
 
-        try:
-            fd = os.open(self.marker, os.O_CREAT | os.O_EXCL | os.O_WRONLY)
-        except FileExistsError:
-            return
-        os.write(fd, str(dask_worker._child.pid).encode())
-        os.close(fd)
-        os.kill(dask_worker._child.pid, signal.SIGKILL)
+        if self.claim(dask_worker._child.pid):
+            os.kill(dask_worker._child.pid, signal.SIGKILL)
 
 
 def test_a_ner_child_killed_mid_batch_loses_no_article(bbc, local_run, cluster, tmp_path):
