@@ -339,6 +339,16 @@ def test_the_export_process_keeps_its_generation_while_a_new_one_goes_live(tmp_p
         processes.close()
 
 
+def _cpu_ticks(pid: int) -> int:
+    """User + system CPU of a process, in clock ticks (0 once it is gone)."""
+    try:
+        with open(f"/proc/{pid}/stat", encoding="ascii") as f:
+            fields = f.read().rsplit(")", 1)[1].split()
+    except OSError:
+        return 0
+    return int(fields[11]) + int(fields[12])
+
+
 def test_an_export_starved_in_the_idle_class_finishes_at_its_nice(big_index):
     """Every core kept busy by other work (here: a spinning process at nice 10, as an
     indexing run's NER workers run, beside the export process on the one core both may
@@ -350,16 +360,21 @@ def test_an_export_starved_in_the_idle_class_finishes_at_its_nice(big_index):
         processes.start()
         proc = processes._idle[0]
         proc.wait_ready()
+        # The spinner spins before the export starts: one still starting up could leave
+        # the export's core free until the export was done (seen on a loaded CI run).
+        core = min(os.sched_getaffinity(0))
+        spinner = subprocess.Popen(
+            [sys.executable, "-c", f"import os; os.nice(10); os.sched_setaffinity(0, {{{core}}})\n"
+                                   "while True: pass"])
+        deadline = time.monotonic() + 30
+        while _cpu_ticks(spinner.pid) < 20 and time.monotonic() < deadline:
+            time.sleep(0.02)
         total, blocks = processes.export(SearchRequest(q="flood"), service.DEFAULT_SETTINGS,
                                          "csv", export.CHUNK)
         assert blocks.scheduled is None  # said at the end
         first = next(blocks)  # the idle thread is under way, the process waits to send
-        core = min(os.sched_getaffinity(0))
         for tid in os.listdir(f"/proc/{proc.pid}/task"):
             os.sched_setaffinity(int(tid), {core})
-        spinner = subprocess.Popen(
-            [sys.executable, "-c", f"import os; os.nice(10); os.sched_setaffinity(0, {{{core}}})\n"
-                                   "while True: pass"])
         t0 = time.monotonic()
         data = first + b"".join(blocks)
         assert blocks.scheduled == "starved"
