@@ -34,7 +34,7 @@ WAIT_POLL_SECONDS = 1.0
 # Pool restarts one batch may cause before its articles are enriched one per task,
 # so that an article that kills its worker is found and skipped, not retried forever.
 MAX_RESTARTS = 2
-# Longest a pool is waited for when it is stopped (see stop_pool).
+# Longest a pool is waited for when it is stopped (see _stop_pool).
 CLOSE_SECONDS = 10.0
 
 # Workers run at this CPU niceness: NER is the stage behind, so the text stage (the
@@ -73,7 +73,7 @@ def _enrich_in_worker(articles: list[Article]) -> list[tuple[str, Entities]]:
     return _worker_enricher.enrich(articles)
 
 
-def stop_pool(pool) -> None:
+def _stop_pool(pool) -> None:
     """Terminate a pool and wait for it, at most CLOSE_SECONDS: after a worker was killed,
     ``Pool.terminate``/``join`` can wait forever on the pool's own handler threads (seen
     in the suite, once in a few runs), so its worker processes are then killed outright
@@ -287,7 +287,7 @@ class Batches(OrderedBatches):
         :param again: whether to send ``waiting`` again too
         """
         pool, self.pool = self.pool, None
-        stop_pool(pool)
+        _stop_pool(pool)
         self.restarts += 1
         for batch in {id(b): b for b in [waiting, *self.queue]}.values():
             if batch.results is None and batch.pending is not None:
@@ -357,4 +357,4 @@ class Batches(OrderedBatches):
         """Stop the workers (also after an error: no stray processes are left)."""
         if self.pool is not None:
             pool, self.pool = self.pool, None
-            stop_pool(pool)
+            _stop_pool(pool)
