@@ -57,9 +57,10 @@ LOCAL_SCHEDULER = {"dashboard_address": "127.0.0.1:0"}
 # (2.7x the page faults of a pool worker on the same batches). The scheduler of local:N
 # runs in the indexer's process, and its tick is slowed with the workers'.
 #
-# What is left of the event loop's wakeups still took the GIL from NER (15-20% of the
-# workers' CPU), so NER runs in a child process of each worker (search.ingest.dask_worker),
-# which a worker process may start only when it is not a daemon.
+# Even so, NER beside the worker's event loop and threads cost 15-20% more CPU than in
+# the pool's single-threaded processes, so NER runs in a single-threaded child process of
+# each worker (search.ingest.dask_worker), which a worker may start only when it is not a
+# daemon.
 WORKER_CONFIG = {
     "distributed.worker.daemon": False,
     "distributed.worker.profile.enabled": False,

@@ -131,8 +131,8 @@ def _where_ner_ran():
 
 def test_each_worker_runs_ner_in_a_child_process_away_from_its_event_loop(
         bbc, local_run, cluster, tmp_path):
-    # Sharing its process (and GIL) with the worker's event loop cost NER 15-20% more CPU
-    # per article than the local pool's processes (search.ingest.dask_worker).
+    # Sharing its process with the worker's event loop and threads cost NER 15-20% more
+    # CPU per article than the local pool's processes (search.ingest.dask_worker).
     address, client = cluster
     report = index_paths([bbc / "tech"], tmp_path / "ix", cluster=address)
     # (NER runs once per distinct text: bbc-news repeats an article or two word for word)
