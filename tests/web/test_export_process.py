@@ -19,6 +19,7 @@ import time
 
 import pytest
 
+from bench._server import cpu_seconds
 from search.errors import IndexMissingError
 from search.errors import QueryError
 from search.models import SearchRequest
@@ -339,16 +340,6 @@ def test_the_export_process_keeps_its_generation_while_a_new_one_goes_live(tmp_p
         processes.close()
 
 
-def _cpu_ticks(pid: int) -> int:
-    """User + system CPU of a process, in clock ticks (0 once it is gone)."""
-    try:
-        with open(f"/proc/{pid}/stat", encoding="ascii") as f:
-            fields = f.read().rsplit(")", 1)[1].split()
-    except OSError:
-        return 0
-    return int(fields[11]) + int(fields[12])
-
-
 def test_an_export_starved_in_the_idle_class_finishes_at_its_nice(big_index):
     """Every core kept busy by other work (here: a spinning process at nice 10, as an
     indexing run's NER workers run, beside the export process on the one core both may
@@ -367,7 +358,7 @@ def test_an_export_starved_in_the_idle_class_finishes_at_its_nice(big_index):
             [sys.executable, "-c", f"import os; os.nice(10); os.sched_setaffinity(0, {{{core}}})\n"
                                    "while True: pass"])
         deadline = time.monotonic() + 30
-        while _cpu_ticks(spinner.pid) < 20 and time.monotonic() < deadline:
+        while cpu_seconds(spinner.pid) < 0.2 and time.monotonic() < deadline:
             time.sleep(0.02)
         total, blocks = processes.export(SearchRequest(q="flood"), service.DEFAULT_SETTINGS,
                                          "csv", export.CHUNK)
