@@ -11,12 +11,15 @@ than it saves on little input.
 
 from __future__ import annotations
 
+import itertools
 import os
+import pickle
 from collections.abc import Iterable
 from pathlib import Path
 
 from whoosh.codec import base as _whoosh_codec
 from whoosh.codec.whoosh3 import W3Codec
+from whoosh.writing import PostingPool
 
 from search import storage
 from search import vocabulary
@@ -74,6 +77,44 @@ def _remember_lengths(add_postings):
 if not getattr(_whoosh_codec.FieldWriter.add_postings, "remembers_lengths", False):
     _whoosh_codec.FieldWriter.add_postings = _remember_lengths(
         _whoosh_codec.FieldWriter.add_postings)
+
+
+# Postings per pickle in a run of Whoosh's posting pool (about 4 MB of them).
+RUN_CHUNK = 20_000
+
+
+def _write_run_in_chunks(self, f, items):
+    items = iter(items)
+    while chunk := list(itertools.islice(items, RUN_CHUNK)):
+        pickle.dump(chunk, f, pickle.HIGHEST_PROTOCOL)
+    f.close()
+
+
+def _read_run_in_chunks(self, path):
+    f = self._open_run(path)
+    try:
+        while True:
+            try:
+                chunk = pickle.load(f)
+            except EOFError:
+                return
+            yield from chunk
+    finally:
+        f.close()
+        self._remove_run(path)
+
+
+# When a writer's postings outgrow its buffer (WRITER_LIMITMB), Whoosh's posting pool
+# sorts them into a run on disk and merges the runs at commit. Whoosh pickles and
+# unpickles every posting of a run in a call of its own; a run here is pickled
+# RUN_CHUNK postings at a time. Every commit of a large run spills (about 300 postings
+# an article): this cut bare writing's CPU time by ~20% on 5,225 articles in one segment
+# (3 runs of 5, same process, alternated: 21.0 / 17.6 s against 25.7 / 21.4, and 16.0 /
+# 14.4 with no spill at all). The postings come out of the merge in the same order, so
+# the index files are the same bytes (tests/ingest/test_writing.py).
+if PostingPool._write_run is not _write_run_in_chunks:
+    PostingPool._write_run = _write_run_in_chunks
+    PostingPool._read_run = _read_run_in_chunks
 
 
 # A term with fewer postings than this in a segment keeps them in its entry of the terms

@@ -46,6 +46,36 @@ def test_remembered_lengths_write_the_same_files(tmp_path, monkeypatch):
     assert got == want
 
 
+def test_runs_pickled_in_chunks_write_the_same_files(tmp_path, monkeypatch):
+    from whoosh.externalsort import SortingPool
+    from whoosh.writing import PostingPool
+
+    chunked = PostingPool._write_run
+    assert chunked is writing._write_run_in_chunks
+    runs = []
+
+    def counted(pool, f, items):
+        runs.append(f.name)
+        return chunked(pool, f, items)
+
+    # A buffer of ~50 KB spills a run every few hundred postings; chunks of 7 postings
+    # give each run many pickles, the last one short.
+    monkeypatch.setattr(writing, "WRITER_LIMITMB", 0.05)
+    monkeypatch.setattr(writing, "RUN_CHUNK", 7)
+    monkeypatch.setattr(PostingPool, "_write_run", counted)
+    fast = writing.write_generation(_articles(), tmp_path / "fast")
+    assert len(runs) >= 5
+    monkeypatch.setattr(PostingPool, "_write_run", SortingPool._write_run)
+    monkeypatch.setattr(PostingPool, "_read_run", SortingPool._read_run)
+    plain = writing.write_generation(_articles(), tmp_path / "plain")
+    monkeypatch.undo()
+    unspilled = writing.write_generation(_articles(), tmp_path / "unspilled")
+    got = _segment_files(fast)
+    assert len(got) >= 3
+    assert got == _segment_files(plain) == _segment_files(unspilled)
+    assert not list((tmp_path / "fast").rglob("*.run"))
+
+
 def _two_segments_merged(folder: Path, articles) -> list:
     """Every posting of ``articles`` written in two commits and merged into one
     segment (the merge reads the first segments' postings back)."""
