@@ -151,20 +151,33 @@ def test_each_worker_runs_ner_in_a_child_process_away_from_its_event_loop(
 
 
 class KillChildOnce(KillOnce):
-    """Kills the NER child of its worker 0.2 s into the worker's ``nth`` task (a batch
-    of 16 articles takes about a second), once in the whole cluster; the first worker
-    to create ``marker`` writes the child's pid there."""
+    """Kills the NER child of its worker in the middle of the worker's ``nth`` task, once
+    in the whole cluster: as soon as the child has spent ``CPU_INTO_BATCH`` seconds of
+    CPU on that task's batch (a batch of 16 articles needs about a second), whatever the
+    load. The first worker to create ``marker`` writes the child's pid there."""
+
+    CPU_INTO_BATCH = 0.05
 
     def strike(self):
         import threading
 
-        threading.Timer(0.2, self.kill).start()
-
-    def kill(self):
         from search.ingest import dask_worker
 
-        if self.claim(dask_worker._child.pid):
-            os.kill(dask_worker._child.pid, signal.SIGKILL)
+        child = psutil.Process(dask_worker._child.pid)
+        threading.Thread(target=self.kill, args=(child, _cpu(child)), daemon=True).start()
+
+    def kill(self, child, before: float):
+        # The child is idle until the task hands it the batch: any CPU it spends from
+        # here is this batch's.
+        while _cpu(child) - before < self.CPU_INTO_BATCH:
+            time.sleep(0.005)
+        if self.claim(child.pid):
+            child.kill()
+
+
+def _cpu(process) -> float:
+    times = process.cpu_times()
+    return times.user + times.system
 
 
 def test_a_ner_child_killed_mid_batch_loses_no_article(bbc, local_run, cluster, tmp_path):
@@ -183,11 +196,9 @@ def test_a_ner_child_killed_mid_batch_loses_no_article(bbc, local_run, cluster, 
         client.run_on_scheduler(lambda dask_scheduler: dask_scheduler.remove_plugin("erred"))
     killed = int(marker.read_text())
     assert not psutil.pid_exists(killed) or psutil.Process(killed).status() == "zombie"
-    # Killed mid-batch, the worker noticed (the task failed) and the batch was sent again
-    # article by article, each to a new child; killed between batches (the timer is not
-    # sure to land mid-batch on a loaded machine), the next batch started a new child.
-    # Either way nothing is skipped.
-    assert len(erred_keys) <= 1
+    # Killed mid-batch: the worker noticed (its task failed), and the batch was sent
+    # again article by article, each to a new child. Nothing is skipped.
+    assert len(erred_keys) == 1
     assert report.skipped == []
     assert report.indexed == report.enriched == 2 * PER_CATEGORY
     want = [d for d in local_run if "/business/" in d["sources"][0]
