@@ -3,7 +3,9 @@ alone in the same run.
 
 Input: the real files of bbc-news (tar.gz), fakenewsnet-content (jsonl.gz) and
 saudinewsnet-ar (zips), read by the real readers — about 10,000 articles. ``--limit N``
-takes a proportional slice (written to a temporary folder) for a quicker run.
+takes a proportional slice (written to a temporary folder) for a quicker run;
+``--english-only`` leaves saudinewsnet-ar out (an archive whose text is nearly all for
+NER: what the entity stage costs beside a cheap text pass).
 
 Baselines, in this process: reading, cleanup, language detection (langdetect on every
 article, once), filling in language and outlet, bare Whoosh writing of the resulting
@@ -52,6 +54,7 @@ which is why each ratio is taken against a baseline measured in the same run.
     .venv/bin/python -m bench.indexing --limit 2000
     .venv/bin/python -m bench.indexing            # everything (~10k articles; ≈ 20 minutes)
     .venv/bin/python -m bench.indexing --no-cluster --no-query-load --no-warm   # text + entities
+    .venv/bin/python -m bench.indexing --english-only --no-cluster --no-query-load --no-warm
 """
 
 from __future__ import annotations
@@ -546,6 +549,8 @@ def main(argv=None) -> None:
     ap.add_argument("--no-cluster", action="store_true", help="skip the --cluster local:N run")
     ap.add_argument("--no-query-load", action="store_true",
                     help="skip the run with queries on the live index")
+    ap.add_argument("--english-only", action="store_true",
+                    help="bbc-news and fakenewsnet-content only (no saudinewsnet-ar)")
     ap.add_argument("--no-warm", action="store_true",
                     help="skip --rebuild with a warm cache and the unchanged-paths run")
     ap.add_argument("--query-passes", type=int, default=10,
@@ -562,7 +567,7 @@ def main(argv=None) -> None:
     n_proc = args.processes
     try:
         en_files, ar_files = slices(args.limit, tmp / "data")
-        paths = en_files + ar_files
+        paths = en_files if args.english_only else en_files + ar_files
         load = os.getloadavg()
 
         # -- baselines: each stage of the text pass alone ---------------------------------
