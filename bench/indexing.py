@@ -83,6 +83,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from search.ingest import writing  # noqa: E402
+from search.ingest.enrich.cache import cache_key  # noqa: E402
 from search.ingest.enrich.cleanup import clean  # noqa: E402
 from search.ingest.enrich.entities import NER_LANGUAGES  # noqa: E402
 from search.ingest.enrich.language import detect_language  # noqa: E402
@@ -598,8 +599,14 @@ def main(argv=None) -> None:
         table.stage("(for scale) SQLite FTS5 (porter) writing", len(unique), fts_secs)
 
         # -- baseline: NER alone --------------------------------------------------------
-        english = [a for a in unique if a.lang in NER_LANGUAGES]
+        # The texts the indexer runs NER on: articles with the same cleaned text share
+        # one enrichment (the cache's key), so NER alone runs once per distinct text too.
+        # (Before 2026-11-29 it ran on all 4,008 English articles of the full input where
+        # the indexer ran on 3,885, and B compared rates per article: right only if the
+        # repeated texts cost what the others do.)
         enricher = make_enricher(None)
+        english = list({cache_key(a, enricher.version): a
+                        for a in unique if a.lang in NER_LANGUAGES}.values())
         enricher.enrich(english[:2])  # load the model outside the timing
         sample = english[: args.ner_sample]
         secs, _ = timed(lambda: enricher.enrich(sample))
