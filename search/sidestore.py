@@ -139,7 +139,8 @@ class SideStore:
         if readonly:
             if not path.exists():
                 raise FileNotFoundError(str(path))
-            self.db = sqlite3.connect(f"{path.as_uri()}?mode=ro", uri=True, timeout=30,
+            # A file URI needs an absolute path (the default index, `index`, is relative).
+            self.db = sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True, timeout=30,
                                       check_same_thread=False)
         else:
             self.db = sqlite3.connect(path, timeout=30)

@@ -70,3 +70,15 @@ def test_errors_are_one_line_with_exit_codes(small_index, tmp_path):
 def test_terminal_text():
     assert terminal_text("a <mark>b</mark> &lt;c&gt;", color=False) == "a *b* <c>"
     assert "\x1b[" in terminal_text("<mark>b</mark>", color=True)
+
+
+def test_an_index_named_relative_to_the_working_folder(small_index, monkeypatch):
+    # The default index is `index`, relative: how the README's commands name it. An
+    # entity field reads the generation's side store (a read-only SQLite URI).
+    monkeypatch.chdir(small_index.parent)
+    result = run('person:"Dennis Ross"', "--index", small_index.name, "--json")
+    assert result.exit_code == 0, result.output
+    absolute = run('person:"Dennis Ross"', "--index", str(small_index), "--json")
+    got, want = json.loads(result.output), json.loads(absolute.output)
+    assert got["total"] == want["total"] >= 1
+    assert [h["id"] for h in got["hits"]] == [h["id"] for h in want["hits"]]
