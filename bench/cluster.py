@@ -23,7 +23,6 @@ backend alternately, ``--repeat`` times (best kept):
 from __future__ import annotations
 
 import argparse
-import os
 import shutil
 import sys
 import tarfile
@@ -31,10 +30,11 @@ import tempfile
 import time
 from pathlib import Path
 
+import psutil
+
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from bench._server import cpu_seconds  # noqa: E402
 from bench.indexing import FNN  # noqa: E402
 from search.ingest.cluster import ClusterBatches  # noqa: E402
 from search.ingest.enrich.cleanup import clean  # noqa: E402
@@ -78,24 +78,13 @@ def fakenewsnet_english(n: int) -> list:
 
 def descendants_cpu() -> dict[int, float]:
     """CPU seconds so far of every process below this one, by pid."""
-    parent: dict[int, int] = {}
-    for entry in os.listdir("/proc"):
-        if entry.isdigit():
-            try:
-                with open(f"/proc/{entry}/stat", encoding="ascii") as f:
-                    parent[int(entry)] = int(f.read().rsplit(")", 1)[1].split()[1])
-            except (OSError, ValueError, IndexError):
-                pass
-    found, todo = {}, [os.getpid()]
-    while todo:
-        pid = todo.pop()
-        for child, its_parent in parent.items():
-            if its_parent == pid:
-                todo.append(child)
-                try:
-                    found[child] = cpu_seconds(child)
-                except (OSError, ValueError, IndexError):
-                    pass
+    found = {}
+    for process in psutil.Process().children(recursive=True):
+        try:
+            times = process.cpu_times()
+        except (psutil.NoSuchProcess, psutil.AccessDenied, psutil.ZombieProcess):
+            continue
+        found[process.pid] = times.user + times.system
     return found
 
 
