@@ -112,9 +112,8 @@ def _read_run_in_chunks(self, path):
 # (3 runs of 5, same process, alternated: 21.0 / 17.6 s against 25.7 / 21.4, and 16.0 /
 # 14.4 with no spill at all). The postings come out of the merge in the same order, so
 # the index files are the same bytes (tests/ingest/test_writing.py).
-if PostingPool._write_run is not _write_run_in_chunks:
-    PostingPool._write_run = _write_run_in_chunks
-    PostingPool._read_run = _read_run_in_chunks
+PostingPool._write_run = _write_run_in_chunks
+PostingPool._read_run = _read_run_in_chunks
 
 
 # A term with fewer postings than this in a segment keeps them in its entry of the terms
