@@ -125,7 +125,7 @@ def _where_ner_ran():
     kids = [p for p in psutil.Process().children() if p.status() != psutil.STATUS_ZOMBIE]
     pid = dask_worker._child.pid if dask_worker._child is not None else None
     child = psutil.Process(pid) if pid and psutil.pid_exists(pid) else None
-    cpu, threads = (sum(child.cpu_times()[:2]), child.num_threads()) if child else (0.0, 0)
+    cpu, threads = (_cpu(child), child.num_threads()) if child else (0.0, 0)
     return bool(workers._enrichers), sorted(p.pid for p in kids), pid, (cpu, threads)
 
 
