@@ -24,14 +24,19 @@ from whoosh.writing import PostingPool
 from search import storage
 from search import vocabulary
 from search.errors import IndexWriteError
+from search.ingest import postings
 from search.schema import SCHEMA_VERSION
 from search.schema import make_schema
 from search.schema import to_document
 from search.sidestore import DONE
 from search.sidestore import SideStore
 
-# Whoosh's indexing buffer, in all (shared by the writer processes).
-WRITER_LIMITMB = 256
+# The writers' posting buffer, in all (shared by the writer processes): past it, a
+# writer spills its postings to a run on disk. A grouped posting (search.ingest.postings)
+# takes ~60% of the memory of one in Whoosh's pool; at 384 a writer process holds ~5,000
+# articles of bench.indexing's mix (~1.5M postings, ~250 MB) before it spills, about
+# what Whoosh's pool held at 256 (~420 MB when it spilled at 128 MB a process).
+WRITER_LIMITMB = 384
 MP_WRITER_BYTES = 4 * 1024 * 1024
 WRITER_PROCS = 2
 
@@ -126,6 +131,11 @@ PostingPool._read_run = _read_run_in_chunks
 INLINE_POSTINGS = 16
 
 CODEC = W3Codec(inlinelimit=INLINE_POSTINGS)
+
+# Every Whoosh SegmentWriter of the process (and of the writer processes forked from it)
+# groups its postings by term as documents are added and writes them term by term
+# (search.ingest.postings): the same files, for ~20% less of writing's CPU time.
+postings.install()
 
 
 def create_generation(index_dir: str | os.PathLike):

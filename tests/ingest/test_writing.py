@@ -46,9 +46,25 @@ def test_remembered_lengths_write_the_same_files(tmp_path, monkeypatch):
     assert got == want
 
 
+def whoosh_pool(monkeypatch) -> None:
+    """Whoosh's own SegmentWriter (tuples in a PostingPool) in place of the grouped
+    postings of search.ingest.postings, until the test ends."""
+    from whoosh.writing import SegmentWriter
+
+    from search.ingest import postings
+
+    monkeypatch.setattr(SegmentWriter, "__init__", postings._whoosh_init)
+    monkeypatch.setattr(SegmentWriter, "add_document", postings._whoosh_add_document)
+    monkeypatch.setattr(SegmentWriter, "_flush_segment", postings._whoosh_flush_segment)
+
+
 def test_runs_pickled_in_chunks_write_the_same_files(tmp_path, monkeypatch):
     from whoosh.externalsort import SortingPool
     from whoosh.writing import PostingPool
+
+    # Whoosh's runs of tuples: what a segment merge spills (grouped postings spill runs
+    # of their own, tests/ingest/test_postings.py).
+    whoosh_pool(monkeypatch)
 
     chunked = PostingPool._write_run
     assert chunked is writing._write_run_in_chunks
@@ -69,6 +85,7 @@ def test_runs_pickled_in_chunks_write_the_same_files(tmp_path, monkeypatch):
     monkeypatch.setattr(PostingPool, "_read_run", SortingPool._read_run)
     plain = writing.write_generation(_articles(), tmp_path / "plain")
     monkeypatch.undo()
+    whoosh_pool(monkeypatch)
     unspilled = writing.write_generation(_articles(), tmp_path / "unspilled")
     got = _segment_files(fast)
     assert len(got) >= 3
