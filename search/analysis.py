@@ -45,6 +45,7 @@ from __future__ import annotations
 
 import re
 import threading
+from collections import Counter
 from functools import lru_cache
 
 from whoosh.analysis import STOP_WORDS
@@ -185,24 +186,35 @@ class VariantTokenizer(_OfLanguage, Tokenizer):
     object, made writing 1.4x as slow as before; this is most of what saves that.
     """
 
-    def __call__(self, value, positions=False, chars=False, keeporiginal=False,
-                 removestops=True, start_pos=0, start_char=0, tokenize=True, mode="",
-                 **kwargs):
+    def words(self, value: str):
+        """The changed forms of ``value``, one per occurrence, in order."""
         lang = self.lang
         if lang not in STEMMERS and lang not in FOLDED:
             return
         memo, fill = analyzer(lang).memo()
-        t = Token(positions, chars, removestops=removestops, mode=mode, **kwargs)
         for word in _WORDS.findall(value.lower()):
             term = memo.get(word, _UNSEEN)
             if term is _UNSEEN:
                 term = fill(word)
             # no one-letter word (term None) and no English stop word, in any language
             if term is not None and term != word and word not in STOP_WORDS:
-                t.text = word
-                t.boost = 1.0
-                t.stopped = False
-                yield t
+                yield word
+
+    def counts(self, value: str) -> Counter:
+        """Each changed form of ``value`` with its count: what Whoosh's ``Frequency``
+        format counts from this tokenizer's tokens, without a token per word (the
+        writer's grouped postings, :mod:`search.ingest.postings`, ask for this)."""
+        return Counter(self.words(value))
+
+    def __call__(self, value, positions=False, chars=False, keeporiginal=False,
+                 removestops=True, start_pos=0, start_char=0, tokenize=True, mode="",
+                 **kwargs):
+        t = Token(positions, chars, removestops=removestops, mode=mode, **kwargs)
+        for word in self.words(value):
+            t.text = word
+            t.boost = 1.0
+            t.stopped = False
+            yield t
 
 
 def analysis_language(lang: str | None) -> str:

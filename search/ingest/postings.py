@@ -36,6 +36,8 @@ from pickle import dumps
 
 from whoosh.codec.whoosh3 import W3TermInfo
 from whoosh.fields import FieldType
+from whoosh.formats import Frequency
+from whoosh.system import pack_uint
 from whoosh.system import pack_ushort
 from whoosh.util.numeric import length_to_byte
 from whoosh.writing import PostingPool
@@ -43,6 +45,7 @@ from whoosh.writing import SegmentWriter
 
 from search.analysis import LanguageAnalyzer
 from search.analysis import LanguageCharacters
+from search.analysis import VariantTokenizer
 
 # Bytes of memory a grouped posting costs beside its value's bytes (a document number, a
 # weight and the value's end), and a term beside its key (its four arrays, a tuple and
@@ -54,17 +57,35 @@ _TERMINFO = W3TermInfo._struct.pack
 RUN_TERMS = 5_000
 
 
-def _fast_analysis(field) -> bool:
-    # TEXT fields whose analyser hands over a document's postings in one call.
-    return (isinstance(field.format, LanguageCharacters)
-            and isinstance(field.analyzer, LanguageAnalyzer))
+def _items_of(field):
+    """How a field's postings of one document are made: a function ``value -> (term,
+    frequency, weight, value bytes)`` for each term, as Whoosh's ``field.index`` makes
+    them, with the term as str where ``index`` would encode it (sorted by code point,
+    which is UTF-8 byte order, and encoded once at commit)."""
+    fmt, ana = field.format, field.analyzer
+    if type(field).index is not FieldType.index:  # numbers, dates: bytes of their own
+        return field.index
+    if isinstance(fmt, LanguageCharacters) and isinstance(ana, LanguageAnalyzer):
+        # a document's terms with their positions from the analyser in one call
+        fb, encode = fmt.field_boost, fmt.encode
 
+        def characters(value):
+            if not isinstance(value, str):
+                return fmt.word_values(value, ana, mode="index")
+            return ((term, len(poslist), len(poslist) * fb, encode(poslist))
+                    for term, poslist in ana.postings(value).items())
+        return characters
+    if type(fmt) is Frequency and isinstance(ana, VariantTokenizer):
+        # counts without a token per word; Frequency's weight is its float sum of 1.0s
+        fb = fmt.field_boost
 
-def _str_terms(field) -> bool:
-    # Fields whose index() is the format's word_values with each term UTF-8 encoded:
-    # their terms are kept as str (sorted by code point, which is UTF-8 byte order) and
-    # encoded once at commit. Other fields (numbers, dates) give bytes of their own.
-    return type(field).index is FieldType.index
+        def counts(value):
+            if not isinstance(value, str):
+                return fmt.word_values(value, ana, mode="index")
+            return ((word, n, float(n) * fb, pack_uint(n))
+                    for word, n in ana.counts(value).items())
+        return counts
+    return lambda value: fmt.word_values(value, ana, mode="index")
 
 
 class TermPool(PostingPool):
@@ -83,57 +104,30 @@ class TermPool(PostingPool):
         got = self._fields.get(fieldname)
         if got is None:
             got = self._fields[fieldname] = (self.grouped.setdefault(fieldname, {}),
-                                             _fast_analysis(field), _str_terms(field))
+                                             _items_of(field))
             self.fieldnames.add(fieldname)
         return got
 
     def add_field(self, fieldname: str, field, value, docnum: int, boost: float) -> int:
         """Add one field's postings of document ``docnum``; its length (the sum of the
         terms' frequencies, as Whoosh counts it)."""
-        terms, fast, as_str = self._terms_of(fieldname, field)
+        terms, items = self._terms_of(fieldname, field)
         size = 0
         length = 0
-        fmt = field.format
-        if fast and isinstance(value, str):
-            fb = fmt.field_boost
-            encode = fmt.encode
-            for term, poslist in field.analyzer.postings(value).items():
-                freq = len(poslist)
-                vbytes = encode(poslist)
-                weight = freq * fb
-                weight *= boost
-                length += freq
-                got = terms.get(term)
-                if got is None:
-                    got = terms[term] = _new_term()
-                    size += _TERM_BYTES + len(term)
-                got[0].append(docnum)
-                got[1].append(weight)
-                blob = got[2]
+        for term, freq, weight, vbytes in items(value):
+            weight *= boost
+            length += freq
+            got = terms.get(term)
+            if got is None:
+                got = terms[term] = _new_term()
+                size += _TERM_BYTES + len(term)
+            got[0].append(docnum)
+            got[1].append(weight)
+            blob = got[2]
+            if vbytes:
                 blob += vbytes
-                got[3].append(len(blob))
-                size += _POSTING_BYTES + len(vbytes)
-        else:
-            if as_str:
-                items = fmt.word_values(value, field.analyzer, mode="index")
-            else:
-                items = field.index(value)
-            for term, freq, weight, vbytes in items:
-                weight *= boost
-                length += freq
-                if as_str and not isinstance(term, str):
-                    term = term.decode("utf-8")
-                got = terms.get(term)
-                if got is None:
-                    got = terms[term] = _new_term()
-                    size += _TERM_BYTES + len(term)
-                got[0].append(docnum)
-                got[1].append(weight)
-                blob = got[2]
-                if vbytes:
-                    blob += vbytes
-                got[3].append(len(blob))
-                size += _POSTING_BYTES + len(vbytes or b"")
+            got[3].append(len(blob))
+            size += _POSTING_BYTES + len(vbytes or b"")
         self.currentsize += size
         if self.currentsize > self.limit:
             self._spill()
