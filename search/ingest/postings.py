@@ -139,27 +139,15 @@ class TermPool(PostingPool):
         """Write the grouped postings to a run on disk, term by term in order, and start
         again: the pool's memory stays near ``limitmb`` however large the segment."""
         path, f = self._new_run()
-        records = ((fieldname, term, docs.tobytes(), weights.tobytes(), values)
-                   for fieldname, term, docs, weights, values in self._sorted_terms())
-        while chunk := list(itertools.islice(records, RUN_TERMS)):
-            pickle.dump(chunk, f, pickle.HIGHEST_PROTOCOL)
-        f.close()
+        dump_chunks(f, ((fieldname, term, docs.tobytes(), weights.tobytes(), values)
+                        for fieldname, term, docs, weights, values in self._sorted_terms()),
+                    RUN_TERMS)
         self.grouped_runs.append(path)
         self.currentsize = 0
 
     def _read_grouped_run(self, path):
-        f = self._open_run(path)
-        try:
-            while True:
-                try:
-                    chunk = pickle.load(f)
-                except EOFError:
-                    return
-                for fieldname, term, docs, weights, values in chunk:
-                    yield (fieldname, term, array("I", docs), array("d", weights), values)
-        finally:
-            f.close()
-            self._remove_run(path)
+        for fieldname, term, docs, weights, values in load_chunks(self, path):
+            yield (fieldname, term, array("I", docs), array("d", weights), values)
 
     def _sorted_terms(self):
         # (field, term, docnums, weights, values) of the postings in memory, in order,
@@ -285,6 +273,31 @@ def _values(blob: bytearray, ends) -> list[bytes]:
         out.append(data[start:end])
         start = end
     return out
+
+
+def dump_chunks(f, items, size: int) -> None:
+    """Pickle ``items`` to the run file ``f``, ``size`` to a pickle, and close it: a run
+    of Whoosh's posting pool pickles each item in a call of its own."""
+    items = iter(items)
+    while chunk := list(itertools.islice(items, size)):
+        pickle.dump(chunk, f, pickle.HIGHEST_PROTOCOL)
+    f.close()
+
+
+def load_chunks(pool, path: str):
+    """The items of a run :func:`dump_chunks` wrote, in order; the run is removed once
+    read."""
+    f = pool._open_run(path)
+    try:
+        while True:
+            try:
+                chunk = pickle.load(f)
+            except EOFError:
+                return
+            yield from chunk
+    finally:
+        f.close()
+        pool._remove_run(path)
 
 
 def _term_key(record):

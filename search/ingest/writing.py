@@ -11,9 +11,7 @@ than it saves on little input.
 
 from __future__ import annotations
 
-import itertools
 import os
-import pickle
 from collections.abc import Iterable
 from pathlib import Path
 
@@ -89,24 +87,11 @@ RUN_CHUNK = 20_000
 
 
 def _write_run_in_chunks(self, f, items):
-    items = iter(items)
-    while chunk := list(itertools.islice(items, RUN_CHUNK)):
-        pickle.dump(chunk, f, pickle.HIGHEST_PROTOCOL)
-    f.close()
+    postings.dump_chunks(f, items, RUN_CHUNK)
 
 
 def _read_run_in_chunks(self, path):
-    f = self._open_run(path)
-    try:
-        while True:
-            try:
-                chunk = pickle.load(f)
-            except EOFError:
-                return
-            yield from chunk
-    finally:
-        f.close()
-        self._remove_run(path)
+    return postings.load_chunks(self, path)
 
 
 # When a writer's postings outgrow its buffer (WRITER_LIMITMB), Whoosh's posting pool
