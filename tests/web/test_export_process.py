@@ -211,17 +211,24 @@ def test_a_client_that_goes_away_stops_the_export(server, big_index):
     assert whole > 10_000_000
     before = _settled_written(exporter)
     sock, r = server.open("/export.csv?q=")
-    assert r.status == 200 and len(r.read(65536)) == 65536
-    # the reader waits: every buffer on the way fills, and the process waits to send
-    waiting = _settled_written(exporter)
-    assert waiting - before < whole - 1_000_000  # mid-export, far from its end
-    # its rows are encoded by a thread in the idle class (EXPORT_IDLE): a search waking in
-    # the server takes the core at once; the process's main thread stays in the normal one
-    policies = _policies(exporter)
-    assert policies.pop(exporter) == SCHED_OTHER and SCHED_IDLE in policies.values()
-    sock.shutdown(socket.SHUT_RDWR)  # the reader goes away
-    r.close()
-    sock.close()
+    try:
+        assert r.status == 200 and len(r.read(65536)) == 65536
+        # the reader waits: every buffer on the way fills, and the process waits to send
+        waiting = _settled_written(exporter)
+        assert waiting - before < whole - 1_000_000  # mid-export, far from its end
+        # its rows are encoded by a thread in the idle class (EXPORT_IDLE), so a search
+        # waking in the server takes the core at once; the process's main thread stays in
+        # the normal class. On a loaded machine (a CI run: the suite's other worker) the
+        # idle thread can be starved and hand the rest to the main thread at the export's
+        # nice, and be gone by now: the idle class is proven by
+        # test_an_export_starved_in_the_idle_class_finishes_at_its_nice, not here.
+        assert _policies(exporter)[exporter] == SCHED_OTHER
+        sock.shutdown(socket.SHUT_RDWR)  # the reader goes away
+    finally:
+        # closed however the test ends: a socket left to the garbage collector fails
+        # whichever test runs next in this worker with a ResourceWarning
+        r.close()
+        sock.close()
     # The process stopped where it was: what it wrote after is the block it was sending
     # and the answer to the stop, not the rest of the export.
     assert _settled_written(exporter) - waiting < 300_000
