@@ -283,6 +283,12 @@ class TreeMemory(threading.Thread):
                         name = _role(p.cmdline(), root_cmd)
                 except (psutil.NoSuchProcess, psutil.AccessDenied, psutil.ZombieProcess):
                     continue
+                if not name:
+                    # an exited process not yet reaped shows no command line: it keeps
+                    # the role it was seen with (a Whoosh writer's CPU went to a role
+                    # named "" in one run)
+                    seen = self.cpu.get(p.pid)
+                    name = seen[0] if seen and seen[0] else "exited process"
                 try:
                     times = p.cpu_times()
                     self.cpu[p.pid] = (name, times.user + times.system)
