@@ -190,8 +190,7 @@ class TermPool(PostingPool):
         # for Whoosh's own merge at commit.
         if not self.grouped_runs and not any(self.grouped.values()):
             return
-        tuples = ((fieldname, term.encode("utf-8") if isinstance(term, str) else term,
-                   docnum, weight, value)
+        tuples = ((fieldname, _term_bytes(term), docnum, weight, value)
                   for fieldname, term, docs, weights, values in self.terms()
                   for docnum, weight, value in zip(docs, weights, values))
         path, f = self._new_run()
@@ -239,7 +238,7 @@ class TermPool(PostingPool):
                 prefix = pack_ushort(fieldwriter._fieldid)
                 pw = fieldwriter._postwriter
                 limit, inline = pw._blocklimit, pw._inlinelimit
-            tbytes = term.encode("utf-8") if isinstance(term, str) else term
+            tbytes = _term_bytes(term)
             n = len(docs)
             if n < inline:
                 tindex.add(prefix + tbytes, _inlined_terminfo(docs, weights, values, flen))
@@ -304,21 +303,24 @@ def _term_key(record):
     return record[0], record[1]
 
 
+def _block_stats(ids, weights, flen) -> tuple:
+    """What ``W3PostingsWriter.add_posting`` gathers over a block's postings: the float32
+    weights, the top weight (0 when none is above it), and the shortest and longest
+    non-zero field length (``None`` and 0 when every length is 0)."""
+    top = max(weights)
+    lens = [n for n in (flen[d] for d in ids) if n]
+    return (array("f", weights), top if top > 0 else 0,
+            min(lens) if lens else None, max(lens) if lens else 0)
+
+
 def _inlined_terminfo(docs, weights, values, flen) -> bytes:
     """The terms-table entry of a term whose postings are inlined: the bytes of
     ``W3TermInfo.to_bytes()`` after ``W3PostingsWriter.finish_postings`` had inlined
     these postings (one block's statistics, then the pickled postings)."""
-    w32 = array("f", weights)
-    top = max(weights)
-    lens = [flen[d] for d in docs]
-    nonzero = [n for n in lens if n]
-    if nonzero:
-        minlength = length_to_byte(min(nonzero))
-        maxlength = length_to_byte(max(nonzero))
-    else:
-        minlength, maxlength = 0, length_to_byte(0)
-    head = _TERMINFO(True, sum(w32), len(docs), minlength, maxlength, top if top > 0 else 0,
-                     docs[0], docs[-1])
+    w32, top, minlength, maxlength = _block_stats(docs, weights, flen)
+    head = _TERMINFO(True, sum(w32), len(docs),
+                     0 if minlength is None else length_to_byte(minlength),
+                     length_to_byte(maxlength), top, docs[0], docs[-1])
     return head + dumps((tuple(docs), tuple(w32), tuple(v for v in values if v)), 2)
 
 
@@ -327,15 +329,14 @@ def _fill_block(pw, ids, weights, values, flen) -> None:
     postings (W3PostingsWriter: ids, float32 weights, the non-empty values, and the
     block's weight and length statistics)."""
     pw._ids = ids
-    pw._weights = array("f", weights)
-    top = max(weights)
-    pw._maxweight = top if top > 0 else 0
+    pw._weights, pw._maxweight, pw._minlength, pw._maxlength = _block_stats(ids, weights,
+                                                                             flen)
     pw._values = [v for v in values if v]
-    lens = [flen[d] for d in ids]
-    nonzero = [n for n in lens if n]
-    if nonzero:
-        pw._minlength = min(nonzero)
-        pw._maxlength = max(nonzero)
+
+
+def _term_bytes(term) -> bytes:
+    # A term kept as str (see _items_of) as Whoosh writes it; bytes terms as they are.
+    return term.encode("utf-8") if isinstance(term, str) else term
 
 
 def add_document(self, **fields):
