@@ -15,6 +15,7 @@ from search.ingest import postings
 from search.ingest import writing
 from search.models import Article
 from search.schema import to_document
+from tests.ingest.test_writing import _segment_files
 from tests.ingest.test_writing import whoosh_pool
 
 # Words of each language, the first ones common (a Zipf-like draw below), with forms a
@@ -54,12 +55,6 @@ def _articles(count: int = 500) -> list[Article]:
             caption=_text(rng, lang, 5) if i % 3 == 0 else "",
             outlet=f"Outlet {i % 7}", lang=lang))
     return out
-
-
-def _segment_files(gen: Path) -> list[tuple[str, bytes]]:
-    # Segment files are named by a random segment id: compare them by extension.
-    return sorted((p.suffix, p.read_bytes()) for p in gen.iterdir()
-                  if p.suffix in {".trm", ".pst", ".col"})
 
 
 def _postings_by_id(gen: Path) -> list[tuple]:
